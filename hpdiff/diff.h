@@ -1,0 +1,209 @@
+/*
+ * The differ's model of one object pair.
+ *
+ * Each object is broken into functions (struct func), named data
+ * (struct dobj) and anonymous read-only pieces (struct piece: a string
+ * literal, a merged constant, a jump table).  Every field of a function or
+ * data item that points elsewhere is a reference (struct ref) to a target
+ * (struct target) named by identity, not by address: "helper+0", "the
+ * string "bad header"", "+0x40 inside this function".  References come from
+ * relocations and, where the assembler resolved a call, jump or RIP-relative
+ * load inside one section, from decoding the instruction.
+ *
+ * Two functions are the same iff their instruction streams are the same
+ * with reference fields masked and their references name equal targets.
+ */
+#ifndef HPDIFF_DIFF_H
+#define HPDIFF_DIFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "elf.h"
+#include "insn.h"
+
+struct dwarf_info;
+
+enum status {
+	ST_SAME = 0,
+	ST_CHANGED,
+	ST_NEW,
+	ST_REMOVED,
+};
+
+enum target_kind {
+	T_NONE = 0,
+	T_SELF,	   /* inside the referencing function: off from its start */
+	T_FUNC,	   /* another function of the object */
+	T_DATA,	   /* a named data object of the object */
+	T_UNDEF,   /* a symbol the object imports (or an absolute one) */
+	T_PIECE,   /* anonymous read-only bytes, compared by content */
+	T_SECTION, /* a section offset no symbol covers (last resort) */
+};
+
+struct func;
+struct dobj;
+struct piece;
+
+struct target {
+	uint8_t kind; /* enum target_kind */
+	struct func *func;
+	struct dobj *data;
+	struct symbol *sym; /* T_UNDEF */
+	struct piece *piece;
+	struct section *sec; /* T_SECTION */
+	int64_t off;	     /* offset inside the target */
+};
+
+/*
+ * A field that points elsewhere.  The relocation addend is off + adj:
+ * `adj` is the part that depends on the field's own position (-4 for a
+ * rel32 at the end of an instruction), `off` the offset inside the target.
+ */
+struct ref {
+	uint32_t off;  /* field offset from the start of the function or data item */
+	uint8_t size;  /* field width */
+	uint32_t type; /* relocation type; R_X86_64_PC32 / PC8 for decoded fields */
+	bool implicit; /* the object has no relocation here (decoded) */
+	bool branch;   /* the displacement of a direct call or jump */
+	int64_t adj;
+	struct target t;
+};
+
+struct object;
+
+struct func {
+	struct symbol *sym; /* canonical symbol */
+	struct object *obj;
+	uint64_t off, size; /* extent inside sym->sec */
+	const uint8_t *code;
+	struct insn *insns;
+	long ninsns; /* -1: bytes that do not decode (compared as bytes) */
+	struct ref *refs;
+	size_t nrefs;
+	struct func *twin;
+	char *key;	   /* name without clone numbers: "foo.isra" */
+	enum status status;
+	char *reason;	   /* why it changed (or cannot be patched) */
+	bool unpatchable;
+	long diff_off;	   /* first differing offset in this function, or -1 */
+	int emit;	   /* index in the .hpd functions, or -1 */
+	char *source;	   /* "file.c:42" from DWARF, or NULL */
+	/* Emitted code when short branches had to be widened (widen.c). */
+	uint8_t *wcode;
+	uint32_t wsize;
+	uint32_t *wmap; /* old offset -> new offset, size + 1 entries; NULL if not widened */
+};
+
+struct dobj {
+	struct symbol *sym;
+	struct object *obj;
+	struct section *sec; /* NULL for common symbols */
+	uint64_t off, size;
+	struct ref *refs; /* pointers in the initial value */
+	size_t nrefs;
+	struct dobj *twin;
+	char *key;
+	enum status status;
+	bool unpatchable;
+	char *reason;
+	int emit; /* index in the .hpd data, or -1 */
+	struct func **users; /* functions referencing it */
+	size_t nusers;
+};
+
+struct piece {
+	struct object *obj;
+	struct section *sec;
+	uint64_t off, size;
+	struct ref *refs; /* relocated fields (jump table entries) */
+	size_t nrefs;
+	bool refs_built;
+	int emit; /* index in the .hpd data, or -1 */
+	struct piece *next; /* hash chain */
+};
+
+/* Sorted start offsets of anonymous pieces of a read-only section. */
+struct bounds {
+	uint64_t *v;
+	size_t n;
+	bool built;
+};
+
+struct object {
+	struct elf elf;
+	const char *name;
+	uint8_t sha256[32];
+	struct func *funcs;
+	size_t nfuncs;
+	struct dobj *data;
+	size_t ndata;
+	struct piece **pieces; /* hash by (section, offset) */
+	size_t piece_cap, npieces;
+	struct bounds *bounds; /* per section index */
+	struct dwarf_info *dwarf;
+};
+
+/* An object-level finding (for example a type layout change). */
+struct finding {
+	char *name;
+	char *reason;
+	bool unpatchable;
+};
+
+struct diff {
+	const char *name; /* the pair as reported: "x.o", "libc.a(printf.o)" */
+	struct object old, new;
+	bool differs;
+	bool unpatchable;
+	struct finding *findings;
+	size_t nfindings;
+};
+
+/* object.c: building and analysing one side */
+int object_load(struct object *o, const char *name, const uint8_t *image, size_t size);
+void object_free(struct object *o);
+/* Decode every function and build references for code and data. */
+int object_analyse(struct object *o);
+struct func *func_of(const struct symbol *s);
+struct dobj *dobj_of(const struct symbol *s);
+/* References of the piece, built on first use. */
+int piece_refs(struct object *o, struct piece *p);
+/* Name a target for messages: "helper+0x4", "string \"bad\"". */
+const char *target_name(const struct target *t, char *buf, size_t size);
+/* Clone-number-free key: "foo.constprop.0.isra.1" -> "foo.constprop.isra". */
+char *clone_key(const char *name);
+
+/* correlate.c: twins between the two objects */
+int correlate(struct diff *d);
+
+/* compare.c: statuses and reasons */
+int compare(struct diff *d);
+bool target_equal(const struct target *a, const struct target *b, int depth);
+
+/*
+ * widen.c: rewrite f's code so that short (rel8) branches leaving it become
+ * rel32 branches, which can reach wherever the function is placed.  Fills
+ * f->wcode, f->wsize, f->wmap and rewrites f->refs.  Returns 0, or -1 with
+ * *why set (static string) if the code cannot be rewritten.
+ */
+int widen_branches(struct func *f, const char **why);
+/* Offset in the emitted code of offset `off` of f's object code. */
+int64_t emitted_offset(const struct func *f, int64_t off);
+
+/* layout.c: type layout changes found through DWARF */
+int check_layouts(struct diff *d);
+
+/*
+ * diff.c: compare one pair held in memory.  `name` is the pair in reports;
+ * old_name and new_name name each file in messages.  Either image may be
+ * NULL for an object that exists on one side only.  Returns 0, or -1 after
+ * printing a message naming the file (malformed or unsupported input).
+ */
+int diff_objects(struct diff *d, const char *name, const char *old_name, const uint8_t *old,
+		 size_t old_len, const char *new_name, const uint8_t *new, size_t new_len);
+/* Record an object-level finding; takes ownership of reason. */
+int diff_add_finding(struct diff *d, const char *name, bool unpatchable, char *reason);
+void diff_free(struct diff *d);
+
+#endif

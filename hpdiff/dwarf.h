@@ -1,0 +1,53 @@
+/*
+ * What hpdiff takes from DWARF: where each function is in the source, and
+ * the layout of every struct and union with the functions and variables
+ * that use it.  dwarf.c is the only libdwarf user; a missing or unreadable
+ * .debug_info simply means no DWARF (with a warning if it was unreadable).
+ */
+#ifndef HPDIFF_DWARF_H
+#define HPDIFF_DWARF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct object;
+
+struct dmember {
+	char *name;	/* "" for anonymous members */
+	char *type;	/* type name as written: "unsigned int", "struct conn *" */
+	uint64_t offset; /* byte offset */
+	uint64_t size;	/* byte size of the member's type */
+	uint32_t bit_offset, bit_size; /* bit-fields; 0 otherwise */
+};
+
+struct dtype {
+	char *name; /* "struct conn", "union value", or a typedef's name */
+	int is_union;
+	uint64_t size;
+	struct dmember *members;
+	size_t nmembers;
+	char **users; /* functions and variables whose types reach this one */
+	size_t nusers;
+};
+
+struct dwarf_info {
+	struct dtype *types; /* one per distinct name, sorted by name */
+	size_t ntypes;
+	struct dloc *locs;   /* function locations, sorted by name */
+	size_t nlocs;
+};
+
+struct dloc {
+	char *name;
+	char *where; /* "parse.c:42" */
+};
+
+/* *out is NULL when the object has no DWARF. */
+int dwarf_load(struct object *o, struct dwarf_info **out);
+void dwarf_free(struct dwarf_info *di);
+/* "file.c:42" (malloc'ed) for a function by symbol name, or by clone key. */
+char *dwarf_func_location(const struct dwarf_info *di, const char *name, const char *key);
+/* The layout of a named type, or NULL. */
+const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *name);
+
+#endif

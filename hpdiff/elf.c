@@ -1,0 +1,466 @@
+/*
+ * Reading relocatable x86-64 objects and ar archives with libelf (the only
+ * file that uses it).  Everything hpdiff later trusts is checked here: the
+ * header, every section's bytes inside the file, every symbol's section and
+ * extent, every relocation's symbol and field.  A malformed object gets one
+ * message naming the file and the problem.
+ */
+#include <ar.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf.h"
+#include "util.h"
+
+/* Upper bounds that keep a hostile object from costing unbounded memory. */
+#define MAX_SECTIONS (1u << 20)
+#define MAX_SYMBOLS (1u << 24)
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static int build_name_hash(struct elf *elf)
+{
+	size_t cap = 16;
+
+	while (cap < elf->nsyms * 2)
+		cap *= 2;
+	elf->by_name = xcalloc(cap, sizeof(*elf->by_name));
+	if (!elf->by_name)
+		return -1;
+	elf->by_name_cap = cap;
+	for_each_sym(elf, s) {
+		size_t i;
+
+		if (!s->name[0] || s->type == STT_SECTION || s->type == STT_FILE)
+			continue;
+		/* Keep the first definition of a name; globals come after locals. */
+		for (i = hash_name(s->name) & (cap - 1); elf->by_name[i]; i = (i + 1) & (cap - 1))
+			if (!strcmp(elf->by_name[i]->name, s->name))
+				break;
+		if (!elf->by_name[i] || (is_undef_sym(elf->by_name[i]) && !is_undef_sym(s)))
+			elf->by_name[i] = s;
+	}
+	return 0;
+}
+
+struct symbol *find_symbol_by_name(const struct elf *elf, const char *name)
+{
+	if (!elf->by_name_cap)
+		return NULL;
+	for (size_t i = hash_name(name) & (elf->by_name_cap - 1); elf->by_name[i];
+	     i = (i + 1) & (elf->by_name_cap - 1))
+		if (!strcmp(elf->by_name[i]->name, name))
+			return elf->by_name[i];
+	return NULL;
+}
+
+struct symbol *find_symbol_containing(const struct section *sec, uint64_t off)
+{
+	size_t lo = 0, hi = sec->nsyms;
+	struct symbol *end_match = NULL;
+
+	/* Last symbol with value <= off, then walk back over overlapping ones. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sec->syms[mid]->value <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		struct symbol *s = sec->syms[i];
+
+		if (off < s->value + s->size || (!s->size && off == s->value))
+			return s->alias_of ? s->alias_of : s;
+		if (off == s->value + s->size && !end_match)
+			end_match = s->alias_of ? s->alias_of : s;
+		/* Symbols are sorted by value; stop once nothing earlier can reach. */
+		if (i + 8 < lo)
+			break;
+	}
+	return end_match;
+}
+
+struct reloc *find_reloc(const struct section *sec, uint64_t off, uint64_t len)
+{
+	size_t lo = 0, hi = sec->nrelocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sec->relocs[mid].offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sec->nrelocs && sec->relocs[lo].offset < off + len)
+		return &sec->relocs[lo];
+	return NULL;
+}
+
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+static bool version_ok;
+
+static void version_init(void)
+{
+	version_ok = elf_version(EV_CURRENT) != EV_NONE;
+}
+
+static int init_libelf(void)
+{
+	pthread_once(&version_once, version_init);
+	return version_ok ? 0 : error("libelf initialisation failed");
+}
+
+static int bad(const struct elf *elf, const char *what)
+{
+	return error("%s: %s", elf->name, what);
+}
+
+static int check_header(struct elf *elf, Elf *e)
+{
+	GElf_Ehdr eh;
+
+	if (elf_kind(e) != ELF_K_ELF)
+		return bad(elf, "not an ELF object file");
+	if (!gelf_getehdr(e, &eh))
+		return bad(elf, "truncated or corrupt ELF header");
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return bad(elf, "not a 64-bit ELF file (only x86-64 is supported)");
+	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+		return bad(elf, "not a little-endian ELF file (only x86-64 is supported)");
+	if (eh.e_machine != EM_X86_64)
+		return bad(elf, "not an x86-64 object (unsupported machine)");
+	if (eh.e_type != ET_REL)
+		return error("%s: not a relocatable object (ET_REL); hpdiff compares the .o "
+			     "files of a build, not linked programs or libraries",
+			     elf->name);
+	return 0;
+}
+
+static int load_sections(struct elf *elf, Elf *e)
+{
+	size_t n, shstrndx;
+
+	if (elf_getshdrnum(e, &n) < 0 || elf_getshdrstrndx(e, &shstrndx) < 0)
+		return bad(elf, "corrupt section header table");
+	if (n > MAX_SECTIONS)
+		return bad(elf, "too many sections");
+	elf->secs = xcalloc(n, sizeof(*elf->secs));
+	if (!elf->secs)
+		return -1;
+	elf->nsecs = n;
+	for (size_t i = 0; i < n; i++) {
+		struct section *s = &elf->secs[i];
+		Elf_Scn *scn = elf_getscn(e, i);
+		GElf_Shdr sh;
+
+		s->index = (unsigned int)i;
+		if (!scn || !gelf_getshdr(scn, &sh))
+			return bad(elf, "corrupt section header");
+		s->name = i ? elf_strptr(e, shstrndx, sh.sh_name) : "";
+		if (!s->name)
+			return bad(elf, "section name outside the section name table");
+		s->type = sh.sh_type;
+		s->flags = sh.sh_flags;
+		s->size = sh.sh_size;
+		s->align = sh.sh_addralign;
+		s->entsize = sh.sh_entsize;
+		if (i && sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL) {
+			Elf_Data *d;
+
+			if (sh.sh_offset > elf->size || sh.sh_size > elf->size - sh.sh_offset)
+				return error("%s: section %s extends past the end of the file",
+					     elf->name, s->name);
+			if (sh.sh_flags & SHF_COMPRESSED)
+				continue; /* only debug sections are compressed; dwarf.c says so */
+			d = elf_getdata(scn, NULL);
+			if (!d || (d->d_size && !d->d_buf) || d->d_size != sh.sh_size)
+				return error("%s: cannot read section %s", elf->name, s->name);
+			s->data = d->d_buf;
+		}
+	}
+	return 0;
+}
+
+static int load_symbols(struct elf *elf, Elf *e, struct section *symtab)
+{
+	Elf_Scn *scn = elf_getscn(e, symtab->index);
+	Elf_Data *d = elf_getdata(scn, NULL);
+	GElf_Shdr sh;
+	size_t n;
+
+	if (!gelf_getshdr(scn, &sh) || !d || sh.sh_entsize != sizeof(Elf64_Sym))
+		return bad(elf, "corrupt symbol table");
+	if (sh.sh_link >= elf->nsecs || elf->secs[sh.sh_link].type != SHT_STRTAB)
+		return bad(elf, "symbol table has no string table");
+	n = sh.sh_size / sizeof(Elf64_Sym);
+	if (n > MAX_SYMBOLS)
+		return bad(elf, "too many symbols");
+	elf->syms = xcalloc(n, sizeof(*elf->syms));
+	if (!elf->syms)
+		return -1;
+	elf->nsyms = n;
+	for (size_t i = 0; i < n; i++) {
+		struct symbol *s = &elf->syms[i];
+		GElf_Sym sym;
+
+		if (!gelf_getsym(d, (int)i, &sym))
+			return bad(elf, "corrupt symbol table");
+		s->index = (unsigned int)i;
+		s->name = elf_strptr(e, sh.sh_link, sym.st_name);
+		if (!s->name)
+			return error("%s: symbol %zu: name outside the string table", elf->name, i);
+		s->type = GELF_ST_TYPE(sym.st_info);
+		s->bind = GELF_ST_BIND(sym.st_info);
+		s->shndx = sym.st_shndx;
+		s->value = sym.st_value;
+		s->size = sym.st_size;
+		if (sym.st_shndx == SHN_XINDEX)
+			return error("%s: symbol %s: extended section indexes are not supported",
+				     elf->name, s->name);
+		if (sym.st_shndx != SHN_UNDEF && sym.st_shndx < SHN_LORESERVE) {
+			if (sym.st_shndx >= elf->nsecs)
+				return error("%s: symbol %s: section index %u out of range",
+					     elf->name, s->name, sym.st_shndx);
+			s->sec = &elf->secs[sym.st_shndx];
+			if (s->type != STT_SECTION &&
+			    (s->value > s->sec->size || s->size > s->sec->size - s->value))
+				return error("%s: symbol %s extends past the end of section %s",
+					     elf->name, s->name, s->sec->name);
+		}
+		if (s->type == STT_SECTION && s->sec) {
+			s->name = "";
+			if (!s->sec->secsym)
+				s->sec->secsym = s;
+		}
+		if (s->type == STT_FILE && !elf->srcfile && s->name[0])
+			elf->srcfile = s->name;
+	}
+	return 0;
+}
+
+static int cmp_reloc(const void *a, const void *b)
+{
+	const struct reloc *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct section *symtab)
+{
+	Elf_Scn *scn = elf_getscn(e, rs->index);
+	Elf_Data *d = elf_getdata(scn, NULL);
+	struct section *target;
+	GElf_Shdr sh;
+	size_t n;
+
+	if (!gelf_getshdr(scn, &sh) || !d || sh.sh_entsize != sizeof(Elf64_Rela))
+		return error("%s: corrupt relocation section %s", elf->name, rs->name);
+	if (sh.sh_link != symtab->index || sh.sh_info == 0 || sh.sh_info >= elf->nsecs)
+		return error("%s: relocation section %s has a bad symbol table or target",
+			     elf->name, rs->name);
+	target = &elf->secs[sh.sh_info];
+	if (target->relocs)
+		return error("%s: section %s has two relocation sections", elf->name,
+			     target->name);
+	n = sh.sh_size / sizeof(Elf64_Rela);
+	target->relocs = xcalloc(n, sizeof(*target->relocs));
+	if (!target->relocs)
+		return -1;
+	target->nrelocs = n;
+	for (size_t i = 0; i < n; i++) {
+		struct reloc *r = &target->relocs[i];
+		GElf_Rela rela;
+		size_t symi;
+
+		if (!gelf_getrela(d, (int)i, &rela))
+			return error("%s: corrupt relocation section %s", elf->name, rs->name);
+		symi = GELF_R_SYM(rela.r_info);
+		if (symi >= elf->nsyms || (symi == 0 && GELF_R_TYPE(rela.r_info) != R_X86_64_NONE))
+			return error("%s: relocation %zu of %s: bad symbol index %zu", elf->name,
+				     i, target->name, symi);
+		if (rela.r_offset >= target->size || target->size - rela.r_offset < 1)
+			return error("%s: relocation %zu of %s: offset 0x%llx outside the section",
+				     elf->name, i, target->name,
+				     (unsigned long long)rela.r_offset);
+		r->offset = rela.r_offset;
+		r->type = (uint32_t)GELF_R_TYPE(rela.r_info);
+		r->sym = &elf->syms[symi];
+		r->addend = rela.r_addend;
+	}
+	qsort(target->relocs, n, sizeof(*target->relocs), cmp_reloc);
+	return 0;
+}
+
+static int cmp_sym_value(const void *a, const void *b)
+{
+	const struct symbol *x = *(struct symbol *const *)a, *y = *(struct symbol *const *)b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	/* Prefer globals as the canonical name of an address, then larger extents. */
+	if ((x->bind == STB_LOCAL) != (y->bind == STB_LOCAL))
+		return x->bind == STB_LOCAL ? 1 : -1;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->index < y->index ? -1 : (int)(x->index > y->index);
+}
+
+/*
+ * Index defined functions and objects per section, sorted by address, and
+ * link aliases (same type, address and size) to one canonical symbol.
+ */
+static int index_section_symbols(struct elf *elf)
+{
+	for_each_sym(elf, s)
+		if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS))
+			s->sec->nsyms++;
+	for_each_sec(elf, sec) {
+		if (!sec->nsyms)
+			continue;
+		sec->syms = xcalloc(sec->nsyms, sizeof(*sec->syms));
+		if (!sec->syms)
+			return -1;
+		sec->nsyms = 0;
+	}
+	for_each_sym(elf, s)
+		if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS))
+			s->sec->syms[s->sec->nsyms++] = s;
+	for_each_sec(elf, sec) {
+		qsort(sec->syms, sec->nsyms, sizeof(*sec->syms), cmp_sym_value);
+		for (size_t i = 1; i < sec->nsyms; i++) {
+			struct symbol *a = sec->syms[i - 1], *b = sec->syms[i];
+			struct symbol *canon = a->alias_of ? a->alias_of : a;
+
+			if (a->value == b->value && a->size == b->size && a->type == b->type)
+				b->alias_of = canon;
+		}
+	}
+	return 0;
+}
+
+int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t size)
+{
+	struct section *symtab = NULL;
+	Elf *e;
+
+	memset(elf, 0, sizeof(*elf));
+	elf->name = name;
+	elf->image = image;
+	elf->size = size;
+	if (init_libelf() < 0)
+		return -1;
+	if (size < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG))
+		return bad(elf, "not an ELF object file");
+	e = elf_memory((char *)image, size);
+	if (!e)
+		return error("%s: cannot read ELF file: %s", name, elf_errmsg(-1));
+	elf->handle = e;
+	if (check_header(elf, e) < 0 || load_sections(elf, e) < 0)
+		goto fail;
+	for_each_sec(elf, s) {
+		if (s->type == SHT_SYMTAB) {
+			if (symtab) {
+				bad(elf, "more than one symbol table");
+				goto fail;
+			}
+			symtab = s;
+		}
+		if (s->type == SHT_REL) {
+			error("%s: section %s: REL relocations are not used on x86-64", name,
+			      s->name);
+			goto fail;
+		}
+	}
+	if (!symtab) {
+		bad(elf, "no symbol table (stripped object?)");
+		goto fail;
+	}
+	if (load_symbols(elf, e, symtab) < 0)
+		goto fail;
+	for_each_sec(elf, s)
+		if (s->type == SHT_RELA && load_relocs(elf, e, s, symtab) < 0)
+			goto fail;
+	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0)
+		goto fail;
+	return 0;
+fail:
+	elf_close(elf);
+	return -1;
+}
+
+void elf_close(struct elf *elf)
+{
+	if (elf->secs)
+		for_each_sec(elf, s) {
+			free(s->relocs);
+			free(s->syms);
+		}
+	free(elf->secs);
+	free(elf->syms);
+	free(elf->by_name);
+	if (elf->handle)
+		elf_end(elf->handle);
+	memset(elf, 0, sizeof(*elf));
+}
+
+bool elf_is_archive(const uint8_t *image, size_t size)
+{
+	return size >= SARMAG && !memcmp(image, ARMAG, SARMAG);
+}
+
+int elf_archive_members(const char *name, const uint8_t *image, size_t size,
+			int (*cb)(void *arg, const char *member, const uint8_t *data, size_t len),
+			void *arg)
+{
+	Elf *ar, *m;
+	int ret = 0;
+
+	if (init_libelf() < 0)
+		return -1;
+	ar = elf_memory((char *)image, size);
+	if (!ar || elf_kind(ar) != ELF_K_AR) {
+		if (ar)
+			elf_end(ar);
+		return error("%s: not a valid ar archive", name);
+	}
+	while ((m = elf_begin(-1, ELF_C_READ_MMAP, ar))) {
+		Elf_Arhdr *h = elf_getarhdr(m);
+		size_t off, len;
+		char *raw;
+
+		if (!h) {
+			ret = error("%s: corrupt archive member header", name);
+		} else if (h->ar_name[0] != '/') { /* skip "/", "//", "/SYM64/" */
+			raw = elf_rawfile(m, &len);
+			off = raw ? (size_t)((const uint8_t *)raw - image) : 0;
+			if (!raw || off > size || len > size - off)
+				ret = error("%s(%s): member extends past the end of the archive",
+					    name, h->ar_name);
+			else
+				ret = cb(arg, h->ar_name, (const uint8_t *)raw, len);
+		}
+		elf_next(m);
+		elf_end(m);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0 && elf_errno() != 0) {
+		/* elf_begin stops on a corrupt header as well as at the end. */
+		ret = error("%s: corrupt archive: %s", name, elf_errmsg(-1));
+	}
+	elf_end(ar);
+	return ret;
+}

@@ -1,0 +1,519 @@
+/*
+ * Building the .hpd of a diff: the changed and new functions' code, the
+ * data and read-only pieces that code needs, the reference map, and the
+ * findings.
+ *
+ * Where a reference goes is the core of hotpatch correctness:
+ *  - a call or jump to a function that is emitted goes to the new code;
+ *  - taking the address of a changed function names the baseline symbol,
+ *    so function pointers keep comparing equal (its entry is redirected);
+ *  - existing writable data is always the running instance in the
+ *    baseline, never a copy, so the process keeps its state;
+ *  - literals, constants and jump tables are copied with the code.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "diff.h"
+#include "emit.h"
+#include "util.h"
+
+struct emitter {
+	struct diff *d;
+	struct hp_hpd *h;
+	uint32_t cap_syms, cap_funcs, cap_data, cap_notes;
+	int depth;
+};
+
+static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
+{
+	void *p;
+	uint32_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	p = xrealloc(*v, (size_t)c * item);
+	if (!p)
+		return -1;
+	memset((char *)p + (size_t)*cap * item, 0, (size_t)(c - *cap) * item);
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
+static uint8_t hp_bind_of(const struct symbol *s)
+{
+	if (s->bind == STB_LOCAL)
+		return HP_BIND_LOCAL;
+	return s->bind == STB_WEAK ? HP_BIND_WEAK : HP_BIND_GLOBAL;
+}
+
+static uint8_t hp_type_of(const struct symbol *s)
+{
+	switch (s->type) {
+	case STT_FUNC:
+		return HP_STYPE_FUNC;
+	case STT_OBJECT:
+		return HP_STYPE_OBJECT;
+	case STT_TLS:
+		return HP_STYPE_TLS;
+	default:
+		return HP_STYPE_NOTYPE;
+	}
+}
+
+/* Index of the named symbol in the table, adding it once. */
+static long sym_index(struct emitter *e, uint8_t kind, uint8_t bind, uint8_t type,
+		      const char *name)
+{
+	struct hp_hpd *h = e->h;
+
+	for (uint32_t i = 0; i < h->nsyms; i++)
+		if (h->syms[i].kind == kind && h->syms[i].bind == bind &&
+		    !strcmp(h->syms[i].name, name))
+			return i;
+	if (grow((void **)&h->syms, &e->cap_syms, h->nsyms, sizeof(*h->syms)) < 0)
+		return -1;
+	h->syms[h->nsyms] = (struct hp_sym){kind, bind, type, xstrdup(name)};
+	if (!h->syms[h->nsyms].name)
+		return -1;
+	return h->nsyms++;
+}
+
+static long base_sym(struct emitter *e, const struct symbol *old)
+{
+	return sym_index(e, HP_SYM_BASE, hp_bind_of(old), hp_type_of(old), old->name);
+}
+
+static int note(struct emitter *e, uint8_t subject, uint8_t status, bool patchable,
+		const char *name, const char *reason)
+{
+	struct hp_hpd *h = e->h;
+	struct hp_note *n;
+
+	if (grow((void **)&h->notes, &e->cap_notes, h->nnotes, sizeof(*h->notes)) < 0)
+		return -1;
+	n = &h->notes[h->nnotes++];
+	n->subject = subject;
+	n->status = status;
+	n->patchable = patchable;
+	n->name = xstrdup(name);
+	n->reason = xstrdup(reason ? reason : "");
+	if (!patchable)
+		h->flags |= HP_HPD_F_UNPATCHABLE;
+	return n->name && n->reason ? 0 : -1;
+}
+
+static uint32_t clamp_align(uint64_t a)
+{
+	uint32_t v = 1;
+
+	while (v < a && v < HP_HPD_MAX_ALIGN)
+		v <<= 1;
+	return v;
+}
+
+static long emit_piece(struct emitter *e, struct piece *p);
+static long emit_dobj(struct emitter *e, struct dobj *x);
+
+/* Mark a function unpatchable with a reason (first reason wins). */
+static void refuse(struct func *f, const char *why)
+{
+	if (f->unpatchable)
+		return;
+	f->unpatchable = true;
+	free(f->reason);
+	f->reason = xasprintf("cannot be hotpatched: %s", why);
+}
+
+/*
+ * Turn a reference of emitted code or data into an .hpd relocation.
+ * `self` is the emitted function holding it (NULL inside data).
+ * Returns 0, 1 if the target cannot be expressed (*why set), -1 on error.
+ */
+static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
+		      struct hp_reloc *out, const char **why)
+{
+	const struct target *t = &r->t;
+	int64_t off = t->off;
+	long idx;
+
+	out->type = r->type;
+	out->target_kind = HP_TGT_SYM;
+	switch (t->kind) {
+	case T_SELF:
+		out->target_kind = HP_TGT_FUNC;
+		idx = self->emit;
+		off = emitted_offset(self, off);
+		break;
+	case T_FUNC:
+		/* Calls and labels go to new code; a pointer to the entry stays. */
+		if (t->func->status == ST_NEW ||
+		    (t->func->status == ST_CHANGED && (r->branch || t->off != 0))) {
+			out->target_kind = HP_TGT_FUNC;
+			idx = t->func->emit;
+			off = emitted_offset(t->func, off);
+		} else {
+			idx = base_sym(e, t->func->twin->sym);
+		}
+		break;
+	case T_DATA:
+		if (t->data->status == ST_NEW ||
+		    (t->data->status == ST_CHANGED && !t->data->unpatchable)) {
+			out->target_kind = HP_TGT_DATA;
+			idx = emit_dobj(e, t->data);
+		} else {
+			idx = base_sym(e, t->data->twin->sym);
+		}
+		break;
+	case T_UNDEF:
+		idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(t->sym), hp_type_of(t->sym),
+				t->sym->name);
+		break;
+	case T_PIECE:
+		out->target_kind = HP_TGT_DATA;
+		idx = emit_piece(e, t->piece);
+		break;
+	default:
+		*why = is_exec_sec(t->sec) ? "refers to code outside any function symbol"
+		       : is_writable_sec(t->sec)
+			       ? "refers to writable data that has no symbol, so the running "
+				 "instance cannot be found in the baseline"
+			       : "refers to bytes no symbol or literal covers";
+		return 1;
+	}
+	if (idx < 0)
+		return -1;
+	out->target = (uint32_t)idx;
+	out->addend = off + r->adj;
+	if (r->size == 1 && self && self->wmap) {
+		/* widened to rel32: the field is the last 4 bytes of the branch */
+		out->type = R_X86_64_PC32;
+		out->addend = off - 4;
+	}
+	return 0;
+}
+
+/* Relocations of refs (sorted); offsets mapped through self's widening. */
+static int make_relocs(struct emitter *e, const struct ref *refs, size_t n, struct func *self,
+		       struct hp_reloc **out, uint32_t *nout, const char **why)
+{
+	int ret;
+
+	*out = NULL;
+	*nout = 0;
+	if (!n)
+		return 0;
+	*out = xcalloc(n, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		ret = make_reloc(e, &refs[i], self, &(*out)[i], why);
+		if (ret)
+			return ret;
+		(*out)[i].offset = (uint32_t)(self ? emitted_offset(self, refs[i].off) : refs[i].off);
+	}
+	*nout = (uint32_t)n;
+	return 0;
+}
+
+static const char *piece_desc(const struct piece *p)
+{
+	if (p->sec->flags & SHF_STRINGS)
+		return "string literal";
+	return p->nrefs ? "table" : "constant";
+}
+
+static long emit_piece(struct emitter *e, struct piece *p)
+{
+	struct hp_hpd *h = e->h;
+	struct hp_data *x;
+	const char *why = NULL;
+	uint32_t idx;
+	int ret;
+
+	if (p->emit >= 0)
+		return p->emit;
+	if (piece_refs(p->obj, p) < 0 ||
+	    grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
+		return -1;
+	idx = h->ndata++;
+	p->emit = (int)idx;
+	x = &h->data[idx];
+	x->kind = HP_DATA_RODATA;
+	x->bind = HP_BIND_LOCAL;
+	x->align = clamp_align(p->sec->align);
+	x->size = p->size;
+	x->name = xasprintf("%s in %s+0x%llx", piece_desc(p), p->sec->name,
+			    (unsigned long long)p->off);
+	x->init = xmalloc(p->size ? p->size : 1);
+	if (!x->name || !x->init)
+		return -1;
+	memcpy(x->init, p->sec->data + p->off, p->size);
+	if (++e->depth > 64) {
+		e->depth--;
+		return error("%s: read-only data refers to itself too deeply", e->d->name);
+	}
+	/* h->data may move while emitting nested pieces: index, don't hold x. */
+	struct hp_reloc *relocs;
+	uint32_t nrelocs;
+	ret = make_relocs(e, p->refs, p->nrefs, NULL, &relocs, &nrelocs, &why);
+	e->depth--;
+	h->data[idx].relocs = relocs;
+	h->data[idx].nrelocs = nrelocs;
+	if (ret > 0)
+		return error("%s: %s in %s %s", e->d->name, piece_desc(p), p->sec->name, why);
+	return ret < 0 ? -1 : (long)idx;
+}
+
+static long emit_dobj(struct emitter *e, struct dobj *d)
+{
+	struct hp_hpd *h = e->h;
+	const char *why = NULL;
+	struct hp_reloc *relocs;
+	uint32_t idx, nrelocs;
+	int ret;
+
+	if (d->emit >= 0)
+		return d->emit;
+	if (grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
+		return -1;
+	idx = h->ndata++;
+	d->emit = (int)idx;
+	h->data[idx].bind = hp_bind_of(d->sym);
+	h->data[idx].align = clamp_align(d->sec ? d->sec->align : d->sym->value);
+	h->data[idx].size = d->size ? d->size : 1;
+	h->data[idx].name = xstrdup(d->sym->name);
+	if (!h->data[idx].name)
+		return -1;
+	if (d->sec && d->sec->data) {
+		h->data[idx].kind = is_writable_sec(d->sec) ? HP_DATA_VAR : HP_DATA_RODATA;
+		h->data[idx].init = xcalloc(h->data[idx].size, 1);
+		if (!h->data[idx].init)
+			return -1;
+		memcpy(h->data[idx].init, d->sec->data + d->off, d->size);
+	} else {
+		h->data[idx].kind = HP_DATA_BSS;
+	}
+	ret = make_relocs(e, d->refs, d->nrefs, NULL, &relocs, &nrelocs, &why);
+	h->data[idx].relocs = relocs;
+	h->data[idx].nrelocs = nrelocs;
+	if (ret > 0) {
+		d->unpatchable = true;
+		free(d->reason);
+		d->reason = xasprintf("initial value %s", why);
+		return idx;
+	}
+	return ret < 0 ? -1 : (long)idx;
+}
+
+/* The baseline object's relocations of a replaced function, for provenance. */
+static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *hf)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nrefs; i++)
+		n += !a->refs[i].implicit;
+	if (!n)
+		return 0;
+	hf->old_relocs = xcalloc(n, sizeof(*hf->old_relocs));
+	if (!hf->old_relocs)
+		return -1;
+	for (size_t i = 0; i < a->nrefs; i++) {
+		const struct ref *r = &a->refs[i];
+		struct hp_reloc *o;
+		long idx;
+
+		if (r->implicit)
+			continue;
+		o = &hf->old_relocs[hf->nold_relocs++];
+		o->offset = r->off;
+		o->type = r->type;
+		o->target_kind = HP_TGT_SYM;
+		o->addend = r->t.off + r->adj;
+		switch (r->t.kind) {
+		case T_SELF:
+			idx = base_sym(e, a->sym);
+			break;
+		case T_FUNC:
+			idx = base_sym(e, r->t.func->sym);
+			break;
+		case T_DATA:
+			idx = base_sym(e, r->t.data->sym);
+			break;
+		case T_UNDEF:
+			idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(r->t.sym), hp_type_of(r->t.sym),
+					r->t.sym->name);
+			break;
+		default: /* anonymous bytes: named by section, checked as a masked field */
+			idx = sym_index(e, HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_NOTYPE,
+					r->t.kind == T_PIECE ? r->t.piece->sec->name
+							     : r->t.sec->name);
+			o->addend = r->t.off + r->adj +
+				    (r->t.kind == T_PIECE ? (int64_t)r->t.piece->off : 0);
+			break;
+		}
+		if (idx < 0)
+			return -1;
+		o->target = (uint32_t)idx;
+	}
+	return 0;
+}
+
+/* Widen short branches leaving f before any relocation uses its layout. */
+static void widen_func(struct func *f)
+{
+	const char *why = NULL;
+	bool short_branch = false;
+
+	for (size_t i = 0; i < f->nrefs; i++)
+		short_branch |= f->refs[i].size == 1;
+	if (short_branch && widen_branches(f, &why) < 0)
+		refuse(f, why);
+}
+
+static int emit_func(struct emitter *e, struct func *f)
+{
+	struct hp_func *hf = &e->h->funcs[f->emit];
+	const char *why = NULL;
+	int ret;
+
+	if (f->unpatchable)
+		return 0;
+	hf->status = f->status == ST_NEW ? HP_FUNC_NEW : HP_FUNC_CHANGED;
+	hf->bind = hp_bind_of(f->sym);
+	hf->align = clamp_align(f->sym->sec->align);
+	hf->name = xstrdup(f->sym->name);
+	hf->base_name = xstrdup(f->twin ? f->twin->sym->name : "");
+	hf->section = xstrdup(f->sym->sec->name);
+	hf->source = xstrdup(f->source ? f->source : "");
+	hf->size = (uint32_t)(f->wmap ? f->wsize : f->size);
+	hf->code = xmalloc(hf->size);
+	if (!hf->name || !hf->base_name || !hf->section || !hf->source || !hf->code)
+		return -1;
+	memcpy(hf->code, f->wmap ? f->wcode : f->code, hf->size);
+	ret = make_relocs(e, f->refs, f->nrefs, f, &hf->relocs, &hf->nrelocs, &why);
+	if (ret > 0) {
+		refuse(f, why);
+		return 0;
+	}
+	if (ret < 0)
+		return -1;
+	if (f->twin) {
+		hf->old_size = (uint32_t)f->twin->size;
+		hf->old_code = xmalloc(hf->old_size);
+		if (!hf->old_code)
+			return -1;
+		memcpy(hf->old_code, f->twin->code, hf->old_size);
+		return old_relocs(e, f->twin, hf);
+	}
+	return 0;
+}
+
+static uint8_t note_status(enum status s)
+{
+	return s == ST_NEW ? HP_NOTE_NEW : s == ST_REMOVED ? HP_NOTE_REMOVED : HP_NOTE_CHANGED;
+}
+
+static int emit_notes(struct emitter *e)
+{
+	struct diff *d = e->d;
+
+	for (size_t i = 0; i < d->nfindings; i++)
+		if (note(e, HP_NOTE_OBJECT, HP_NOTE_CHANGED, !d->findings[i].unpatchable,
+			 d->findings[i].name, d->findings[i].reason) < 0)
+			return -1;
+	for (size_t i = 0; i < d->new.nfuncs; i++) {
+		struct func *f = &d->new.funcs[i];
+
+		if (f->status != ST_SAME &&
+		    note(e, HP_NOTE_FUNC, note_status(f->status), !f->unpatchable, f->sym->name,
+			 f->reason) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < d->old.nfuncs; i++) {
+		struct func *f = &d->old.funcs[i];
+
+		if (f->status == ST_REMOVED &&
+		    note(e, HP_NOTE_FUNC, HP_NOTE_REMOVED, true, f->sym->name, NULL) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < d->new.ndata; i++) {
+		struct dobj *x = &d->new.data[i];
+
+		if (x->status != ST_SAME &&
+		    note(e, HP_NOTE_DATA, note_status(x->status), !x->unpatchable, x->sym->name,
+			 x->reason) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < d->old.ndata; i++) {
+		struct dobj *x = &d->old.data[i];
+
+		if (x->status == ST_REMOVED &&
+		    note(e, HP_NOTE_DATA, HP_NOTE_REMOVED, true, x->sym->name, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct hp_hpd *emit_hpd(struct diff *d)
+{
+	struct emitter e = {.d = d};
+	struct hp_hpd *h = xcalloc(1, sizeof(*h));
+	uint32_t n = 0;
+
+	if (!h)
+		return NULL;
+	e.h = h;
+	h->major = HP_HPD_MAJOR;
+	h->minor = HP_HPD_MINOR;
+	h->machine = HP_MACHINE_X86_64;
+	h->tool = xstrdup("hpdiff " HP_VERSION);
+	h->object = xstrdup(d->name);
+	h->source = xstrdup(d->old.elf.srcfile ? d->old.elf.srcfile : "");
+	if (!h->tool || !h->object || !h->source)
+		goto fail;
+	memcpy(h->old_sha256, d->old.sha256, 32);
+	memcpy(h->new_sha256, d->new.sha256, 32);
+	for (size_t i = 0; i < d->new.nfuncs; i++)
+		if (d->new.funcs[i].status == ST_NEW || d->new.funcs[i].status == ST_CHANGED)
+			d->new.funcs[i].emit = (int)n++;
+	h->funcs = xcalloc(n, sizeof(*h->funcs));
+	if (!h->funcs)
+		goto fail;
+	h->nfuncs = n;
+	e.cap_funcs = n;
+	for (size_t i = 0; i < d->new.nfuncs; i++)
+		if (d->new.funcs[i].emit >= 0)
+			widen_func(&d->new.funcs[i]);
+	for (size_t i = 0; i < d->new.nfuncs; i++)
+		if (d->new.funcs[i].emit >= 0 && emit_func(&e, &d->new.funcs[i]) < 0)
+			goto fail;
+	/* New variables are carried even if no emitted code uses them yet. */
+	for (size_t i = 0; i < d->new.ndata; i++) {
+		struct dobj *x = &d->new.data[i];
+
+		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < d->new.nfuncs; i++)
+		d->unpatchable |= d->new.funcs[i].unpatchable;
+	for (size_t i = 0; i < d->new.ndata; i++)
+		d->unpatchable |= d->new.data[i].unpatchable;
+	/*
+	 * A .hpd that cannot be packaged carries the findings only: its code
+	 * would be refused anyway, and a refused function has no complete record.
+	 */
+	for (size_t i = 0; i < d->nfindings; i++)
+		d->unpatchable |= d->findings[i].unpatchable;
+	if (d->unpatchable)
+		hp_hpd_drop_code(h);
+	if (emit_notes(&e) < 0)
+		goto fail;
+	return h;
+fail:
+	hp_hpd_free(h);
+	return NULL;
+}

@@ -1,0 +1,161 @@
+/*
+ * x86-64 decoding with zydis.  Only what the differ needs: instruction
+ * boundaries, a coarse type, and where the PC-relative field is.  The fast
+ * path decodes without operands; operands are decoded only for text.
+ */
+#include <Zydis/Zydis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "insn.h"
+#include "util.h"
+
+static ZydisDecoder decoder;
+static ZydisFormatter formatter;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void)
+{
+	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisFormatterInit(&formatter, ZYDIS_FORMATTER_STYLE_ATT);
+	/* 0x0(%rip) as in objdump: the target is named separately, by identity. */
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL,
+				  ZYAN_TRUE);
+	ZydisFormatterSetProperty(&formatter, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE,
+				  ZYDIS_PADDING_DISABLED);
+}
+
+/* Workers decode in parallel; the decoder and formatter are read-only after this. */
+static void init(void)
+{
+	pthread_once(&once, init_once);
+}
+
+static uint8_t classify(const ZydisDecodedInstruction *zi, int relative)
+{
+	switch (zi->meta.category) {
+	case ZYDIS_CATEGORY_CALL:
+		return relative ? INSN_CALL : INSN_CALL_INDIRECT;
+	case ZYDIS_CATEGORY_UNCOND_BR:
+		return relative ? INSN_JUMP : INSN_JUMP_INDIRECT;
+	case ZYDIS_CATEGORY_COND_BR:
+		return INSN_JUMP_COND;
+	case ZYDIS_CATEGORY_RET:
+		return INSN_RETURN;
+	case ZYDIS_CATEGORY_NOP:
+		return zi->mnemonic == ZYDIS_MNEMONIC_ENDBR64 ? INSN_ENDBR : INSN_NOP;
+	default:
+		break;
+	}
+	if (zi->mnemonic == ZYDIS_MNEMONIC_INT3 || zi->mnemonic == ZYDIS_MNEMONIC_UD2)
+		return INSN_TRAP;
+	if (zi->mnemonic == ZYDIS_MNEMONIC_ENDBR64)
+		return INSN_ENDBR;
+	return INSN_OTHER;
+}
+
+static void fill(struct insn *in, uint32_t off, const ZydisDecodedInstruction *zi)
+{
+	int relative = 0;
+
+	in->off = off;
+	in->len = zi->length;
+	in->rel_off = in->rel_size = 0;
+	in->rel_value = 0;
+	if (zi->attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
+		for (int i = 0; i < 2; i++) {
+			if (zi->raw.imm[i].size && zi->raw.imm[i].is_relative) {
+				in->rel_off = zi->raw.imm[i].offset;
+				in->rel_size = zi->raw.imm[i].size / 8;
+				in->rel_value = zi->raw.imm[i].value.s;
+				relative = 1;
+			}
+		}
+		/* mod 00, r/m 101 without SIB is RIP-relative in 64-bit mode. */
+		if (!relative && (zi->attributes & ZYDIS_ATTRIB_HAS_MODRM) &&
+		    zi->raw.modrm.mod == 0 && zi->raw.modrm.rm == 5 && zi->raw.disp.size) {
+			in->rel_off = zi->raw.disp.offset;
+			in->rel_size = zi->raw.disp.size / 8;
+			in->rel_value = zi->raw.disp.value;
+		}
+	}
+	in->type = classify(zi, relative);
+}
+
+long insn_decode_all(const uint8_t *code, size_t size, struct insn **out, size_t *bad_off)
+{
+	size_t cap = size / 4 + 4, n = 0, off = 0;
+	struct insn *v;
+
+	init();
+	*out = NULL;
+	v = xmalloc(cap * sizeof(*v));
+	if (!v)
+		return -1;
+	while (off < size) {
+		ZydisDecodedInstruction zi;
+
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, NULL, code + off,
+							      size - off, &zi))) {
+			*bad_off = off;
+			free(v);
+			return -1;
+		}
+		if (n == cap) {
+			struct insn *w = xrealloc(v, (cap *= 2) * sizeof(*v));
+
+			if (!w) {
+				free(v);
+				*bad_off = off;
+				return -1;
+			}
+			v = w;
+		}
+		fill(&v[n++], (uint32_t)off, &zi);
+		off += zi.length;
+	}
+	*out = v;
+	return (long)n;
+}
+
+const char *insn_format(const uint8_t *code, size_t len, uint64_t addr, char *buf, size_t size)
+{
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+
+	init();
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, len, &zi, ops)) ||
+	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&formatter, &zi, ops,
+							zi.operand_count_visible, buf, size, addr,
+							NULL))) {
+		snprintf(buf, size, "(bad)");
+	}
+	return buf;
+}
+
+int insn_widen_branch(const uint8_t *code, const struct insn *in, uint8_t *out, uint8_t *len,
+		      uint8_t *rel_off)
+{
+	uint8_t op, pre;
+
+	if (in->rel_size != 1 || in->rel_off < 1)
+		return -1;
+	pre = in->rel_off - 1; /* prefixes (bnd, branch hints) before the opcode */
+	op = code[in->off + pre];
+	memcpy(out, code + in->off, pre);
+	if (op == 0xeb) { /* jmp rel8 -> jmp rel32 */
+		out[pre] = 0xe9;
+		*rel_off = pre + 1;
+	} else if (op >= 0x70 && op <= 0x7f) { /* jcc rel8 -> 0f 8x rel32 */
+		out[pre] = 0x0f;
+		out[pre + 1] = (uint8_t)(0x80 + (op - 0x70));
+		*rel_off = pre + 2;
+	} else {
+		return -1;
+	}
+	memset(out + *rel_off, 0, 4);
+	*len = *rel_off + 4;
+	return 0;
+}

@@ -1,0 +1,351 @@
+/*
+ * hpdiff: compare a baseline build's object files with the fixed build's,
+ * at function granularity, and write what a hotpatch needs (.hpd).
+ *
+ *   parse options      -> two inputs, output choice
+ *   collect            -> a list of object pairs (objects, archive members, tree files)
+ *   compare            -> per pair, in parallel: statuses, reasons, .hpd image, reports
+ *   write              -> only if no pair had trouble: every .hpd, atomically
+ *   report             -> summaries / JSON / --show on stdout, in input order
+ *
+ * Exit status (docs/hpdiff.1): 0 nothing differs, 1 differences that can
+ * all be hotpatched, 2 trouble, 3 some difference cannot be hotpatched.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diff.h"
+#include "emit.h"
+#include "input.h"
+#include "report.h"
+#include "util.h"
+
+enum exit_status {
+	EXIT_SAME = 0,
+	EXIT_DIFFERS = 1,
+	EXIT_TROUBLE = 2,
+	EXIT_UNPATCHABLE = 3,
+};
+
+struct options {
+	const char *out;
+	bool json;
+	bool show;
+	long jobs;
+};
+
+static const char usage[] =
+	"usage: hpdiff [options] OLD NEW\n"
+	"\n"
+	"Compare the baseline build (OLD) with the fixed build (NEW) of relocatable\n"
+	"x86-64 objects, function by function.  OLD and NEW are two object files,\n"
+	"two static libraries (members paired by name) or two directories (objects\n"
+	"and archives paired by relative path).\n"
+	"\n"
+	"options:\n"
+	"  -o, --output PATH  write the .hpd (one pair) or a directory of .hpd files\n"
+	"      --json         print a JSON report on stdout\n"
+	"      --show         print the disassembly diff of each changed function\n"
+	"  -j, --jobs N       compare N pairs in parallel (default: all processors)\n"
+	"  -h, --help         print this help\n"
+	"      --version      print the version\n"
+	"\n"
+	"exit status: 0 nothing differs; 1 differences, all hotpatchable;\n"
+	"2 trouble (usage, I/O, malformed or unsupported input);\n"
+	"3 at least one difference cannot be hotpatched.\n";
+
+static int parse_options(int argc, char **argv, struct options *opt, int *done)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
+		{"show", no_argument, NULL, 'S'},	  {"jobs", required_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*done = 0;
+	while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'o':
+			opt->out = optarg;
+			break;
+		case 'J':
+			opt->json = true;
+			break;
+		case 'S':
+			opt->show = true;
+			break;
+		case 'j':
+			errno = 0;
+			opt->jobs = strtol(optarg, &end, 10);
+			if (errno || *end || opt->jobs < 1 || opt->jobs > 1024)
+				return error("--jobs wants a number from 1 to 1024, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			*done = 1;
+			return 0;
+		case 'V':
+			printf("hpdiff %s\n", HP_VERSION);
+			*done = 1;
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (argc - optind != 2) {
+		error("expected two arguments, OLD and NEW");
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- one pair ------------------------------------------------------------ */
+
+static char *render(void (*fn)(FILE *, const struct diff *), const struct diff *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fn(f, d);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int load_paths(struct job *j, uint8_t **ob, uint8_t **nb)
+{
+	struct hp_error e;
+	char msg[160];
+
+	if (j->old_path && hp_read_file(j->old_path, 4ull << 30, ob, &j->old_len, &e) < 0)
+		return error("%s: %s", j->old_path, hp_error_text(&e, msg, sizeof(msg)));
+	if (j->new_path && hp_read_file(j->new_path, 4ull << 30, nb, &j->new_len, &e) < 0)
+		return error("%s: %s", j->new_path, hp_error_text(&e, msg, sizeof(msg)));
+	if (*ob)
+		j->old = *ob;
+	if (*nb)
+		j->new = *nb;
+	return 0;
+}
+
+static int encode(struct job *j, struct diff *d)
+{
+	struct hp_hpd *h = emit_hpd(d);
+	struct hp_error e;
+	char msg[160];
+	int ret = 0;
+
+	if (!h)
+		return -1;
+	if (hp_hpd_encode(h, &j->hpd, &j->hpd_len, &e) < 0)
+		ret = error("%s: cannot encode .hpd: %s", j->name,
+			    hp_error_text(&e, msg, sizeof(msg)));
+	hp_hpd_free(h);
+	return ret;
+}
+
+static void run_job(struct job *j, const struct options *opt)
+{
+	uint8_t *ob = NULL, *nb = NULL;
+	struct diff d;
+	bool emit;
+
+	j->result = EXIT_TROUBLE;
+	memset(&d, 0, sizeof(d));
+	if (load_paths(j, &ob, &nb) < 0)
+		goto out;
+	if (diff_objects(&d, j->name, j->old_name, j->old, j->old_len, j->new_name, j->new,
+			 j->new_len) < 0)
+		goto out;
+	/* Emitting also settles patchability (references that cannot be expressed). */
+	emit = d.differs || d.nfindings || (j->always_write && j->out);
+	if (emit && encode(j, &d) < 0)
+		goto out;
+	if (!j->out || (!j->always_write && !d.differs && !d.nfindings)) {
+		free(j->hpd);
+		j->hpd = NULL;
+	}
+	j->text = render(report_text, &d);
+	if (opt->show)
+		j->show = render(report_show, &d);
+	if (opt->json)
+		j->json = report_json(&d);
+	if (!j->text || (opt->show && !j->show) || (opt->json && !j->json))
+		goto out;
+	j->result = d.unpatchable ? EXIT_UNPATCHABLE : d.differs ? EXIT_DIFFERS : EXIT_SAME;
+out:
+	diff_free(&d);
+	free(ob);
+	free(nb);
+	if (j->old_path)
+		j->old = NULL;
+	if (j->new_path)
+		j->new = NULL;
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+struct pool {
+	struct jobs *js;
+	const struct options *opt;
+	size_t next;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->js->n)
+		run_job(&p->js->v[i], p->opt);
+	return NULL;
+}
+
+static void run_all(struct jobs *js, const struct options *opt)
+{
+	struct pool p = {js, opt, 0};
+	long n = opt->jobs ? opt->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t tids[1024];
+	long started = 0;
+
+	if (n < 1)
+		n = 1;
+	if ((size_t)n > js->n)
+		n = (long)js->n;
+	for (long i = 1; i < n; i++)
+		if (pthread_create(&tids[started], NULL, worker, &p) == 0)
+			started++;
+	worker(&p);
+	for (long i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static int make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return error("%s: path too long", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return error("%s: cannot create directory: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	return 0;
+}
+
+static int write_outputs(const struct jobs *js)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		const struct job *j = &js->v[i];
+		struct hp_error e;
+		char msg[160];
+
+		if (!j->hpd || !j->out)
+			continue;
+		if (!js->single && make_parents(j->out) < 0)
+			return -1;
+		if (hp_write_file_atomic(j->out, j->hpd, j->hpd_len, 0666, &e) < 0)
+			return error("%s: %s", j->out, hp_error_text(&e, msg, sizeof(msg)));
+	}
+	return 0;
+}
+
+static void print_reports(const struct jobs *js, const struct options *opt)
+{
+	size_t differ = 0, unpatchable = 0;
+
+	if (opt->json) {
+		struct json_object *root = json_object_new_object();
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < js->n; i++) {
+			if (opt->show)
+				json_object_object_add(js->v[i].json, "show",
+						       json_object_new_string(js->v[i].show));
+			json_object_array_add(arr, json_object_get(js->v[i].json));
+		}
+		json_object_object_add(root, "objects", arr);
+		fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE),
+		      stdout);
+		fputc('\n', stdout);
+		json_object_put(root);
+		return;
+	}
+	for (size_t i = 0; i < js->n; i++) {
+		const struct job *j = &js->v[i];
+
+		differ += j->result != EXIT_SAME;
+		unpatchable += j->result == EXIT_UNPATCHABLE;
+		if (js->n == 1 || j->result != EXIT_SAME)
+			fputs(j->text, stdout);
+		if (opt->show && j->show)
+			fputs(j->show, stdout);
+	}
+	if (js->n > 1)
+		printf("%zu object pairs compared: %zu differ (%zu not hotpatchable), %zu unchanged\n",
+		       js->n, differ, unpatchable, js->n - differ);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = {0};
+	struct jobs js;
+	int done, status = EXIT_SAME;
+
+	if (parse_options(argc, argv, &opt, &done) < 0)
+		return EXIT_TROUBLE;
+	if (done)
+		return fflush(stdout) || ferror(stdout) ? EXIT_TROUBLE : EXIT_SAME;
+	if (jobs_collect(&js, argv[optind], argv[optind + 1], opt.out) < 0) {
+		jobs_free(&js);
+		return EXIT_TROUBLE;
+	}
+	run_all(&js, &opt);
+	for (size_t i = 0; i < js.n; i++) {
+		int r = js.v[i].result;
+
+		if (r == EXIT_TROUBLE || (r == EXIT_UNPATCHABLE && status != EXIT_TROUBLE) ||
+		    (r == EXIT_DIFFERS && status == EXIT_SAME))
+			status = r;
+	}
+	/* Trouble anywhere: no .hpd and no report, so nothing half-done is used. */
+	if (status != EXIT_TROUBLE && write_outputs(&js) < 0)
+		status = EXIT_TROUBLE;
+	if (status != EXIT_TROUBLE)
+		print_reports(&js, &opt);
+	for (size_t i = 0; i < js.n; i++)
+		if (js.v[i].json)
+			json_object_put(js.v[i].json);
+	jobs_free(&js);
+	if (fflush(stdout) || ferror(stdout)) {
+		error("write error on standard output");
+		return EXIT_TROUBLE;
+	}
+	return status;
+}

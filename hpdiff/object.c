@@ -1,0 +1,670 @@
+/*
+ * One side of a diff: the object's functions, data and anonymous read-only
+ * pieces, and the references of each, resolved to identities.
+ *
+ * Resolution is where ordinary compiler output gets interesting.  gas turns
+ * references to local symbols into "section + offset" (a static variable
+ * becomes .bss+0x40, a string literal .rodata.str1.1+0x12), and resolves
+ * calls, jumps and RIP-relative loads inside one section itself, leaving no
+ * relocation at all.  Both are mapped back here to "which function, object
+ * or literal, at which offset", so that moving code around does not look
+ * like a change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "diff.h"
+#include "hp.h"
+#include "util.h"
+
+struct func *func_of(const struct symbol *s)
+{
+	if (s->alias_of)
+		s = s->alias_of;
+	return is_func_sym(s) ? s->priv : NULL;
+}
+
+struct dobj *dobj_of(const struct symbol *s)
+{
+	if (s->alias_of)
+		s = s->alias_of;
+	return is_data_sym(s) ? s->priv : NULL;
+}
+
+char *clone_key(const char *name)
+{
+	char *key = xstrdup(name), *w = key;
+
+	if (!key)
+		return NULL;
+	/* Drop every ".<digits>" component: foo.constprop.0.isra.1 -> foo.constprop.isra */
+	for (const char *r = name; *r;) {
+		if (*r == '.' && r != name && r[1] >= '0' && r[1] <= '9') {
+			const char *e = r + 1;
+
+			while (*e >= '0' && *e <= '9')
+				e++;
+			if (*e == '.' || *e == 0) {
+				r = e;
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = 0;
+	return key;
+}
+
+/* ---- pieces ----------------------------------------------------------- */
+
+static size_t piece_slot(const struct object *o, const struct section *sec, uint64_t off)
+{
+	uint64_t h = (sec->index * 0x9e3779b97f4a7c15ull) ^ (off * 0xff51afd7ed558ccdull);
+
+	return (size_t)(h >> 17) & (o->piece_cap - 1);
+}
+
+static struct piece *get_piece(struct object *o, struct section *sec, uint64_t off, uint64_t size)
+{
+	struct piece *p;
+	size_t i;
+
+	if (!o->piece_cap) {
+		o->piece_cap = 256;
+		o->pieces = xcalloc(o->piece_cap, sizeof(*o->pieces));
+		if (!o->pieces)
+			return NULL;
+	}
+	i = piece_slot(o, sec, off);
+	for (p = o->pieces[i]; p; p = p->next)
+		if (p->sec == sec && p->off == off)
+			return p;
+	p = xcalloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->obj = o;
+	p->sec = sec;
+	p->off = off;
+	p->size = size;
+	p->emit = -1;
+	p->next = o->pieces[i];
+	o->pieces[i] = p;
+	o->npieces++;
+	return p;
+}
+
+/* The NUL-terminated string (of entsize-wide characters) holding `off`. */
+static struct piece *string_piece(struct object *o, struct section *sec, uint64_t off)
+{
+	uint64_t w = sec->entsize ? sec->entsize : 1, start, end;
+
+	if (off % w)
+		return NULL;
+	for (start = off; start >= w; start -= w) {
+		const uint8_t *c = sec->data + start - w;
+		bool zero = true;
+
+		for (uint64_t k = 0; k < w; k++)
+			zero &= c[k] == 0;
+		if (zero)
+			break;
+	}
+	for (end = off; end + w <= sec->size; end += w) {
+		bool zero = true;
+
+		for (uint64_t k = 0; k < w; k++)
+			zero &= sec->data[end + k] == 0;
+		if (zero) {
+			end += w;
+			break;
+		}
+	}
+	if (end > sec->size)
+		end = sec->size;
+	return get_piece(o, sec, start, end - start);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Where a relocation (with its field's PC bias) points, as a section offset. */
+static int64_t reloc_guess(const struct reloc *r)
+{
+	int64_t base = r->sym->type == STT_SECTION ? 0 : (int64_t)r->sym->value;
+	bool pcrel = r->type == R_X86_64_PC32 || r->type == R_X86_64_PLT32;
+
+	return base + r->addend + (pcrel ? 4 : 0);
+}
+
+/*
+ * Boundaries of anonymous pieces in a plain read-only section: every
+ * offset something refers to, and every symbol's start and end.  A jump
+ * table is then the bytes from the offset its function loads to the next
+ * offset anything loads.
+ */
+static int build_bounds(struct object *o, struct section *sec)
+{
+	struct bounds *b = &o->bounds[sec->index];
+	size_t n = 2, cap = 2 + 2 * sec->nsyms;
+
+	for_each_sec(&o->elf, s)
+		cap += s->nrelocs;
+	b->v = xmalloc(cap * sizeof(*b->v));
+	if (!b->v)
+		return -1;
+	b->v[0] = 0;
+	b->v[1] = sec->size;
+	for (size_t i = 0; i < sec->nsyms; i++) {
+		b->v[n++] = sec->syms[i]->value;
+		b->v[n++] = sec->syms[i]->value + sec->syms[i]->size;
+	}
+	for_each_sec(&o->elf, s) {
+		for (size_t i = 0; i < s->nrelocs; i++) {
+			const struct reloc *r = &s->relocs[i];
+			int64_t t;
+
+			if (r->sym->sec != sec)
+				continue;
+			t = reloc_guess(r);
+			if (t >= 0 && (uint64_t)t <= sec->size)
+				b->v[n++] = (uint64_t)t;
+		}
+	}
+	qsort(b->v, n, sizeof(*b->v), cmp_u64);
+	b->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!b->n || b->v[b->n - 1] != b->v[i])
+			b->v[b->n++] = b->v[i];
+	b->built = true;
+	return 0;
+}
+
+static struct piece *bounded_piece(struct object *o, struct section *sec, uint64_t off)
+{
+	struct bounds *b = &o->bounds[sec->index];
+	size_t lo = 0, hi;
+
+	if (!b->built && build_bounds(o, sec) < 0)
+		return NULL;
+	/* The piece runs from the last boundary <= off to the next boundary. */
+	hi = b->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (b->v[mid] <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || lo >= b->n)
+		return NULL;
+	return get_piece(o, sec, b->v[lo - 1], b->v[lo] - b->v[lo - 1]);
+}
+
+/* ---- resolution --------------------------------------------------------- */
+
+/* What lives at `off` in `sec`, seen from function `self` (may be NULL). */
+static void resolve_at(struct object *o, struct func *self, struct section *sec, int64_t off,
+		       struct target *t)
+{
+	struct symbol *s;
+
+	memset(t, 0, sizeof(*t));
+	t->kind = T_SECTION;
+	t->sec = sec;
+	t->off = off;
+	if (off < 0 || (uint64_t)off > sec->size)
+		return;
+	if (is_exec_sec(sec)) {
+		struct func *f;
+
+		s = find_symbol_containing(sec, (uint64_t)off);
+		f = s ? func_of(s) : NULL;
+		if (!f)
+			return;
+		t->kind = f == self ? T_SELF : T_FUNC;
+		t->func = f;
+		t->off = off - (int64_t)f->off;
+		return;
+	}
+	s = find_symbol_containing(sec, (uint64_t)off);
+	if (s && dobj_of(s)) {
+		t->kind = T_DATA;
+		t->data = dobj_of(s);
+		t->off = off - (int64_t)s->value;
+		return;
+	}
+	if (is_writable_sec(sec) || !sec->data || (uint64_t)off == sec->size)
+		return;
+	if ((sec->flags & SHF_MERGE) && (sec->flags & SHF_STRINGS))
+		t->piece = string_piece(o, sec, (uint64_t)off);
+	else if ((sec->flags & SHF_MERGE) && sec->entsize)
+		t->piece = get_piece(o, sec, (uint64_t)off - (uint64_t)off % sec->entsize,
+				     sec->entsize);
+	else
+		t->piece = bounded_piece(o, sec, (uint64_t)off);
+	if (t->piece) {
+		t->kind = T_PIECE;
+		t->off = off - (int64_t)t->piece->off;
+	}
+}
+
+/*
+ * Resolve relocation r, whose field is `bias` bytes before the end of its
+ * instruction (for PC-relative types), into a target and the adjustment.
+ */
+static void resolve_reloc(struct object *o, struct func *self, const struct reloc *r,
+			  int64_t bias, struct ref *ref)
+{
+	const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+	struct symbol *s = r->sym->alias_of ? r->sym->alias_of : r->sym;
+	int64_t toff;
+
+	switch (d ? d->calc : HP_CALC_ABS) {
+	case HP_CALC_PCREL:
+		toff = r->addend + bias;
+		break;
+	case HP_CALC_GOTPCREL:
+	case HP_CALC_GOTTPOFF:
+	case HP_CALC_TLSGD:
+		toff = 0; /* the field points at a slot; the addend is slot-relative */
+		break;
+	default:
+		toff = r->addend;
+		break;
+	}
+	ref->adj = r->addend - toff;
+	memset(&ref->t, 0, sizeof(ref->t));
+	if (s->type == STT_SECTION && s->sec) {
+		resolve_at(o, self, s->sec, toff, &ref->t);
+	} else if (func_of(s)) {
+		ref->t.func = func_of(s);
+		ref->t.kind = ref->t.func == self ? T_SELF : T_FUNC;
+		ref->t.off = toff;
+	} else if (dobj_of(s)) {
+		ref->t.kind = T_DATA;
+		ref->t.data = dobj_of(s);
+		ref->t.off = toff;
+	} else if (s->sec && s->type != STT_FILE) {
+		/* a label or a zero-size symbol inside some section */
+		resolve_at(o, self, s->sec, (int64_t)s->value + toff, &ref->t);
+	} else {
+		ref->t.kind = T_UNDEF;
+		ref->t.sym = s;
+		ref->t.off = toff;
+	}
+}
+
+static int check_reloc_type(struct object *o, const struct reloc *r, const char *where)
+{
+	char buf[32];
+
+	if (hp_reloc_describe(HP_MACHINE_X86_64, r->type))
+		return 0;
+	return error("%s: %s: unsupported %s at offset 0x%llx", o->name, where,
+		     hp_reloc_name(HP_MACHINE_X86_64, r->type, buf, sizeof(buf)),
+		     (unsigned long long)r->offset);
+}
+
+static const struct insn *insn_at(const struct func *f, uint64_t off)
+{
+	long lo = 0, hi = f->ninsns;
+
+	while (lo < hi) {
+		long mid = (lo + hi) / 2;
+
+		if (f->insns[mid].off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || f->ninsns <= 0)
+		return NULL;
+	return &f->insns[lo - 1];
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* References of a function: its relocations, then decoded PC-relative fields. */
+static int func_refs(struct object *o, struct func *f)
+{
+	struct section *sec = f->sym->sec;
+	struct reloc *first = find_reloc(sec, f->off, f->size);
+	size_t nrel = 0, cap;
+
+	while (first && first + nrel < sec->relocs + sec->nrelocs &&
+	       first[nrel].offset < f->off + f->size)
+		nrel++;
+	cap = nrel + (f->ninsns > 0 ? (size_t)f->ninsns : 0);
+	f->refs = xcalloc(cap ? cap : 1, sizeof(*f->refs));
+	if (!f->refs)
+		return -1;
+	for (size_t i = 0; i < nrel; i++) {
+		const struct reloc *r = &first[i];
+		uint64_t foff = r->offset - f->off;
+		const struct insn *in = f->ninsns > 0 ? insn_at(f, foff) : NULL;
+		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+		struct ref *ref = &f->refs[f->nrefs++];
+		int64_t bias;
+
+		if (check_reloc_type(o, r, f->sym->name) < 0)
+			return -1;
+		if (foff + d->size > f->size)
+			return error("%s: %s: relocation at 0x%llx crosses the end of the function",
+				     o->name, f->sym->name, (unsigned long long)r->offset);
+		bias = in ? (int64_t)(in->off + in->len - foff) : d->size;
+		ref->off = (uint32_t)foff;
+		ref->size = d->size;
+		ref->type = r->type;
+		ref->branch = in && in->rel_size && in->off + in->rel_off == foff &&
+			      (in->type == INSN_CALL || in->type == INSN_JUMP ||
+			       in->type == INSN_JUMP_COND);
+		resolve_reloc(o, f, r, bias, ref);
+	}
+	for (long i = 0; i < f->ninsns; i++) {
+		const struct insn *in = &f->insns[i];
+		int64_t target = insn_rel_target(in);
+		uint64_t field = in->off + in->rel_off;
+		struct ref *ref;
+
+		if (!in->rel_size || find_reloc(sec, f->off + field, in->rel_size))
+			continue;
+		/* Branches inside the function compare as plain bytes. */
+		if (target >= 0 && (uint64_t)target < f->size)
+			continue;
+		ref = &f->refs[f->nrefs++];
+		ref->off = (uint32_t)field;
+		ref->size = in->rel_size;
+		ref->type = in->rel_size == 4 ? R_X86_64_PC32 : R_X86_64_PC8;
+		ref->implicit = true;
+		ref->branch = in->type == INSN_CALL || in->type == INSN_JUMP ||
+			      in->type == INSN_JUMP_COND;
+		ref->adj = -(int64_t)(in->len - in->rel_off);
+		resolve_at(o, f, sec, (int64_t)f->off + target, &ref->t);
+	}
+	qsort(f->refs, f->nrefs, sizeof(*f->refs), cmp_ref);
+	return 0;
+}
+
+/*
+ * References inside data: pointers in an initial value, entries of a jump
+ * table.  A PC-relative entry of a jump table is relative to the table's
+ * start (".long .L5-.L4"), so its position in the table is the adjustment.
+ */
+static int data_refs(struct object *o, struct section *sec, uint64_t start, uint64_t size,
+		     bool table_relative, struct ref **out, size_t *nout)
+{
+	struct reloc *first = find_reloc(sec, start, size);
+	size_t n = 0;
+
+	*out = NULL;
+	*nout = 0;
+	while (first && first + n < sec->relocs + sec->nrelocs && first[n].offset < start + size)
+		n++;
+	if (!n)
+		return 0;
+	*out = xcalloc(n, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct reloc *r = &first[i];
+		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+		struct ref *ref = &(*out)[i];
+		uint64_t foff = r->offset - start;
+
+		if (check_reloc_type(o, r, sec->name) < 0)
+			return -1;
+		if (foff + d->size > size)
+			return error("%s: %s: relocation at 0x%llx crosses the end of a data item",
+				     o->name, sec->name, (unsigned long long)r->offset);
+		ref->off = (uint32_t)foff;
+		ref->size = d->size;
+		ref->type = r->type;
+		resolve_reloc(o, NULL, r, table_relative ? -(int64_t)foff : 0, ref);
+	}
+	*nout = n;
+	return 0;
+}
+
+int piece_refs(struct object *o, struct piece *p)
+{
+	if (p->refs_built)
+		return 0;
+	p->refs_built = true;
+	return data_refs(o, p->sec, p->off, p->size, true, &p->refs, &p->nrefs);
+}
+
+static int add_user(struct dobj *d, struct func *f)
+{
+	struct func **v;
+
+	if (d->nusers && d->users[d->nusers - 1] == f)
+		return 0;
+	v = xrealloc(d->users, (d->nusers + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	v[d->nusers++] = f;
+	d->users = v;
+	return 0;
+}
+
+int object_analyse(struct object *o)
+{
+	for (size_t i = 0; i < o->nfuncs; i++) {
+		struct func *f = &o->funcs[i];
+		size_t bad = 0;
+
+		f->ninsns = insn_decode_all(f->code, f->size, &f->insns, &bad);
+		if (f->ninsns < 0)
+			warn("%s: %s: bytes at +0x%zx do not decode; comparing it as raw bytes",
+			     o->name, f->sym->name, bad);
+	}
+	for (size_t i = 0; i < o->nfuncs; i++)
+		if (func_refs(o, &o->funcs[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < o->ndata; i++) {
+		struct dobj *d = &o->data[i];
+
+		if (d->sec && d->sec->data &&
+		    data_refs(o, d->sec, d->off, d->size, false, &d->refs, &d->nrefs) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < o->nfuncs; i++) {
+		struct func *f = &o->funcs[i];
+
+		for (size_t j = 0; j < f->nrefs; j++)
+			if (f->refs[j].t.kind == T_DATA && add_user(f->refs[j].t.data, f) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int add_symbols(struct object *o)
+{
+	size_t nf = 0, nd = 0;
+
+	for_each_sym(&o->elf, s) {
+		if (s->alias_of)
+			continue;
+		if (is_func_sym(s) && s->size)
+			nf++;
+		else if (is_data_sym(s))
+			nd++;
+	}
+	o->funcs = xcalloc(nf, sizeof(*o->funcs));
+	o->data = xcalloc(nd, sizeof(*o->data));
+	if (!o->funcs || !o->data)
+		return -1;
+	for_each_sym(&o->elf, s) {
+		if (s->alias_of)
+			continue;
+		if (is_func_sym(s) && s->size) {
+			struct func *f = &o->funcs[o->nfuncs++];
+
+			f->sym = s;
+			f->obj = o;
+			f->off = s->value;
+			f->size = s->size;
+			f->code = s->sec->data + s->value;
+			f->diff_off = -1;
+			f->emit = -1;
+			f->key = clone_key(s->name);
+			if (!f->key)
+				return -1;
+			s->priv = f;
+		} else if (is_data_sym(s)) {
+			struct dobj *d = &o->data[o->ndata++];
+
+			d->sym = s;
+			d->obj = o;
+			d->sec = s->sec;
+			d->off = s->sec ? s->value : 0;
+			d->size = s->size;
+			d->emit = -1;
+			d->key = clone_key(s->name);
+			if (!d->key)
+				return -1;
+			s->priv = d;
+		}
+	}
+	return 0;
+}
+
+int object_load(struct object *o, const char *name, const uint8_t *image, size_t size)
+{
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	if (hp_sha256(image, size, o->sha256) < 0)
+		return error("%s: cannot hash", name);
+	if (elf_open(&o->elf, name, image, size) < 0)
+		return -1;
+	o->bounds = xcalloc(o->elf.nsecs, sizeof(*o->bounds));
+	if (!o->bounds || add_symbols(o) < 0) {
+		object_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+void object_free(struct object *o)
+{
+	for (size_t i = 0; i < o->nfuncs; i++) {
+		free(o->funcs[i].insns);
+		free(o->funcs[i].refs);
+		free(o->funcs[i].key);
+		free(o->funcs[i].reason);
+		free(o->funcs[i].source);
+		free(o->funcs[i].wcode);
+		free(o->funcs[i].wmap);
+	}
+	free(o->funcs);
+	for (size_t i = 0; i < o->ndata; i++) {
+		free(o->data[i].refs);
+		free(o->data[i].key);
+		free(o->data[i].reason);
+		free(o->data[i].users);
+	}
+	free(o->data);
+	for (size_t i = 0; i < o->piece_cap; i++) {
+		for (struct piece *p = o->pieces[i], *n; p; p = n) {
+			n = p->next;
+			free(p->refs);
+			free(p);
+		}
+	}
+	free(o->pieces);
+	if (o->bounds)
+		for (size_t i = 0; i < o->elf.nsecs; i++)
+			free(o->bounds[i].v);
+	free(o->bounds);
+	elf_close(&o->elf);
+	memset(o, 0, sizeof(*o));
+}
+
+/* ---- naming --------------------------------------------------------------- */
+
+static void quote_string(const uint8_t *s, size_t n, char *buf, size_t size)
+{
+	size_t w = 0;
+
+	if (size < 8)
+		return;
+	buf[w++] = '"';
+	for (size_t i = 0; i < n && s[i] && w + 6 < size; i++) {
+		if (i >= 40) {
+			memcpy(buf + w, "...", 3);
+			w += 3;
+			break;
+		}
+		if (s[i] == '"' || s[i] == '\\') {
+			buf[w++] = '\\';
+			buf[w++] = (char)s[i];
+		} else if (s[i] == '\n') {
+			buf[w++] = '\\';
+			buf[w++] = 'n';
+		} else if (s[i] < 0x20 || s[i] >= 0x7f) {
+			buf[w++] = '?';
+		} else {
+			buf[w++] = (char)s[i];
+		}
+	}
+	buf[w++] = '"';
+	buf[w] = 0;
+}
+
+const char *target_name(const struct target *t, char *buf, size_t size)
+{
+	char q[64];
+	const char *base;
+
+	switch (t->kind) {
+	case T_SELF:
+		snprintf(buf, size, "+0x%llx in itself", (unsigned long long)t->off);
+		return buf;
+	case T_FUNC:
+		base = t->func->sym->name;
+		break;
+	case T_DATA:
+		base = t->data->sym->name;
+		break;
+	case T_UNDEF:
+		base = t->sym->name;
+		break;
+	case T_PIECE:
+		if ((t->piece->sec->flags & SHF_STRINGS) && t->piece->sec->entsize <= 1) {
+			quote_string(t->piece->sec->data + t->piece->off, t->piece->size, q,
+				     sizeof(q));
+			snprintf(buf, size, "string %s%s", q, t->off ? " (inside)" : "");
+			return buf;
+		}
+		snprintf(buf, size, "%s bytes in %s", t->piece->nrefs ? "table" : "constant",
+			 t->piece->sec->name);
+		return buf;
+	case T_SECTION:
+		base = t->sec->name;
+		break;
+	default:
+		snprintf(buf, size, "?");
+		return buf;
+	}
+	if (t->off > 0)
+		snprintf(buf, size, "%s+0x%llx", base, (unsigned long long)t->off);
+	else if (t->off < 0)
+		snprintf(buf, size, "%s-0x%llx", base, (unsigned long long)-t->off);
+	else
+		snprintf(buf, size, "%s", base);
+	return buf;
+}
