@@ -79,14 +79,14 @@ tools: $(TOOLS)
 
 # ---- tests ----------------------------------------------------------------
 
--include samples/samples.mk
+include samples/samples.mk
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 
 $(B)/tests/unit/%: tests/unit/%.c $(HPDIFF_LIB) $(LIBFORMAT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ihpdiff -DHP_SRCDIR='"$(CURDIR)"' -DHP_BINDIR='"$(abspath $(B))/bin"' \
+	$(CC) $(ALL_CFLAGS) -iquote hpdiff -DHP_SRCDIR='"$(CURDIR)"' -DHP_BINDIR='"$(abspath $(B))/bin"' \
 		-DHP_SAMPLEDIR='"$(abspath $(O))/samples"' -o $@ $< $(HPDIFF_LIB) $(LIBFORMAT) \
 		$(ALL_LDFLAGS) -lcriterion $(LIBS_HPDIFF)
 
@@ -100,7 +100,7 @@ test-cli: tools samples
 # Fuzz targets: libFuzzer with clang, always with ASan/UBSan.
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Iformat -Ihpdiff \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Iformat -iquote hpdiff \
 	-I/usr/include/libdwarf -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 FUZZ_LIB_SRC := $(FORMAT_SRC) $(filter-out hpdiff/main.c,$(HPDIFF_SRC))

@@ -1,6 +1,951 @@
+/*
+ * Reading DWARF with libdwarf (the only file that uses it): where each
+ * function is in the source, and every named struct and union with its
+ * members and the functions and variables whose types reach it.
+ *
+ * Relocatable objects leave their .debug_* sections unrelocated (string
+ * offsets, addresses and CU references are all zero plus an addend), so
+ * libdwarf is fed through its object-access interface with copies of those
+ * sections that we relocated ourselves, from the same validated model of
+ * the object the differ uses.  That also works for archive members, which
+ * exist only in memory.
+ */
+#include <dwarf.h>
+#include <libdwarf.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
 #include "dwarf.h"
-int dwarf_load(struct object *o, struct dwarf_info **out) { (void)o; *out = NULL; return 0; }
-void dwarf_free(struct dwarf_info *di) { (void)di; }
-char *dwarf_func_location(const struct dwarf_info *di, const char *name, const char *key) { (void)di; (void)name; (void)key; return NULL; }
-const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *name) { (void)di; (void)name; return NULL; }
+#include "util.h"
+
+#define MAX_DEPTH 64   /* DIE nesting and type chains followed */
+#define MAX_TYPES 65536
+
+/* ---- feeding libdwarf ------------------------------------------------------- */
+
+struct access {
+	struct object *o;
+	uint8_t **relocated; /* per section: our relocated copy, or NULL */
+};
+
+static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *ret, int *err)
+{
+	struct access *a = obj;
+	const struct section *s;
+
+	(void)err;
+	if (i >= a->o->elf.nsecs)
+		return DW_DLV_NO_ENTRY;
+	s = &a->o->elf.secs[i];
+	memset(ret, 0, sizeof(*ret));
+	ret->type = s->type;
+	ret->size = s->size;
+	ret->name = s->name;
+	ret->entrysize = s->entsize;
+	return DW_DLV_OK;
+}
+
+static Dwarf_Endianness get_byte_order(void *obj)
+{
+	(void)obj;
+	return DW_OBJECT_LSB;
+}
+
+static Dwarf_Small get_length_size(void *obj)
+{
+	(void)obj;
+	return 4;
+}
+
+static Dwarf_Small get_pointer_size(void *obj)
+{
+	(void)obj;
+	return 8;
+}
+
+static Dwarf_Unsigned get_section_count(void *obj)
+{
+	return ((struct access *)obj)->o->elf.nsecs;
+}
+
+static bool is_debug(const struct section *s)
+{
+	return !strncmp(s->name, ".debug_", 7);
+}
+
+/*
+ * Apply the section's relocations to a copy: in debug sections they are
+ * absolute (S + A) 32- or 64-bit values, S being the symbol's offset in
+ * its own section (each section starts at 0 in a relocatable object).
+ */
+static uint8_t *relocate(const struct section *s)
+{
+	uint8_t *p = xmalloc(s->size ? s->size : 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s->data, s->size);
+	for (size_t i = 0; i < s->nrelocs; i++) {
+		const struct reloc *r = &s->relocs[i];
+		uint64_t v = (r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
+		int width;
+
+		switch (r->type) {
+		case R_X86_64_64:
+		case R_X86_64_DTPOFF64:
+			width = 8;
+			break;
+		case R_X86_64_32:
+		case R_X86_64_32S:
+		case R_X86_64_DTPOFF32:
+			width = 4;
+			break;
+		default:
+			continue; /* PC-relative and others do not occur in .debug_* */
+		}
+		if (r->offset + (uint64_t)width > s->size)
+			continue;
+		for (int k = 0; k < width; k++)
+			p[r->offset + k] = (uint8_t)(v >> (8 * k));
+	}
+	return p;
+}
+
+static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
+{
+	struct access *a = obj;
+	const struct section *s;
+
+	(void)err;
+	if (i >= a->o->elf.nsecs)
+		return DW_DLV_NO_ENTRY;
+	s = &a->o->elf.secs[i];
+	if (!s->data)
+		return DW_DLV_NO_ENTRY;
+	if (!is_debug(s) || !s->nrelocs) {
+		*data = (Dwarf_Small *)s->data;
+		return DW_DLV_OK;
+	}
+	if (!a->relocated[i])
+		a->relocated[i] = relocate(s);
+	if (!a->relocated[i])
+		return DW_DLV_ERROR;
+	*data = a->relocated[i];
+	return DW_DLV_OK;
+}
+
+static const Dwarf_Obj_Access_Methods methods = {
+	get_section_info, get_byte_order, get_length_size, get_pointer_size,
+	get_section_count, load_section,  NULL,
+};
+
+/* ---- collected facts ---------------------------------------------------------- */
+
+struct use {
+	Dwarf_Off type; /* the DIE a function or variable refers to */
+	char *user;
+	uint8_t kind;	 /* enum use_kind */
+	bool external;	 /* the user has external linkage */
+};
+
+struct walker {
+	Dwarf_Debug dbg;
+	struct dwarf_info *di;
+	char **files;
+	Dwarf_Signed nfiles;
+	struct use *uses;
+	size_t nuses, cap_uses;
+	/* struct/union DIE offsets, index-aligned with di->types */
+	Dwarf_Off *type_off;
+	size_t ntype_off;
+	Dwarf_Off **member_types; /* per type: DIEs of its members' types */
+	size_t *nmember_types;
+	struct alias *aliases; /* typedefs, applied once every type is known */
+	size_t naliases;
+	bool failed;
+};
+
+struct alias {
+	char *name;
+	Dwarf_Off type;
+};
+
+static void drop_err(struct walker *w, Dwarf_Error *err)
+{
+	if (*err) {
+		dwarf_dealloc_error(w->dbg, *err);
+		*err = NULL;
+	}
+}
+
+static bool get_udata(struct walker *w, Dwarf_Die die, Dwarf_Half an, Dwarf_Unsigned *v)
+{
+	Dwarf_Attribute at;
+	Dwarf_Error err = NULL;
+	bool ok = false;
+
+	if (dwarf_attr(die, an, &at, &err) != DW_DLV_OK) {
+		drop_err(w, &err);
+		return false;
+	}
+	if (dwarf_formudata(at, v, &err) == DW_DLV_OK) {
+		ok = true;
+	} else {
+		Dwarf_Signed s;
+
+		drop_err(w, &err);
+		if (dwarf_formsdata(at, &s, &err) == DW_DLV_OK && s >= 0) {
+			*v = (Dwarf_Unsigned)s;
+			ok = true;
+		}
+	}
+	drop_err(w, &err);
+	dwarf_dealloc_attribute(at);
+	return ok;
+}
+
+static bool get_ref(struct walker *w, Dwarf_Die die, Dwarf_Half an, Dwarf_Off *off)
+{
+	Dwarf_Attribute at;
+	Dwarf_Error err = NULL;
+	bool ok;
+
+	if (dwarf_attr(die, an, &at, &err) != DW_DLV_OK) {
+		drop_err(w, &err);
+		return false;
+	}
+	ok = dwarf_global_formref(at, off, &err) == DW_DLV_OK;
+	drop_err(w, &err);
+	dwarf_dealloc_attribute(at);
+	return ok;
+}
+
+static bool has_attr(struct walker *w, Dwarf_Die die, Dwarf_Half an)
+{
+	Dwarf_Bool b = 0;
+	Dwarf_Error err = NULL;
+
+	if (dwarf_hasattr(die, an, &b, &err) != DW_DLV_OK)
+		drop_err(w, &err);
+	return b;
+}
+
+static char *die_name(struct walker *w, Dwarf_Die die)
+{
+	char *name = NULL;
+	Dwarf_Error err = NULL;
+
+	if (dwarf_diename(die, &name, &err) != DW_DLV_OK) {
+		drop_err(w, &err);
+		return NULL;
+	}
+	return name; /* points into the string section: not ours to free */
+}
+
+static Dwarf_Die die_at(struct walker *w, Dwarf_Off off)
+{
+	Dwarf_Die die = NULL;
+	Dwarf_Error err = NULL;
+
+	if (dwarf_offdie_b(w->dbg, off, 1, &die, &err) != DW_DLV_OK) {
+		drop_err(w, &err);
+		return NULL;
+	}
+	return die;
+}
+
+static Dwarf_Half die_tag(struct walker *w, Dwarf_Die die)
+{
+	Dwarf_Half tag = 0;
+	Dwarf_Error err = NULL;
+
+	if (dwarf_tag(die, &tag, &err) != DW_DLV_OK)
+		drop_err(w, &err);
+	return tag;
+}
+
+/* Name of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
+static char *origin_name(struct walker *w, Dwarf_Die die, int depth)
+{
+	char *n = die_name(w, die);
+	Dwarf_Off off;
+	Dwarf_Die o;
+
+	if (n || depth > 4)
+		return n;
+	if (!get_ref(w, die, DW_AT_abstract_origin, &off) &&
+	    !get_ref(w, die, DW_AT_specification, &off))
+		return NULL;
+	o = die_at(w, off);
+	if (!o)
+		return NULL;
+	n = origin_name(w, o, depth + 1);
+	dwarf_dealloc_die(o);
+	return n;
+}
+
+/* DW_AT_type of a DIE, following its abstract origin when it has none. */
+static bool die_type(struct walker *w, Dwarf_Die die, Dwarf_Off *type, int depth)
+{
+	Dwarf_Off off;
+	Dwarf_Die o;
+	bool ok;
+
+	if (get_ref(w, die, DW_AT_type, type))
+		return true;
+	if (depth > 4 || !get_ref(w, die, DW_AT_abstract_origin, &off))
+		return false;
+	o = die_at(w, off);
+	if (!o)
+		return false;
+	ok = die_type(w, o, type, depth + 1);
+	dwarf_dealloc_die(o);
+	return ok;
+}
+
+/* ---- type names ----------------------------------------------------------------- */
+
+/* C spelling of a type DIE: "const char *", "struct conn", "int[16]". */
+static char *type_name(struct walker *w, Dwarf_Off off, int depth)
+{
+	Dwarf_Die die;
+	Dwarf_Half tag;
+	Dwarf_Off inner;
+	char *n, *in = NULL, *s = NULL;
+	Dwarf_Unsigned count;
+
+	if (depth > MAX_DEPTH)
+		return xstrdup("...");
+	die = die_at(w, off);
+	if (!die)
+		return xstrdup("?");
+	tag = die_tag(w, die);
+	n = die_name(w, die);
+	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
+	    tag != DW_TAG_enumeration_type && tag != DW_TAG_array_type && n) {
+		s = xstrdup(n);
+		goto out;
+	}
+	in = get_ref(w, die, DW_AT_type, &inner) ? type_name(w, inner, depth + 1) : xstrdup("void");
+	switch (tag) {
+	case DW_TAG_pointer_type:
+		s = xasprintf("%s *", in);
+		break;
+	case DW_TAG_const_type:
+		s = xasprintf("const %s", in);
+		break;
+	case DW_TAG_volatile_type:
+		s = xasprintf("volatile %s", in);
+		break;
+	case DW_TAG_restrict_type:
+		s = xasprintf("%s restrict", in);
+		break;
+	case DW_TAG_structure_type:
+		s = xasprintf("struct %s", n ? n : "<anonymous>");
+		break;
+	case DW_TAG_union_type:
+		s = xasprintf("union %s", n ? n : "<anonymous>");
+		break;
+	case DW_TAG_enumeration_type:
+		s = xasprintf("enum %s", n ? n : "<anonymous>");
+		break;
+	case DW_TAG_array_type: {
+		Dwarf_Die sub = NULL;
+		Dwarf_Error err = NULL;
+
+		count = 0;
+		if (dwarf_child(die, &sub, &err) == DW_DLV_OK) {
+			if (!get_udata(w, sub, DW_AT_count, &count) &&
+			    get_udata(w, sub, DW_AT_upper_bound, &count))
+				count++;
+			dwarf_dealloc_die(sub);
+		}
+		drop_err(w, &err);
+		s = xasprintf("%s[%llu]", in, (unsigned long long)count);
+		break;
+	}
+	case DW_TAG_subroutine_type:
+		s = xasprintf("%s (*)()", in);
+		break;
+	default:
+		s = xstrdup(in);
+		break;
+	}
+out:
+	free(in);
+	dwarf_dealloc_die(die);
+	return s ? s : xstrdup("?");
+}
+
+/* ---- structs and unions -------------------------------------------------------------- */
+
+static long type_index(const struct walker *w, Dwarf_Off off)
+{
+	for (size_t i = 0; i < w->ntype_off; i++)
+		if (w->type_off[i] == off)
+			return (long)i;
+	return -1;
+}
+
+/* Size in bytes of the type at off (following typedefs, qualifiers, arrays). */
+static uint64_t type_size(struct walker *w, Dwarf_Off off, int depth)
+{
+	Dwarf_Die die = die_at(w, off);
+	Dwarf_Unsigned size = 0;
+	Dwarf_Off inner;
+
+	if (!die || depth > MAX_DEPTH)
+		goto out;
+	if (get_udata(w, die, DW_AT_byte_size, &size))
+		goto out;
+	if (die_tag(w, die) == DW_TAG_pointer_type) {
+		size = 8;
+		goto out;
+	}
+	if (get_ref(w, die, DW_AT_type, &inner))
+		size = type_size(w, inner, depth + 1);
+out:
+	if (die)
+		dwarf_dealloc_die(die);
+	return size;
+}
+
+static int add_member(struct walker *w, struct dtype *t, Dwarf_Die m)
+{
+	struct dmember *v = xrealloc(t->members, (t->nmembers + 1) * sizeof(*v));
+	struct dmember *mm;
+	Dwarf_Unsigned u = 0;
+	Dwarf_Off type;
+	const char *n = die_name(w, m);
+
+	if (!v)
+		return -1;
+	t->members = v;
+	mm = &v[t->nmembers++];
+	memset(mm, 0, sizeof(*mm));
+	mm->name = xstrdup(n ? n : "");
+	if (get_udata(w, m, DW_AT_data_member_location, &u))
+		mm->offset = u;
+	if (get_udata(w, m, DW_AT_data_bit_offset, &u)) {
+		mm->offset = u / 8;
+		mm->bit_offset = (uint32_t)(u % 8);
+	}
+	if (get_udata(w, m, DW_AT_bit_size, &u))
+		mm->bit_size = (uint32_t)u;
+	if (get_ref(w, m, DW_AT_type, &type)) {
+		size_t ti = (size_t)(t - w->di->types);
+		Dwarf_Off *mt = xrealloc(w->member_types[ti],
+					 (w->nmember_types[ti] + 1) * sizeof(*mt));
+
+		if (!mt)
+			return -1;
+		w->member_types[ti] = mt;
+		mt[w->nmember_types[ti]++] = type;
+		mm->type = type_name(w, type, 0);
+		mm->size = type_size(w, type, 0);
+	} else {
+		mm->type = xstrdup("?");
+	}
+	return mm->name && mm->type ? 0 : -1;
+}
+
+static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half tag)
+{
+	struct dwarf_info *di = w->di;
+	struct dtype *t;
+	Dwarf_Die child = NULL;
+	Dwarf_Error err = NULL;
+	Dwarf_Unsigned size = 0;
+	const char *n = die_name(w, die);
+	int rc;
+
+	if (has_attr(w, die, DW_AT_declaration) || di->ntypes >= MAX_TYPES)
+		return 0;
+	get_udata(w, die, DW_AT_byte_size, &size);
+	t = xrealloc(di->types, (di->ntypes + 1) * sizeof(*t));
+	if (!t)
+		return -1;
+	di->types = t;
+	t = &di->types[di->ntypes++];
+	memset(t, 0, sizeof(*t));
+	t->is_union = tag == DW_TAG_union_type;
+	t->size = size;
+	t->name = n ? xasprintf("%s %s", t->is_union ? "union" : "struct", n) : NULL;
+	Dwarf_Off *v = xrealloc(w->type_off, (w->ntype_off + 1) * sizeof(*v));
+	Dwarf_Off **mt = v ? xrealloc(w->member_types, (w->ntype_off + 1) * sizeof(*mt)) : NULL;
+	size_t *nmt = mt ? xrealloc(w->nmember_types, (w->ntype_off + 1) * sizeof(*nmt)) : NULL;
+
+	if (v)
+		w->type_off = v;
+	if (mt)
+		w->member_types = mt;
+	if (!nmt)
+		return -1;
+	w->nmember_types = nmt;
+	w->member_types[w->ntype_off] = NULL;
+	w->nmember_types[w->ntype_off] = 0;
+	w->type_off[w->ntype_off++] = off;
+	rc = dwarf_child(die, &child, &err);
+	drop_err(w, &err);
+	while (rc == DW_DLV_OK) {
+		Dwarf_Die next = NULL;
+
+		if (die_tag(w, child) == DW_TAG_member && add_member(w, t, child) < 0) {
+			dwarf_dealloc_die(child);
+			return -1;
+		}
+		rc = dwarf_siblingof_b(w->dbg, child, 1, &next, &err);
+		drop_err(w, &err);
+		dwarf_dealloc_die(child);
+		child = next;
+	}
+	return 0;
+}
+
+/* ---- uses ---------------------------------------------------------------------------- */
+
+static int add_use(struct walker *w, Dwarf_Off type, const char *user, uint8_t kind,
+		   bool external)
+{
+	if (w->nuses == w->cap_uses) {
+		size_t cap = w->cap_uses ? w->cap_uses * 2 : 64;
+		struct use *v = xrealloc(w->uses, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		w->uses = v;
+		w->cap_uses = cap;
+	}
+	w->uses[w->nuses] = (struct use){type, xstrdup(user), kind, external};
+	if (!w->uses[w->nuses].user)
+		return -1;
+	w->nuses++;
+	return 0;
+}
+
+static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
+{
+	struct dwarf_info *di = w->di;
+	Dwarf_Unsigned file = 0, line = 0;
+	struct dloc *v;
+	const char *path, *base;
+
+	if (!get_udata(w, die, DW_AT_decl_file, &file) || !get_udata(w, die, DW_AT_decl_line, &line))
+		return 0;
+	/* DWARF 5 numbers files from 0, earlier versions from 1 (0 = none). */
+	if ((Dwarf_Signed)file >= w->nfiles)
+		return 0;
+	path = w->files[file];
+	base = strrchr(path, '/');
+	v = xrealloc(di->locs, (di->nlocs + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	di->locs = v;
+	v[di->nlocs].name = xstrdup(name);
+	v[di->nlocs].where = xasprintf("%s:%llu", base ? base + 1 : path, (unsigned long long)line);
+	if (!v[di->nlocs].name || !v[di->nlocs].where)
+		return -1;
+	di->nlocs++;
+	return 0;
+}
+
+static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
+		int depth);
+
+/* `direct`: the children are the subprogram's own (its parameters are its signature). */
+static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool ext,
+			 bool direct, int depth)
+{
+	Dwarf_Die child = NULL;
+	Dwarf_Error err = NULL;
+	int rc = dwarf_child(die, &child, &err);
+
+	drop_err(w, &err);
+	while (rc == DW_DLV_OK) {
+		Dwarf_Die next = NULL;
+
+		if (walk(w, child, func, ext, direct, depth + 1) < 0) {
+			dwarf_dealloc_die(child);
+			return -1;
+		}
+		rc = dwarf_siblingof_b(w->dbg, child, 1, &next, &err);
+		drop_err(w, &err);
+		dwarf_dealloc_die(child);
+		child = next;
+	}
+	if (rc == DW_DLV_ERROR)
+		w->failed = true;
+	return 0;
+}
+
+static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
+		int depth)
+{
+	Dwarf_Half tag = die_tag(w, die);
+	Dwarf_Off off = 0, type;
+	Dwarf_Error err = NULL;
+	char *name;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	if (dwarf_dieoffset(die, &off, &err) != DW_DLV_OK)
+		drop_err(w, &err);
+	switch (tag) {
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		if (add_type(w, die, off, tag) < 0)
+			return -1;
+		break;
+	case DW_TAG_subprogram:
+		name = origin_name(w, die, 0);
+		if (!name || has_attr(w, die, DW_AT_declaration))
+			break;
+		ext = has_attr(w, die, DW_AT_external);
+		if (!func && die_name(w, die) && add_loc(w, die, name) < 0)
+			return -1;
+		if (die_type(w, die, &type, 0) && add_use(w, type, name, USE_SIGNATURE, ext) < 0)
+			return -1;
+		return walk_children(w, die, name, ext, true, depth);
+	case DW_TAG_formal_parameter:
+	case DW_TAG_variable:
+		if (!die_type(w, die, &type, 0))
+			break;
+		if (func) {
+			bool sig = tag == DW_TAG_formal_parameter && direct;
+
+			if (add_use(w, type, func, sig ? USE_SIGNATURE : USE_BODY, ext) < 0)
+				return -1;
+		} else if (tag == DW_TAG_variable) {
+			name = origin_name(w, die, 0);
+			if (name && add_use(w, type, name, USE_VARIABLE,
+					    has_attr(w, die, DW_AT_external)) < 0)
+				return -1;
+		}
+		break;
+	case DW_TAG_typedef:
+		/* typedef struct { ... } conn_t;  names the anonymous struct "conn_t". */
+		name = die_name(w, die);
+		if (name && get_ref(w, die, DW_AT_type, &type)) {
+			struct alias *a = xrealloc(w->aliases, (w->naliases + 1) * sizeof(*a));
+
+			if (!a)
+				return -1;
+			w->aliases = a;
+			a[w->naliases].type = type;
+			a[w->naliases].name = xstrdup(name);
+			if (!a[w->naliases++].name)
+				return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine ||
+	    tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit)
+		return walk_children(w, die, func, ext, false, depth);
+	return 0;
+}
+
+/* ---- after the walk ------------------------------------------------------------------- */
+
+static int add_user(struct dtype *t, const char *user, uint8_t kind, bool external)
+{
+	char *label;
+	char **v;
+
+	for (size_t i = 0; i < t->nusers; i++)
+		if (!strcmp(t->users[i] + 2, user))
+			return 0;
+	/* "<kind><external> name": decoded by dwarf_user_kind(). */
+	label = xasprintf("%c%c%s", '0' + kind, external ? 'e' : 'l', user);
+	v = label ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(label);
+		return -1;
+	}
+	t->users = v;
+	t->users[t->nusers++] = label;
+	return 0;
+}
+
+/*
+ * Which structs a type reaches: through pointers, qualifiers, typedefs and
+ * arrays to a struct or union, then through that struct's members.
+ */
+static int reach(struct walker *w, Dwarf_Off off, const struct use *u, uint8_t *seen, int depth)
+{
+	Dwarf_Off inner;
+	Dwarf_Die die;
+	long i;
+	int ret = 0;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	i = type_index(w, off);
+	if (i >= 0) {
+		if (seen[i])
+			return 0;
+		seen[i] = 1;
+		if (add_user(&w->di->types[i], u->user, u->kind, u->external) < 0)
+			return -1;
+		for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
+			ret = reach(w, w->member_types[i][k], u, seen, depth + 1);
+		return ret;
+	}
+	die = die_at(w, off);
+	if (!die)
+		return 0;
+	if (get_ref(w, die, DW_AT_type, &inner))
+		ret = reach(w, inner, u, seen, depth + 1);
+	dwarf_dealloc_die(die);
+	return ret;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	return strcmp(((const struct dtype *)a)->name, ((const struct dtype *)b)->name);
+}
+
+static int cmp_loc(const void *a, const void *b)
+{
+	return strcmp(((const struct dloc *)a)->name, ((const struct dloc *)b)->name);
+}
+
+static void free_type(struct dtype *t)
+{
+	for (size_t k = 0; k < t->nmembers; k++) {
+		free(t->members[k].name);
+		free(t->members[k].type);
+	}
+	free(t->members);
+	for (size_t k = 0; k < t->nusers; k++)
+		free(t->users[k]);
+	free(t->users);
+	free(t->name);
+}
+
+static int finish(struct walker *w)
+{
+	struct dwarf_info *di = w->di;
+	uint8_t *seen = xcalloc(di->ntypes + 1, 1);
+	size_t n = 0;
+
+	if (!seen)
+		return -1;
+	for (size_t i = 0; i < w->naliases; i++) {
+		long t = type_index(w, w->aliases[i].type);
+
+		if (t >= 0 && !di->types[t].name) {
+			di->types[t].name = w->aliases[i].name;
+			w->aliases[i].name = NULL;
+		}
+	}
+	for (size_t i = 0; i < w->nuses; i++) {
+		memset(seen, 0, di->ntypes + 1);
+		if (reach(w, w->uses[i].type, &w->uses[i], seen, 0) < 0) {
+			free(seen);
+			return -1;
+		}
+	}
+	free(seen);
+	/* Keep named types, the first of each name. */
+	for (size_t i = 0; i < di->ntypes; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n && di->types[i].name && !dup; k++)
+			dup = !strcmp(di->types[k].name, di->types[i].name);
+		if (!di->types[i].name || dup)
+			free_type(&di->types[i]);
+		else
+			di->types[n++] = di->types[i];
+	}
+	di->ntypes = n;
+	qsort(di->types, di->ntypes, sizeof(*di->types), cmp_type);
+	qsort(di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
+	return 0;
+}
+
+static void walker_free(struct walker *w)
+{
+	for (size_t i = 0; i < w->nuses; i++)
+		free(w->uses[i].user);
+	free(w->uses);
+	for (size_t i = 0; i < w->ntype_off; i++)
+		free(w->member_types[i]);
+	free(w->member_types);
+	free(w->nmember_types);
+	free(w->type_off);
+	for (size_t i = 0; i < w->naliases; i++)
+		free(w->aliases[i].name);
+	free(w->aliases);
+}
+
+static void free_files(struct walker *w)
+{
+	for (Dwarf_Signed i = 0; i < w->nfiles; i++)
+		dwarf_dealloc(w->dbg, w->files[i], DW_DLA_STRING);
+	if (w->files)
+		dwarf_dealloc(w->dbg, w->files, DW_DLA_LIST);
+	w->files = NULL;
+	w->nfiles = 0;
+}
+
+static int walk_units(struct walker *w)
+{
+	for (;;) {
+		Dwarf_Unsigned hlen, abbrev_off, typeoff, next;
+		Dwarf_Half version, asize, lsize, esize, cutype;
+		Dwarf_Off abbrev;
+		Dwarf_Sig8 sig;
+		Dwarf_Die cu = NULL;
+		Dwarf_Error err = NULL;
+		int rc;
+
+		(void)abbrev_off;
+		rc = dwarf_next_cu_header_d(w->dbg, 1, &hlen, &version, &abbrev, &asize, &lsize,
+					    &esize, &sig, &typeoff, &next, &cutype, &err);
+		if (rc == DW_DLV_NO_ENTRY)
+			return 0;
+		if (rc != DW_DLV_OK) {
+			drop_err(w, &err);
+			return -1;
+		}
+		if (dwarf_siblingof_b(w->dbg, NULL, 1, &cu, &err) != DW_DLV_OK) {
+			drop_err(w, &err);
+			return -1;
+		}
+		if (dwarf_srcfiles(cu, &w->files, &w->nfiles, &err) != DW_DLV_OK) {
+			drop_err(w, &err);
+			w->files = NULL;
+			w->nfiles = 0;
+		}
+		rc = walk(w, cu, NULL, false, false, 0);
+		free_files(w);
+		dwarf_dealloc_die(cu);
+		if (rc < 0)
+			return -1;
+	}
+}
+
+static bool has_debug_info(const struct object *o, bool *compressed)
+{
+	*compressed = false;
+	for (size_t i = 0; i < o->elf.nsecs; i++) {
+		if (!strcmp(o->elf.secs[i].name, ".debug_info")) {
+			*compressed = o->elf.secs[i].flags & SHF_COMPRESSED;
+			return true;
+		}
+	}
+	return false;
+}
+
+int dwarf_load(struct object *o, struct dwarf_info **out)
+{
+	struct access a = {o, NULL};
+	Dwarf_Obj_Access_Interface iface = {&a, &methods};
+	struct walker w;
+	Dwarf_Error err = NULL;
+	bool compressed;
+	int ret = 0;
+
+	*out = NULL;
+	if (!has_debug_info(o, &compressed))
+		return 0;
+	if (compressed) {
+		warn("%s: compressed debug sections are not supported; ignoring DWARF", o->name);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	a.relocated = xcalloc(o->elf.nsecs, sizeof(*a.relocated));
+	w.di = xcalloc(1, sizeof(*w.di));
+	if (!a.relocated || !w.di) {
+		ret = -1;
+		goto out;
+	}
+	if (dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &w.dbg, &err) !=
+	    DW_DLV_OK) {
+		warn("%s: unreadable DWARF (%s); ignoring it", o->name,
+		     err ? dwarf_errmsg(err) : "no debug sections");
+		if (err)
+			dwarf_dealloc_error(NULL, err);
+		goto out;
+	}
+	if (walk_units(&w) < 0 || w.failed) {
+		warn("%s: malformed DWARF; ignoring it", o->name);
+	} else if (finish(&w) < 0) {
+		ret = -1;
+	} else {
+		*out = w.di;
+		w.di = NULL;
+	}
+	dwarf_object_finish(w.dbg, &err);
+	if (err)
+		dwarf_dealloc_error(NULL, err);
+out:
+	walker_free(&w);
+	dwarf_free(w.di);
+	for (size_t i = 0; a.relocated && i < o->elf.nsecs; i++)
+		free(a.relocated[i]);
+	free(a.relocated);
+	return ret;
+}
+
+void dwarf_free(struct dwarf_info *di)
+{
+	if (!di)
+		return;
+	for (size_t i = 0; i < di->ntypes; i++)
+		free_type(&di->types[i]);
+	free(di->types);
+	for (size_t i = 0; i < di->nlocs; i++) {
+		free(di->locs[i].name);
+		free(di->locs[i].where);
+	}
+	free(di->locs);
+	free(di);
+}
+
+static const struct dloc *find_loc(const struct dwarf_info *di, const char *name)
+{
+	struct dloc key = {(char *)name, NULL};
+
+	return bsearch(&key, di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
+}
+
+char *dwarf_func_location(const struct dwarf_info *di, const char *name, const char *key)
+{
+	const struct dloc *l;
+	char *base;
+
+	if (!di)
+		return NULL;
+	l = find_loc(di, name);
+	if (!l) {
+		/* A clone ("parse.isra.0") is described under its origin's name. */
+		base = xstrdup(key ? key : name);
+		if (!base)
+			return NULL;
+		if (strchr(base, '.'))
+			*strchr(base, '.') = 0;
+		l = find_loc(di, base);
+		free(base);
+	}
+	return l ? xstrdup(l->where) : NULL;
+}
+
+const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *name)
+{
+	struct dtype key = {.name = (char *)name};
+
+	if (!di)
+		return NULL;
+	return bsearch(&key, di->types, di->ntypes, sizeof(*di->types), cmp_type);
+}
+
+enum dwarf_use dwarf_user_kind(const char *user, const char **name, bool *external)
+{
+	*name = user + 2;
+	*external = user[1] == 'e';
+	return (enum dwarf_use)(user[0] - '0');
+}

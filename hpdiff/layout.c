@@ -1,2 +1,159 @@
+/*
+ * Type layout changes, found through DWARF.
+ *
+ * Adding a field to "struct conn" changes the offsets every user of the
+ * struct computes with.  Objects already in the running process keep the
+ * old layout, so such a change can be hotpatched only if nothing but
+ * replaced code can ever touch an instance: no variable holds one, no
+ * unchanged function uses it, and no exported function passes it across
+ * the object's boundary (other objects would keep the old layout).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "diff.h"
-int check_layouts(struct diff *d) { (void)d; return 0; }
+#include "dwarf.h"
+#include "util.h"
+
+/* Append "; <formatted text>" to a growing string. */
+static __attribute__((format(printf, 2, 3))) void append(char **s, const char *fmt, ...)
+{
+	char part[256];
+	va_list ap;
+	char *n;
+
+	va_start(ap, fmt);
+	vsnprintf(part, sizeof(part), fmt, ap);
+	va_end(ap);
+	n = *s ? xasprintf("%s; %s", *s, part) : xstrdup(part);
+	free(*s);
+	*s = n;
+}
+
+static const struct dmember *find_member(const struct dtype *t, const char *name)
+{
+	for (size_t i = 0; i < t->nmembers; i++)
+		if (!strcmp(t->members[i].name, name))
+			return &t->members[i];
+	return NULL;
+}
+
+/* NULL if the layouts match, else what changed. */
+static char *layout_difference(const struct dtype *a, const struct dtype *b)
+{
+	char *s = NULL;
+
+	if (a->size != b->size)
+		append(&s, "size %llu -> %llu bytes", (unsigned long long)a->size,
+		       (unsigned long long)b->size);
+	for (size_t i = 0; i < b->nmembers; i++) {
+		const struct dmember *nb = &b->members[i];
+		const struct dmember *na = nb->name[0] ? find_member(a, nb->name) : NULL;
+
+		if (!nb->name[0])
+			continue;
+		if (!na)
+			append(&s, "member '%s' (%s) added at offset %llu", nb->name, nb->type,
+			       (unsigned long long)nb->offset);
+		else if (na->offset != nb->offset || na->bit_offset != nb->bit_offset)
+			append(&s, "member '%s' moved from offset %llu to %llu", nb->name,
+			       (unsigned long long)na->offset, (unsigned long long)nb->offset);
+		else if (strcmp(na->type, nb->type) || na->size != nb->size ||
+			 na->bit_size != nb->bit_size)
+			append(&s, "member '%s' changed type from %s to %s", nb->name, na->type,
+			       nb->type);
+	}
+	for (size_t i = 0; i < a->nmembers; i++)
+		if (a->members[i].name[0] && !find_member(b, a->members[i].name))
+			append(&s, "member '%s' removed", a->members[i].name);
+	if (!s && a->nmembers != b->nmembers)
+		append(&s, "unnamed members changed");
+	return s;
+}
+
+static const struct func *find_func(const struct object *o, const char *name)
+{
+	for (size_t i = 0; i < o->nfuncs; i++)
+		if (!strcmp(o->funcs[i].sym->name, name))
+			return &o->funcs[i];
+	/* Out-of-line clones carry the origin's name in DWARF. */
+	for (size_t i = 0; i < o->nfuncs; i++) {
+		const char *n = o->funcs[i].sym->name;
+		size_t len = strlen(name);
+
+		if (!strncmp(n, name, len) && n[len] == '.')
+			return &o->funcs[i];
+	}
+	return NULL;
+}
+
+/*
+ * Why live instances may exist with the old layout, or NULL if only
+ * replaced code can reach the type.
+ */
+static char *blockers(const struct diff *d, const struct dtype *t)
+{
+	char *s = NULL;
+	int shown = 0, more = 0;
+
+	for (size_t i = 0; i < t->nusers; i++) {
+		const char *name;
+		bool external;
+		enum dwarf_use kind = dwarf_user_kind(t->users[i], &name, &external);
+		const struct func *f = kind == USE_VARIABLE ? NULL : find_func(&d->new, name);
+		const char *why = NULL; /* a format with one %s: the user's name */
+
+		if (kind == USE_VARIABLE)
+			why = "variable %s holds or points to it";
+		else if (f && f->status == ST_SAME)
+			why = "unchanged function %s uses it";
+		else if (kind == USE_SIGNATURE && external)
+			why = "exported function %s passes it to or from other objects";
+		if (!why)
+			continue;
+		if (shown++ < 3)
+			append(&s, why, name);
+		else
+			more++;
+	}
+	if (more)
+		append(&s, "and %d more", more);
+	return s;
+}
+
+int check_layouts(struct diff *d)
+{
+	const struct dwarf_info *a = d->old.dwarf, *b = d->new.dwarf;
+
+	if (!a || !b)
+		return 0;
+	for (size_t i = 0; i < a->ntypes; i++) {
+		const struct dtype *ta = &a->types[i];
+		const struct dtype *tb = dwarf_find_type(b, ta->name);
+		char *change, *block, *reason;
+		int ret;
+
+		if (!tb || !(change = layout_difference(ta, tb)))
+			continue;
+		/* A type nothing in the object uses does not matter here. */
+		if (!tb->nusers && !ta->nusers) {
+			free(change);
+			continue;
+		}
+		block = blockers(d, tb);
+		if (block)
+			reason = xasprintf("layout changed (%s); instances in the running process keep "
+					   "the old layout: %s",
+					   change, block);
+		else
+			reason = xasprintf("layout changed (%s); only replaced code uses it", change);
+		ret = diff_add_finding(d, ta->name, block != NULL, reason);
+		free(change);
+		free(block);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}

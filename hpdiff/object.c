@@ -492,6 +492,17 @@ int object_analyse(struct object *o)
 
 /* ---- loading ------------------------------------------------------------ */
 
+/*
+ * Compiler-private data symbols are literals, not variables: clang keeps
+ * ".L.str.3" and ".L__const.main.buf" in the symbol table, and anything in
+ * a mergeable section is a literal the linker may fold.  They are compared
+ * by content like gcc's unnamed ".LC0", never by their numbered names.
+ */
+static bool is_anonymous(const struct symbol *s)
+{
+	return !strncmp(s->name, ".L", 2) || (s->sec && (s->sec->flags & SHF_MERGE));
+}
+
 static int add_symbols(struct object *o)
 {
 	size_t nf = 0, nd = 0;
@@ -501,7 +512,7 @@ static int add_symbols(struct object *o)
 			continue;
 		if (is_func_sym(s) && s->size)
 			nf++;
-		else if (is_data_sym(s))
+		else if (is_data_sym(s) && !is_anonymous(s))
 			nd++;
 	}
 	o->funcs = xcalloc(nf, sizeof(*o->funcs));
@@ -525,7 +536,7 @@ static int add_symbols(struct object *o)
 			if (!f->key)
 				return -1;
 			s->priv = f;
-		} else if (is_data_sym(s)) {
+		} else if (is_data_sym(s) && !is_anonymous(s)) {
 			struct dobj *d = &o->data[o->ndata++];
 
 			d->sym = s;
