@@ -110,19 +110,21 @@ $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard format/*.h hpdiff/*.h)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread $(LIBS_HPDIFF)
 
 # Each target gets a corpus seeded from tests/fuzz/seeds.sh, then runs briefly.
-fuzz-smoke: $(FUZZ_BIN) samples
+fuzz-smoke: $(FUZZ_BIN) samples tools
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 		echo "== fuzz $$n ($(FUZZ_SMOKE_SECONDS)s)"; \
-		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples; \
+		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples $(abspath $(B))/bin; \
 		$$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+			-artifact_prefix=$(O)/fuzz/$$n- \
 			-print_final_stats=0 $(O)/fuzz/corpus/$$n 2>$(O)/fuzz/$$n.log \
 			|| { tail -50 $(O)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^#[0-9]+.*DONE' $(O)/fuzz/$$n.log | tail -1; done
 
-fuzz: $(FUZZ_BIN) samples
+fuzz: $(FUZZ_BIN) samples tools
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples; \
+		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples $(abspath $(B))/bin; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+			-artifact_prefix=$(O)/fuzz/$$n- \
 			$(O)/fuzz/corpus/$$n; done
 
 ifeq ($(SANITIZE),1)

@@ -229,6 +229,11 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 	if (m->ib < 0)
 		return xasprintf("code removed at +0x%x: `%s`%s", a->insns[m->ia].off,
 				 insn_text(a, m->ia, ia, sizeof(ia)), size);
+	if (m->ra && m->rb && m->ra->t.kind == T_PIECE && m->rb->t.kind == T_PIECE &&
+	    !strcmp(target_name(&m->ra->t, ta, sizeof(ta)), target_name(&m->rb->t, tb, sizeof(tb))))
+		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s", b->insns[m->ib].off,
+				 insn_text(b, m->ib, ib, sizeof(ib)),
+				 m->rb->t.piece->nrefs ? "table" : "constant", size);
 	if (m->ra && m->rb)
 		return xasprintf("at +0x%x `%s` refers to %s (was %s)%s", b->insns[m->ib].off,
 				 insn_text(b, m->ib, ib, sizeof(ib)),

@@ -138,8 +138,8 @@ static int match_by_key(struct cand *o, size_t no, struct cand *n, size_t nn, bo
 {
 	size_t i = 0, j = 0;
 
-	qsort(o, no, sizeof(*o), cmp_cand);
-	qsort(n, nn, sizeof(*n), cmp_cand);
+	sort(o, no, sizeof(*o), cmp_cand);
+	sort(n, nn, sizeof(*n), cmp_cand);
 	while (i < no && j < nn) {
 		int c = strcmp(o[i].key, n[j].key);
 		size_t ie = i, je = j;

@@ -29,6 +29,25 @@ struct access {
 	uint8_t **relocated; /* per section: our relocated copy, or NULL */
 };
 
+/*
+ * The debug sections libdwarf gets to see: what names, types and line
+ * tables need.  Range, location, frame and macro sections stay hidden; we
+ * never use them, and libdwarf 20210528 mishandles some malformed ones
+ * (a double free in its .debug_rnglists loader, found by fuzz_object).
+ */
+static bool is_debug(const struct section *s)
+{
+	static const char *const wanted[] = {
+		".debug_info", ".debug_abbrev", ".debug_str", ".debug_line",
+		".debug_line_str", ".debug_str_offsets", ".debug_addr",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++)
+		if (!strcmp(s->name, wanted[i]))
+			return true;
+	return false;
+}
+
 static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *ret, int *err)
 {
 	struct access *a = obj;
@@ -41,7 +60,7 @@ static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *r
 	memset(ret, 0, sizeof(*ret));
 	ret->type = s->type;
 	ret->size = s->size;
-	ret->name = s->name;
+	ret->name = is_debug(s) ? s->name : ".hpdiff.unused";
 	ret->entrysize = s->entsize;
 	return DW_DLV_OK;
 }
@@ -67,11 +86,6 @@ static Dwarf_Small get_pointer_size(void *obj)
 static Dwarf_Unsigned get_section_count(void *obj)
 {
 	return ((struct access *)obj)->o->elf.nsecs;
-}
-
-static bool is_debug(const struct section *s)
-{
-	return !strncmp(s->name, ".debug_", 7);
 }
 
 /*
@@ -121,9 +135,9 @@ static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
 	if (i >= a->o->elf.nsecs)
 		return DW_DLV_NO_ENTRY;
 	s = &a->o->elf.secs[i];
-	if (!s->data)
+	if (!s->data || !is_debug(s))
 		return DW_DLV_NO_ENTRY;
-	if (!is_debug(s) || !s->nrelocs) {
+	if (!s->nrelocs) {
 		*data = (Dwarf_Small *)s->data;
 		return DW_DLV_OK;
 	}
@@ -761,8 +775,8 @@ static int finish(struct walker *w)
 			di->types[n++] = di->types[i];
 	}
 	di->ntypes = n;
-	qsort(di->types, di->ntypes, sizeof(*di->types), cmp_type);
-	qsort(di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
+	sort(di->types, di->ntypes, sizeof(*di->types), cmp_type);
+	sort(di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
 	return 0;
 }
 
@@ -852,10 +866,14 @@ int dwarf_load(struct object *o, struct dwarf_info **out)
 	*out = NULL;
 	if (!has_debug_info(o, &compressed))
 		return 0;
-	if (compressed) {
-		warn("%s: compressed debug sections are not supported; ignoring DWARF", o->name);
-		return 0;
-	}
+	/*
+	 * Debug info that is there but cannot be read is an error, not "no
+	 * DWARF": ignoring it would report a struct layout change as patchable.
+	 */
+	if (compressed)
+		return error("%s: compressed debug sections (-gz) are not supported; build the "
+			     "objects without -gz",
+			     o->name);
 	memset(&w, 0, sizeof(w));
 	a.relocated = xcalloc(o->elf.nsecs, sizeof(*a.relocated));
 	w.di = xcalloc(1, sizeof(*w.di));
@@ -865,14 +883,14 @@ int dwarf_load(struct object *o, struct dwarf_info **out)
 	}
 	if (dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &w.dbg, &err) !=
 	    DW_DLV_OK) {
-		warn("%s: unreadable DWARF (%s); ignoring it", o->name,
-		     err ? dwarf_errmsg(err) : "no debug sections");
+		ret = error("%s: malformed DWARF: %s", o->name,
+			    err ? dwarf_errmsg(err) : "no usable debug sections");
 		if (err)
 			dwarf_dealloc_error(NULL, err);
 		goto out;
 	}
 	if (walk_units(&w) < 0 || w.failed) {
-		warn("%s: malformed DWARF; ignoring it", o->name);
+		ret = error("%s: malformed DWARF in .debug_info", o->name);
 	} else if (finish(&w) < 0) {
 		ret = -1;
 	} else {
@@ -910,6 +928,8 @@ static const struct dloc *find_loc(const struct dwarf_info *di, const char *name
 {
 	struct dloc key = {(char *)name, NULL};
 
+	if (!di->nlocs)
+		return NULL;
 	return bsearch(&key, di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
 }
 
@@ -938,7 +958,7 @@ const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *nam
 {
 	struct dtype key = {.name = (char *)name};
 
-	if (!di)
+	if (!di || !di->ntypes)
 		return NULL;
 	return bsearch(&key, di->types, di->ntypes, sizeof(*di->types), cmp_type);
 }

@@ -43,7 +43,7 @@ struct dloc {
 	char *where; /* "parse.c:42" */
 };
 
-/* *out is NULL when the object has no DWARF. */
+/* *out is NULL when the object has no DWARF; -1 (message printed) if unreadable. */
 int dwarf_load(struct object *o, struct dwarf_info **out);
 void dwarf_free(struct dwarf_info *di);
 /* "file.c:42" (malloc'ed) for a function by symbol name, or by clone key. */

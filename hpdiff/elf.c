@@ -142,6 +142,9 @@ static int check_header(struct elf *elf, Elf *e)
 		return bad(elf, "not a little-endian ELF file (only x86-64 is supported)");
 	if (eh.e_machine != EM_X86_64)
 		return bad(elf, "not an x86-64 object (unsupported machine)");
+	if (eh.e_shoff > elf->size ||
+	    (uint64_t)eh.e_shnum * eh.e_shentsize > elf->size - eh.e_shoff)
+		return bad(elf, "section header table extends past the end of the file");
 	if (eh.e_type != ET_REL)
 		return error("%s: not a relocatable object (ET_REL); hpdiff compares the .o "
 			     "files of a build, not linked programs or libraries",
@@ -183,8 +186,13 @@ static int load_sections(struct elf *elf, Elf *e)
 			if (sh.sh_offset > elf->size || sh.sh_size > elf->size - sh.sh_offset)
 				return error("%s: section %s extends past the end of the file",
 					     elf->name, s->name);
-			if (sh.sh_flags & SHF_COMPRESSED)
-				continue; /* only debug sections are compressed; dwarf.c says so */
+			if (sh.sh_flags & SHF_COMPRESSED) {
+				/* gcc -gz compresses debug info only; dwarf.c skips it */
+				if (!strncmp(s->name, ".debug", 6))
+					continue;
+				return error("%s: section %s is compressed, which is not supported",
+					     elf->name, s->name);
+			}
 			d = elf_getdata(scn, NULL);
 			if (!d || (d->d_size && !d->d_buf) || d->d_size != sh.sh_size)
 				return error("%s: cannot read section %s", elf->name, s->name);
@@ -300,7 +308,7 @@ static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct
 		r->sym = &elf->syms[symi];
 		r->addend = rela.r_addend;
 	}
-	qsort(target->relocs, n, sizeof(*target->relocs), cmp_reloc);
+	sort(target->relocs, n, sizeof(*target->relocs), cmp_reloc);
 	return 0;
 }
 
@@ -339,7 +347,7 @@ static int index_section_symbols(struct elf *elf)
 		if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS))
 			s->sec->syms[s->sec->nsyms++] = s;
 	for_each_sec(elf, sec) {
-		qsort(sec->syms, sec->nsyms, sizeof(*sec->syms), cmp_sym_value);
+		sort(sec->syms, sec->nsyms, sizeof(*sec->syms), cmp_sym_value);
 		for (size_t i = 1; i < sec->nsyms; i++) {
 			struct symbol *a = sec->syms[i - 1], *b = sec->syms[i];
 			struct symbol *canon = a->alias_of ? a->alias_of : a;
@@ -362,8 +370,10 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	elf->size = size;
 	if (init_libelf() < 0)
 		return -1;
-	if (size < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG))
+	if (size < SELFMAG || memcmp(image, ELFMAG, SELFMAG))
 		return bad(elf, "not an ELF object file");
+	if (size < sizeof(Elf64_Ehdr))
+		return bad(elf, "truncated ELF header");
 	e = elf_memory((char *)image, size);
 	if (!e)
 		return error("%s: cannot read ELF file: %s", name, elf_errmsg(-1));
@@ -421,46 +431,105 @@ bool elf_is_archive(const uint8_t *image, size_t size)
 	return size >= SARMAG && !memcmp(image, ARMAG, SARMAG);
 }
 
+/*
+ * ar archives are read here rather than through libelf, so that every
+ * malformation gets a precise message: the layout is simple and fixed
+ * (System V / GNU: "!<arch>\n", then 60-byte headers, "//" holding long
+ * names referenced as "/123", a "/" or "/SYM64/" symbol index, members
+ * padded to an even size).
+ */
+struct ar_reader {
+	const char *name;
+	const uint8_t *image;
+	size_t size;
+	const char *longnames;
+	size_t nlongnames;
+};
+
+static bool ar_number(const char *field, size_t width, uint64_t *v)
+{
+	size_t i = 0;
+
+	*v = 0;
+	while (i < width && field[i] == ' ')
+		i++;
+	if (i == width || field[i] < '0' || field[i] > '9')
+		return false;
+	for (; i < width && field[i] >= '0' && field[i] <= '9'; i++) {
+		if (*v > (UINT64_MAX - 9) / 10)
+			return false;
+		*v = *v * 10 + (uint64_t)(field[i] - '0');
+	}
+	for (; i < width; i++)
+		if (field[i] != ' ')
+			return false;
+	return true;
+}
+
+/* The member's name into buf; false if malformed. */
+static bool ar_member_name(const struct ar_reader *ar, const char *raw, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (raw[0] == '/' && raw[1] >= '0' && raw[1] <= '9') {
+		uint64_t off;
+		const char *p;
+
+		if (!ar_number(raw + 1, 15, &off) || !ar->longnames || off >= ar->nlongnames)
+			return false;
+		p = ar->longnames + off;
+		while (off + n < ar->nlongnames && p[n] != '/' && p[n] != '\n')
+			n++;
+		if (off + n >= ar->nlongnames || p[n] != '/' || n == 0 || n >= size)
+			return false;
+		memcpy(buf, p, n);
+	} else {
+		while (n < 16 && raw[n] != '/')
+			n++;
+		if (n == 16 || n == 0)
+			return false;
+		memcpy(buf, raw, n);
+	}
+	buf[n] = 0;
+	return !memchr(buf, 0, n);
+}
+
 int elf_archive_members(const char *name, const uint8_t *image, size_t size,
 			int (*cb)(void *arg, const char *member, const uint8_t *data, size_t len),
 			void *arg)
 {
-	Elf *ar, *m;
-	int ret = 0;
+	struct ar_reader ar = {name, image, size, NULL, 0};
+	size_t pos = SARMAG;
 
-	if (init_libelf() < 0)
-		return -1;
-	ar = elf_memory((char *)image, size);
-	if (!ar || elf_kind(ar) != ELF_K_AR) {
-		if (ar)
-			elf_end(ar);
-		return error("%s: not a valid ar archive", name);
-	}
-	while ((m = elf_begin(-1, ELF_C_READ_MMAP, ar))) {
-		Elf_Arhdr *h = elf_getarhdr(m);
-		size_t off, len;
-		char *raw;
+	if (!elf_is_archive(image, size))
+		return error("%s: not an ar archive", name);
+	while (pos < size) {
+		const struct ar_hdr *h = (const struct ar_hdr *)(image + pos);
+		char member[4096];
+		uint64_t len;
+		int ret;
 
-		if (!h) {
-			ret = error("%s: corrupt archive member header", name);
-		} else if (h->ar_name[0] != '/') { /* skip "/", "//", "/SYM64/" */
-			raw = elf_rawfile(m, &len);
-			off = raw ? (size_t)((const uint8_t *)raw - image) : 0;
-			if (!raw || off > size || len > size - off)
-				ret = error("%s(%s): member extends past the end of the archive",
-					    name, h->ar_name);
-			else
-				ret = cb(arg, h->ar_name, (const uint8_t *)raw, len);
+		if (size - pos < sizeof(*h))
+			return error("%s: truncated archive member header at offset %zu", name, pos);
+		if (memcmp(h->ar_fmag, ARFMAG, 2) || !ar_number(h->ar_size, 10, &len))
+			return error("%s: corrupt archive member header at offset %zu", name, pos);
+		pos += sizeof(*h);
+		if (len > size - pos)
+			return error("%s: archive member at offset %zu extends past the end of the "
+				     "archive",
+				     name, pos - sizeof(*h));
+		if (!memcmp(h->ar_name, "// ", 3)) {
+			ar.longnames = (const char *)image + pos;
+			ar.nlongnames = len;
+		} else if (!memcmp(h->ar_name, "/ ", 2) || !memcmp(h->ar_name, "/SYM64/ ", 8)) {
+			/* the linker's symbol index */
+		} else if (!ar_member_name(&ar, h->ar_name, member, sizeof(member))) {
+			return error("%s: corrupt archive member name at offset %zu", name,
+				     pos - sizeof(*h));
+		} else if ((ret = cb(arg, member, image + pos, len)) < 0) {
+			return ret;
 		}
-		elf_next(m);
-		elf_end(m);
-		if (ret < 0)
-			break;
+		pos += len + (len & 1);
 	}
-	if (ret == 0 && elf_errno() != 0) {
-		/* elf_begin stops on a corrupt header as well as at the end. */
-		ret = error("%s: corrupt archive: %s", name, elf_errmsg(-1));
-	}
-	elf_end(ar);
-	return ret;
+	return 0;
 }

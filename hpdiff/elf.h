@@ -77,8 +77,10 @@ bool elf_is_archive(const uint8_t *image, size_t size);
 
 /*
  * Iterate the members of an ar archive held in memory.  `cb` gets each
- * regular member's name and bytes (symbol tables and long-name tables are
- * skipped).  Returns 0, or -1 after printing a message naming `name`.
+ * regular member's name and bytes (the symbol index and the long-name table
+ * are not members).  A final odd padding byte is optional, as in GNU ar.
+ * Returns 0, or -1 after printing a message naming `name` (or what cb
+ * returned).
  */
 int elf_archive_members(const char *name, const uint8_t *image, size_t size,
 			int (*cb)(void *arg, const char *member, const uint8_t *data, size_t len),

@@ -187,11 +187,11 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 	if (idx < 0)
 		return -1;
 	out->target = (uint32_t)idx;
-	out->addend = off + r->adj;
+	out->addend = wadd(off, r->adj);
 	if (r->size == 1 && self && self->wmap) {
 		/* widened to rel32: the field is the last 4 bytes of the branch */
 		out->type = R_X86_64_PC32;
-		out->addend = off - 4;
+		out->addend = wsub(off, 4);
 	}
 	return 0;
 }
@@ -332,7 +332,7 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 		o->offset = r->off;
 		o->type = r->type;
 		o->target_kind = HP_TGT_SYM;
-		o->addend = r->t.off + r->adj;
+		o->addend = wadd(r->t.off, r->adj);
 		switch (r->t.kind) {
 		case T_SELF:
 			idx = base_sym(e, a->sym);
@@ -351,8 +351,8 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 			idx = sym_index(e, HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_NOTYPE,
 					r->t.kind == T_PIECE ? r->t.piece->sec->name
 							     : r->t.sec->name);
-			o->addend = r->t.off + r->adj +
-				    (r->t.kind == T_PIECE ? (int64_t)r->t.piece->off : 0);
+			o->addend = wadd(wadd(r->t.off, r->adj),
+					 r->t.kind == T_PIECE ? (int64_t)r->t.piece->off : 0);
 			break;
 		}
 		if (idx < 0)

@@ -315,8 +315,8 @@ static int tree_jobs(struct jobs *js, const char *old, const char *new, const ch
 
 	if (walk(old, "", &po) < 0 || walk(new, "", &pn) < 0)
 		goto out;
-	qsort(po.v, po.n, sizeof(*po.v), cmp_str);
-	qsort(pn.v, pn.n, sizeof(*pn.v), cmp_str);
+	sort(po.v, po.n, sizeof(*po.v), cmp_str);
+	sort(pn.v, pn.n, sizeof(*pn.v), cmp_str);
 	while (i < po.n || k < pn.n) {
 		int c = i == po.n ? 1 : k == pn.n ? -1 : strcmp(po.v[i], pn.v[k]);
 		const char *rel = c <= 0 ? po.v[i] : pn.v[k];

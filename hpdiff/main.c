@@ -25,6 +25,7 @@
 #include "diff.h"
 #include "emit.h"
 #include "input.h"
+#include "inspect.h"
 #include "report.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ enum exit_status {
 };
 
 struct options {
+	const char *inspect;
 	const char *out;
 	bool json;
 	bool show;
@@ -44,6 +46,7 @@ struct options {
 
 static const char usage[] =
 	"usage: hpdiff [options] OLD NEW\n"
+	"       hpdiff --inspect FILE.hpd [--json]\n"
 	"\n"
 	"Compare the baseline build (OLD) with the fixed build (NEW) of relocatable\n"
 	"x86-64 objects, function by function.  OLD and NEW are two object files,\n"
@@ -55,6 +58,7 @@ static const char usage[] =
 	"      --json         print a JSON report on stdout\n"
 	"      --show         print the disassembly diff of each changed function\n"
 	"  -j, --jobs N       compare N pairs in parallel (default: all processors)\n"
+	"      --inspect FILE print what a .hpd file holds (with --json: as JSON)\n"
 	"  -h, --help         print this help\n"
 	"      --version      print the version\n"
 	"\n"
@@ -68,6 +72,7 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 		{"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
 		{"show", no_argument, NULL, 'S'},	  {"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{"inspect", required_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -79,6 +84,9 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 		switch (c) {
 		case 'o':
 			opt->out = optarg;
+			break;
+		case 'I':
+			opt->inspect = optarg;
 			break;
 		case 'J':
 			opt->json = true;
@@ -104,6 +112,14 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 			fputs(usage, stderr);
 			return -1;
 		}
+	}
+	if (opt->inspect) {
+		if (argc != optind || opt->out || opt->show) {
+			error("--inspect takes one .hpd file and no other arguments but --json");
+			fputs(usage, stderr);
+			return -1;
+		}
+		return 0;
 	}
 	if (argc - optind != 2) {
 		error("expected two arguments, OLD and NEW");
@@ -267,7 +283,8 @@ static int write_outputs(const struct jobs *js)
 
 		if (!j->hpd || !j->out)
 			continue;
-		if (!js->single && make_parents(j->out) < 0)
+		/* -o names a directory unless the inputs are two objects */
+		if (!j->always_write && make_parents(j->out) < 0)
 			return -1;
 		if (hp_write_file_atomic(j->out, j->hpd, j->hpd_len, 0666, &e) < 0)
 			return error("%s: %s", j->out, hp_error_text(&e, msg, sizeof(msg)));
@@ -322,6 +339,12 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	if (done)
 		return fflush(stdout) || ferror(stdout) ? EXIT_TROUBLE : EXIT_SAME;
+	if (opt.inspect) {
+		status = inspect_hpd(opt.inspect, opt.json) < 0 ? EXIT_TROUBLE : EXIT_SAME;
+		if (fflush(stdout) || ferror(stdout))
+			return error("write error on standard output"), EXIT_TROUBLE;
+		return status;
+	}
 	if (jobs_collect(&js, argv[optind], argv[optind + 1], opt.out) < 0) {
 		jobs_free(&js);
 		return EXIT_TROUBLE;

@@ -139,7 +139,7 @@ static int64_t reloc_guess(const struct reloc *r)
 	int64_t base = r->sym->type == STT_SECTION ? 0 : (int64_t)r->sym->value;
 	bool pcrel = r->type == R_X86_64_PC32 || r->type == R_X86_64_PLT32;
 
-	return base + r->addend + (pcrel ? 4 : 0);
+	return wadd(wadd(base, r->addend), pcrel ? 4 : 0);
 }
 
 /*
@@ -176,7 +176,7 @@ static int build_bounds(struct object *o, struct section *sec)
 				b->v[n++] = (uint64_t)t;
 		}
 	}
-	qsort(b->v, n, sizeof(*b->v), cmp_u64);
+	sort(b->v, n, sizeof(*b->v), cmp_u64);
 	b->n = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!b->n || b->v[b->n - 1] != b->v[i])
@@ -268,7 +268,7 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 
 	switch (d ? d->calc : HP_CALC_ABS) {
 	case HP_CALC_PCREL:
-		toff = r->addend + bias;
+		toff = wadd(r->addend, bias);
 		break;
 	case HP_CALC_GOTPCREL:
 	case HP_CALC_GOTTPOFF:
@@ -279,7 +279,7 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 		toff = r->addend;
 		break;
 	}
-	ref->adj = r->addend - toff;
+	ref->adj = wsub(r->addend, toff);
 	memset(&ref->t, 0, sizeof(ref->t));
 	if (s->type == STT_SECTION && s->sec) {
 		resolve_at(o, self, s->sec, toff, &ref->t);
@@ -293,7 +293,7 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 		ref->t.off = toff;
 	} else if (s->sec && s->type != STT_FILE) {
 		/* a label or a zero-size symbol inside some section */
-		resolve_at(o, self, s->sec, (int64_t)s->value + toff, &ref->t);
+		resolve_at(o, self, s->sec, wadd((int64_t)s->value, toff), &ref->t);
 	} else {
 		ref->t.kind = T_UNDEF;
 		ref->t.sym = s;
@@ -393,7 +393,7 @@ static int func_refs(struct object *o, struct func *f)
 		ref->adj = -(int64_t)(in->len - in->rel_off);
 		resolve_at(o, f, sec, (int64_t)f->off + target, &ref->t);
 	}
-	qsort(f->refs, f->nrefs, sizeof(*f->refs), cmp_ref);
+	sort(f->refs, f->nrefs, sizeof(*f->refs), cmp_ref);
 	return 0;
 }
 

@@ -1,0 +1,374 @@
+/*
+ * hpdiff as a build system sees it: usage, exit status, inputs that must be
+ * refused (exit 2, one message naming the file and the problem, nothing on
+ * stdout, no output file), archives and trees.
+ */
+#include <elf.h>
+#include <json-c/json.h>
+
+#include "../testutil.h"
+
+#define HPDIFF HP_BINDIR "/hpdiff"
+#define SAMPLE(v, s, f) HP_SAMPLEDIR "/" v "/" s "/" f
+
+static char *tmp;
+
+static void setup(void)
+{
+	tmp = tu_tmpdir();
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+static char *path(const char *name)
+{
+	char *p = malloc(strlen(tmp) + strlen(name) + 2);
+
+	sprintf(p, "%s/%s", tmp, name);
+	return p;
+}
+
+/* ---- usage ------------------------------------------------------------------ */
+
+Test(cli, help_goes_to_stdout_with_status_0)
+{
+	char *argv[] = {HPDIFF, "--help", NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "usage: hpdiff"));
+	cr_assert(strstr(r.out, "exit status"));
+	cr_assert_str_empty(r.err);
+	tu_run_free(&r);
+}
+
+Test(cli, bad_usage_is_status_2_on_stderr)
+{
+	char *none[] = {HPDIFF, NULL};
+	char *one[] = {HPDIFF, SAMPLE("gcc-O2", "body-change", "old.o"), NULL};
+	char *jobs[] = {HPDIFF, "-j", "zero", "a", "b", NULL};
+	char *opt[] = {HPDIFF, "--frobnicate", "a", "b", NULL};
+	char **cases[] = {none, one, jobs, opt};
+
+	for (size_t i = 0; i < 4; i++) {
+		struct run r = tu_run(cases[i]);
+
+		cr_assert_eq(r.status, 2, "case %zu", i);
+		cr_assert_str_empty(r.out, "case %zu", i);
+		cr_assert(strstr(r.err, "hpdiff:") || strstr(r.err, "usage:"), "case %zu", i);
+		tu_run_free(&r);
+	}
+}
+
+Test(cli, version)
+{
+	char *argv[] = {HPDIFF, "--version", NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 0);
+	cr_assert(!strncmp(r.out, "hpdiff ", 7));
+	tu_run_free(&r);
+}
+
+/* ---- refused inputs -------------------------------------------------------------- */
+
+static char *sample_copy(const char *src, size_t *len)
+{
+	char *buf = tu_read(src, len);
+
+	cr_assert(buf, "sample %s missing (make samples)", src);
+	return buf;
+}
+
+/* Run hpdiff on (old, bad) and check the refusal; `what` must be in the message. */
+static void expect_refused(const char *old, const char *bad, const char *what)
+{
+	char *out = path("out.hpd");
+	char *argv[] = {HPDIFF, "-o", out, (char *)old, (char *)bad, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 2, "exit %d for '%s'\nstderr: %s", r.status, what, r.err);
+	cr_assert(strstr(r.err, bad) || strstr(r.err, old), "message names no file: %s", r.err);
+	cr_assert(strstr(r.err, what), "expected '%s' in: %s", what, r.err);
+	cr_assert_str_empty(r.out, "partial report on stdout: %s", r.out);
+	cr_assert(!tu_exists(out), "output written despite the error");
+	tu_run_free(&r);
+	free(out);
+}
+
+static void write_bad(const char *name, const void *data, size_t len, char **p)
+{
+	*p = path(name);
+	tu_write(*p, data, len);
+}
+
+#define OLD_O SAMPLE("gcc-O2", "body-change", "old.o")
+#define NEW_O SAMPLE("gcc-O2", "body-change", "new.o")
+
+Test(cli, not_elf)
+{
+	char *p;
+
+	write_bad("text.o", "hello, world\n", 13, &p);
+	expect_refused(OLD_O, p, "not an ELF object file");
+	free(p);
+}
+
+Test(cli, truncated)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+
+	write_bad("short.o", buf, 40, &p);
+	expect_refused(OLD_O, p, "truncated ELF header");
+	free(p);
+	write_bad("half.o", buf, len / 2, &p);
+	expect_refused(OLD_O, p, "extends past the end of the file");
+	free(p);
+	free(buf);
+}
+
+Test(cli, wrong_class_machine_type)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+
+	eh->e_ident[EI_CLASS] = ELFCLASS32;
+	write_bad("class.o", buf, len, &p);
+	expect_refused(OLD_O, p, "not a 64-bit ELF file");
+	free(p);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_machine = EM_AARCH64;
+	write_bad("machine.o", buf, len, &p);
+	expect_refused(OLD_O, p, "not an x86-64 object");
+	free(p);
+	eh->e_machine = EM_X86_64;
+	free(buf);
+	/* A linked program is not an object. */
+	expect_refused(SAMPLE("gcc-O2", "body-change", "old"), SAMPLE("gcc-O2", "body-change", "new"),
+		       "not a relocatable object");
+}
+
+static Elf64_Shdr *section_of_type(char *buf, uint32_t type)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(buf + eh->e_shoff);
+
+	for (int i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == type)
+			return &sh[i];
+	cr_assert_fail("no section of type %u", type);
+	return NULL;
+}
+
+Test(cli, corrupt_symbol_table)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+	Elf64_Shdr *symtab = section_of_type(buf, SHT_SYMTAB);
+	Elf64_Sym *syms = (Elf64_Sym *)(buf + symtab->sh_offset);
+	size_t n = symtab->sh_size / sizeof(Elf64_Sym);
+	uint32_t link = symtab->sh_link;
+
+	symtab->sh_link = 0;
+	write_bad("nostrtab.o", buf, len, &p);
+	expect_refused(OLD_O, p, "symbol table has no string table");
+	free(p);
+	symtab->sh_link = link;
+	for (size_t i = 1; i < n; i++) {
+		if (ELF64_ST_TYPE(syms[i].st_info) == STT_FUNC) {
+			syms[i].st_shndx = 0x7ff0;
+			break;
+		}
+	}
+	write_bad("shndx.o", buf, len, &p);
+	expect_refused(OLD_O, p, "out of range");
+	free(p);
+	free(buf);
+}
+
+Test(cli, corrupt_relocations)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+	Elf64_Shdr *rela = section_of_type(buf, SHT_RELA);
+	Elf64_Rela *r = (Elf64_Rela *)(buf + rela->sh_offset);
+	Elf64_Rela keep = r[0];
+
+	r[0].r_info = ELF64_R_INFO(0xffffff, ELF64_R_TYPE(r[0].r_info));
+	write_bad("relsym.o", buf, len, &p);
+	expect_refused(OLD_O, p, "bad symbol index");
+	free(p);
+	r[0] = keep;
+	r[0].r_offset = 0x7fffffff;
+	write_bad("reloff.o", buf, len, &p);
+	expect_refused(OLD_O, p, "outside the section");
+	free(p);
+	free(buf);
+}
+
+Test(cli, different_source_files)
+{
+	expect_refused(OLD_O, SAMPLE("gcc-O2", "bounds-check", "new.o"),
+		       "built from different source files");
+}
+
+Test(cli, mismatched_kinds_and_missing_files)
+{
+	char *ar = path("lib.a"), *dir = path("dir");
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "ar rcS '%s' '%s' && mkdir '%s'", ar, OLD_O, dir);
+	cr_assert(system(cmd) == 0);
+	expect_refused(OLD_O, ar, "one is an archive and the other is not");
+	expect_refused(OLD_O, dir, "one is a directory and the other is not");
+	expect_refused(OLD_O, "/nonexistent/x.o", "No such file or directory");
+	free(ar);
+	free(dir);
+}
+
+Test(cli, unwritable_output_leaves_nothing)
+{
+	char *argv[] = {HPDIFF, "-o", "/nonexistent-dir/x.hpd", OLD_O, NEW_O, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "/nonexistent-dir/x.hpd: cannot create output"), "%s", r.err);
+	tu_run_free(&r);
+}
+
+/* ---- archives and trees ------------------------------------------------------------- */
+
+static void sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[16384];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b, a, b, a, b, a, b);
+	cr_assert(system(cmd) == 0, "command failed: %s", cmd);
+}
+
+static struct json_object *objects_of(const char *json)
+{
+	struct json_object *root = json_tokener_parse(json), *objs;
+
+	cr_assert(root, "not JSON: %s", json);
+	cr_assert(json_object_object_get_ex(root, "objects", &objs));
+	json_object_get(objs);
+	json_object_put(root);
+	return objs;
+}
+
+static const char *obj_field(struct json_object *objs, size_t i, const char *key)
+{
+	struct json_object *v;
+
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(objs, i), key, &v));
+	return json_object_get_string(v);
+}
+
+Test(cli, archives_pair_members_by_name_and_occurrence)
+{
+	char *o = path("o"), *n = path("n"), *out = path("out");
+	const char *s = HP_SAMPLEDIR "/gcc-O2";
+
+	/* old: a(body-change) b(no-change) c(function-removed) a#2(new-global)
+	 * new: a(body-change') b(no-change') d(new-libc-call) a#2(new-global') */
+	sh("mkdir -p %s/1 %s/2", o, o);
+	sh("mkdir -p %s/1 %s/2", n, n);
+	char cmd[16384];
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && cp %s/body-change/old.o 1/a.o && cp %s/no-change/old.o 1/b.o && "
+		 "cp %s/function-removed/old.o 1/c.o && cp %s/new-global/old.o 2/a.o && "
+		 "ar qcS old.a 1/a.o 1/b.o 1/c.o 2/a.o && "
+		 "cd %s && cp %s/body-change/new.o 1/a.o && cp %s/no-change/new.o 1/b.o && "
+		 "cp %s/new-libc-call/new.o 1/d.o && cp %s/new-global/new.o 2/a.o && "
+		 "ar qcS new.a 1/a.o 1/b.o 1/d.o 2/a.o",
+		 o, s, s, s, s, n, s, s, s, s);
+	cr_assert(system(cmd) == 0);
+	char *oa = path("o/old.a"), *na = path("n/new.a");
+	char *argv[] = {HPDIFF, "--json", "-o", out, oa, na, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	struct json_object *objs = objects_of(r.out);
+	cr_assert_eq(json_object_array_length(objs), 5);
+	cr_assert(strstr(obj_field(objs, 0, "name"), "(a.o)"));
+	cr_assert_str_eq(obj_field(objs, 0, "status"), "changed");
+	cr_assert_str_eq(obj_field(objs, 1, "status"), "same");
+	cr_assert(strstr(obj_field(objs, 3, "name"), "(a.o#2)"));
+	cr_assert_str_eq(obj_field(objs, 3, "status"), "changed");
+	cr_assert(strstr(obj_field(objs, 4, "name"), "(d.o)"));
+	json_object_put(objs);
+	char *a = path("out/a.hpd"), *b = path("out/b.hpd"), *a2 = path("out/a-2.hpd"),
+	     *d = path("out/d.hpd");
+	cr_assert(tu_exists(a) && tu_exists(a2) && tu_exists(d));
+	cr_assert(!tu_exists(b), "unchanged member got an .hpd");
+	free(a), free(b), free(a2), free(d);
+	tu_run_free(&r);
+	free(o), free(n), free(out), free(oa), free(na);
+}
+
+Test(cli, trees_pair_by_relative_path)
+{
+	char *o = path("old"), *n = path("new"), *out = path("out");
+	const char *s = HP_SAMPLEDIR "/clang-O2";
+	char cmd[16384];
+
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/net %s/net && cp %s/bounds-check/old.o %s/net/parse.o && "
+		 "cp %s/bounds-check/new.o %s/net/parse.o && cp %s/no-change/old.o %s/same.o && "
+		 "cp %s/no-change/new.o %s/same.o && cp %s/changed-global-init/old.o %s/cfg.o && "
+		 "cp %s/changed-global-init/new.o %s/cfg.o && "
+		 "cp %s/new-global/old.o %s/bucket.o && ar rcS %s/libx.a %s/bucket.o && "
+		 "cp %s/new-global/new.o %s/bucket.o && ar rcS %s/libx.a %s/bucket.o && "
+		 "rm %s/bucket.o %s/bucket.o",
+		 o, n, s, o, s, n, s, o, s, n, s, o, s, n, s, o, o, o, s, n, n, n, o, n);
+	cr_assert(system(cmd) == 0);
+	char *argv[] = {HPDIFF, "-o", out, o, n, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 3, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "4 object pairs compared: 3 differ (1 not hotpatchable), 1 unchanged"),
+		  "%s", r.out);
+	char *p1 = path("out/net/parse.hpd"), *p2 = path("out/cfg.hpd"),
+	     *p3 = path("out/libx/bucket.hpd"), *p4 = path("out/same.hpd");
+	cr_assert(tu_exists(p1) && tu_exists(p2) && tu_exists(p3), "%s", r.out);
+	cr_assert(!tu_exists(p4));
+	free(p1), free(p2), free(p3), free(p4);
+	tu_run_free(&r);
+	free(o), free(n), free(out);
+}
+
+Test(cli, parallel_and_serial_reports_are_identical)
+{
+	char *j1[] = {HPDIFF, "--json", "-j", "1", HP_SAMPLEDIR "/gcc-O2", HP_SAMPLEDIR "/clang-O2",
+		      NULL};
+	char *j2[] = {HPDIFF, "--json", "-j", "2", HP_SAMPLEDIR "/gcc-O2", HP_SAMPLEDIR "/clang-O2",
+		      NULL};
+	struct run a = tu_run(j1), b = tu_run(j2);
+
+	/* gcc and clang objects of one scenario share the source file name. */
+	cr_assert(a.status == 1 || a.status == 3);
+	cr_assert_eq(a.status, b.status);
+	cr_assert_str_eq(a.out, b.out);
+	tu_run_free(&a);
+	tu_run_free(&b);
+}
+
+Test(cli, show_prints_a_disassembly_diff)
+{
+	char *argv[] = {HPDIFF, "--show", OLD_O, NEW_O, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.out, "@@ latwin_sum"), "%s", r.out);
+	cr_assert(strstr(r.out, "\n- ") && strstr(r.out, "\n+ "), "%s", r.out);
+	tu_run_free(&r);
+}
