@@ -395,13 +395,22 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 		}
 	}
 	if (!symtab) {
-		bad(elf, "no symbol table (stripped object?)");
+		/*
+		 * glibc's libc.a holds empty objects (stubs for compatibility
+		 * names) with no symbol table: fine, nothing to compare.  Code
+		 * or data without one is a stripped object.
+		 */
+		for_each_sec(elf, s) {
+			if ((s->flags & SHF_ALLOC) && s->size) {
+				error("%s: no symbol table (stripped object?)", name);
+				goto fail;
+			}
+		}
+	} else if (load_symbols(elf, e, symtab) < 0) {
 		goto fail;
 	}
-	if (load_symbols(elf, e, symtab) < 0)
-		goto fail;
 	for_each_sec(elf, s)
-		if (s->type == SHT_RELA && load_relocs(elf, e, s, symtab) < 0)
+		if (s->type == SHT_RELA && (!symtab || load_relocs(elf, e, s, symtab) < 0))
 			goto fail;
 	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0)
 		goto fail;

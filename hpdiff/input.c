@@ -85,31 +85,71 @@ static char *out_path(const char *outdir, const char *rel, const char *member, i
 
 struct member {
 	char *name;
-	int dup; /* occurrence of this name, from 1 */
+	int dup; /* occurrence of this name in the archive, from 1 */
+	size_t order;
 	const uint8_t *data;
 	size_t len;
 };
 
 struct members {
 	struct member *v;
-	size_t n;
+	size_t n, cap;
+	struct member **sorted; /* by (name, dup), for lookups */
 };
 
 static int add_member(void *arg, const char *name, const uint8_t *data, size_t len)
 {
 	struct members *m = arg;
-	struct member *v = xrealloc(m->v, (m->n + 1) * sizeof(*v));
-	int dup = 1;
 
-	if (!v)
-		return -1;
-	m->v = v;
-	for (size_t i = 0; i < m->n; i++)
-		dup += !strcmp(m->v[i].name, name);
-	v[m->n] = (struct member){xstrdup(name), dup, data, len};
-	if (!v[m->n].name)
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct member *v = xrealloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		m->v = v;
+		m->cap = cap;
+	}
+	m->v[m->n] = (struct member){xstrdup(name), 0, m->n, data, len};
+	if (!m->v[m->n].name)
 		return -1;
 	m->n++;
+	return 0;
+}
+
+static int cmp_member_key(const void *a, const void *b)
+{
+	const struct member *x = *(struct member *const *)a, *y = *(struct member *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->dup > y->dup) - (x->dup < y->dup);
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct member *x = *(struct member *const *)a, *y = *(struct member *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->dup != y->dup)
+		return x->dup < y->dup ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Number duplicate names by occurrence and index members for lookup. */
+static int index_members(struct members *m)
+{
+	m->sorted = xcalloc(m->n, sizeof(*m->sorted));
+	if (!m->sorted)
+		return -1;
+	for (size_t i = 0; i < m->n; i++)
+		m->sorted[i] = &m->v[i];
+	sort(m->sorted, m->n, sizeof(*m->sorted), cmp_member);
+	for (size_t i = 0; i < m->n; i++)
+		m->sorted[i]->dup = i && !strcmp(m->sorted[i - 1]->name, m->sorted[i]->name)
+					    ? m->sorted[i - 1]->dup + 1
+					    : 1;
 	return 0;
 }
 
@@ -118,14 +158,17 @@ static void free_members(struct members *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].name);
 	free(m->v);
+	free(m->sorted);
 }
 
 static const struct member *find_member(const struct members *m, const char *name, int dup)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (m->v[i].dup == dup && !strcmp(m->v[i].name, name))
-			return &m->v[i];
-	return NULL;
+	struct member key = {(char *)name, dup, 0, NULL, 0}, *kp = &key, **hit;
+
+	if (!m->n)
+		return NULL;
+	hit = bsearch(&kp, m->sorted, m->n, sizeof(*m->sorted), cmp_member_key);
+	return hit ? *hit : NULL;
 }
 
 static int member_job(struct jobs *js, const char *rel, const char *oldar, const char *newar,
@@ -168,6 +211,8 @@ static int archive_jobs(struct jobs *js, const char *rel, const char *oldp, uint
 	if (oldbuf && elf_archive_members(oldp, oldbuf, oldlen, add_member, &mo) < 0)
 		goto out;
 	if (newbuf && elf_archive_members(newp, newbuf, newlen, add_member, &mn) < 0)
+		goto out;
+	if (index_members(&mo) < 0 || index_members(&mn) < 0)
 		goto out;
 	for (size_t i = 0; i < mo.n; i++)
 		if (member_job(js, rel, oldp, newp, &mo.v[i],

@@ -49,6 +49,8 @@ void report_text(FILE *f, const struct diff *d)
 	}
 	fprintf(f, "%s: %s\n", d->name,
 		d->unpatchable ? "differs, NOT hotpatchable" : "differs, hotpatchable");
+	if (!d->old.dwarf || !d->new.dwarf)
+		fprintf(f, "  note: no DWARF, so type layout changes were not checked\n");
 	for (size_t i = 0; i < d->nfindings; i++)
 		fprintf(f, "  %s%s: %s\n", d->findings[i].unpatchable ? "NOT HOTPATCHABLE: " : "",
 			d->findings[i].name, d->findings[i].reason);
@@ -136,6 +138,8 @@ struct json_object *report_json(const struct diff *d)
 	add_str(o, "status", diff_status(d));
 	if (d->old.elf.srcfile)
 		add_str(o, "source", d->old.elf.srcfile);
+	/* Without DWARF on both sides, struct layout changes go unnoticed. */
+	json_object_object_add(o, "dwarf", json_object_new_boolean(d->old.dwarf && d->new.dwarf));
 	for (size_t i = 0; i < d->new.nfuncs; i++)
 		if (d->new.funcs[i].status != ST_SAME)
 			json_object_array_add(funcs, func_json(&d->new.funcs[i]));

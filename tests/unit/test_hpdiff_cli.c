@@ -372,3 +372,23 @@ Test(cli, show_prints_a_disassembly_diff)
 	cr_assert(strstr(r.out, "\n- ") && strstr(r.out, "\n+ "), "%s", r.out);
 	tu_run_free(&r);
 }
+
+/* glibc's libc.a has empty compatibility objects without a symbol table. */
+Test(cli, empty_objects_without_symbols_are_fine_stripped_code_is_not)
+{
+	char cmd[16384];
+	char *e1 = path("a/empty.o"), *e2 = path("b/empty.o"), *st = path("stripped.o");
+
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/a %s/b && : > %s/empty.c && gcc -c %s/empty.c -o %s && "
+		 "strip --strip-all %s && cp %s %s && cp %s %s && strip --strip-all %s",
+		 tmp, tmp, tmp, tmp, e1, e1, e1, e2, NEW_O, st, st);
+	cr_assert(system(cmd) == 0);
+	char *argv[] = {HPDIFF, e1, e2, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	tu_run_free(&r);
+	expect_refused(OLD_O, st, "no symbol table (stripped object?)");
+	free(e1), free(e2), free(st);
+}
