@@ -71,6 +71,11 @@ static struct piece *get_piece(struct object *o, struct section *sec, uint64_t o
 	struct piece *p;
 	size_t i;
 
+	/* Every piece lies inside its section, whatever sh_entsize claims. */
+	if (off >= sec->size)
+		return NULL;
+	if (size > sec->size - off)
+		size = sec->size - off;
 	if (!o->piece_cap) {
 		o->piece_cap = 256;
 		o->pieces = xcalloc(o->piece_cap, sizeof(*o->pieces));

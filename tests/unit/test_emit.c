@@ -256,7 +256,9 @@ Test(emit, short_tail_calls_are_widened)
 	cr_assert(object_load(&o, new, (uint8_t *)img, len) == 0);
 	struct symbol *api = find_symbol_by_name(&o.elf, "api");
 	const uint8_t *code = api->sec->data + api->value;
-	cr_assert_eq(code[api->size - 2], 0xeb, "compiler did not emit a short tail call");
+	uint64_t api_size = api->size;
+
+	cr_assert_eq(code[api_size - 2], 0xeb, "compiler did not emit a short tail call");
 	object_free(&o);
 	free(img);
 
@@ -264,7 +266,7 @@ Test(emit, short_tail_calls_are_widened)
 	const struct hp_func *f = func_named(h, "api");
 
 	/* jmp rel8 (2 bytes) became jmp rel32 (5 bytes) */
-	cr_assert_eq(f->size, api->size + 3);
+	cr_assert_eq(f->size, api_size + 3);
 	cr_assert_eq(f->code[f->size - 5], 0xe9);
 	cr_assert_eq(f->nrelocs, 1);
 	cr_assert_eq(f->relocs[0].offset, f->size - 4);
