@@ -39,4 +39,7 @@ const struct hp_reloc_desc *hp_reloc_describe(uint16_t machine, uint32_t type);
 /* "R_X86_64_PC32", or "relocation type N" in buf for unknown types. */
 const char *hp_reloc_name(uint16_t machine, uint32_t type, char *buf, size_t size);
 
+/* For a type the formats do not carry: " (what produces it: what to do)", or "". */
+const char *hp_reloc_hint(uint16_t machine, uint32_t type);
+
 #endif

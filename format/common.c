@@ -50,6 +50,13 @@ int hp_fail(struct hp_error *e, int code, uint64_t offset, const char *what)
 
 const char *hp_error_text(const struct hp_error *e, char *buf, size_t size)
 {
+	/* Whole-file problems are described by `what` alone. */
+	if ((e->code == HP_EVALUE || e->code == HP_ELIMIT) && e->offset == HP_NO_OFFSET &&
+	    (strstr(e->what, "not a regular file") || strstr(e->what, "is a directory") ||
+	     strstr(e->what, "larger than the limit"))) {
+		snprintf(buf, size, "%s", e->what);
+		return buf;
+	}
 	if (e->code == HP_EIO && e->sys_errno)
 		snprintf(buf, size, "%s%s%s", e->what, e->what[0] ? ": " : "",
 			 strerror(e->sys_errno));
@@ -91,12 +98,15 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		hp_fail(e, HP_EIO, 0, "not a regular file");
+		hp_fail(e, HP_EVALUE, HP_NO_OFFSET,
+			S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > max_size) {
-		hp_fail(e, HP_ELIMIT, 0, "file size");
+		char what[96];
+
+		snprintf(what, sizeof(what), "file is larger than the limit of %zu bytes", max_size);
+		hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, what);
 		goto fail;
 	}
 	size = (size_t)st.st_size;

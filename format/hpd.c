@@ -239,7 +239,7 @@ static int validate_data(const struct hp_hpd *h, uint32_t i, struct hp_error *e)
 		return fail_at(e, HP_EVALUE, "%s %u alignment", "data", i, 0);
 	if (!d->name || !d->name[0])
 		return fail_at(e, HP_ESTRING, "%s %u name", "data", i, 0);
-	if (!d->size || d->size > HP_HPD_MAX_CODE)
+	if (!d->size || d->size > (d->kind == HP_DATA_BSS ? HP_HPD_MAX_BSS : HP_HPD_MAX_CODE))
 		return fail_at(e, HP_ELIMIT, "%s %u size", "data", i, 0);
 	if (d->kind == HP_DATA_BSS ? (d->init || d->nrelocs) : !d->init)
 		return fail_at(e, HP_EVALUE, "%s %u contents", "data", i, 0);
@@ -374,7 +374,7 @@ static void get_data(struct hp_rbuf *rb, struct hp_data *d)
 	d->size = hp_get_u64(rb, "data size");
 	if (rb->failed)
 		return;
-	if (d->size > HP_HPD_MAX_CODE) {
+	if (d->size > (d->kind == HP_DATA_BSS ? HP_HPD_MAX_BSS : HP_HPD_MAX_CODE)) {
 		hp_rbuf_fail(rb, HP_ELIMIT, "data size");
 		return;
 	}
@@ -490,6 +490,9 @@ int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp
 		return hp_fail(e, len < sizeof(hpd_magic) ? HP_ETRUNC : HP_EMAGIC, 0, "magic");
 	if (len < 32 + sizeof(hpd_magic))
 		return hp_fail(e, HP_ETRUNC, len, "checksum");
+	/* A damaged file says so, rather than failing on whatever field it hit. */
+	if (hp_sha256(buf, len - 32, digest) < 0 || memcmp(digest, buf + len - 32, 32))
+		return hp_fail(e, HP_ECHECKSUM, len - 32, "checksum (damaged or truncated file)");
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return hp_fail(e, HP_ENOMEM, 0, "decoding .hpd");
@@ -502,10 +505,6 @@ int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp
 		goto fail;
 	if (hp_rbuf_left(&rb)) {
 		hp_fail(e, HP_ETRAILING, rb.pos, "after the last note");
-		goto fail;
-	}
-	if (hp_sha256(buf, len - 32, digest) < 0 || memcmp(digest, buf + len - 32, 32)) {
-		hp_fail(e, HP_ECHECKSUM, len - 32, "checksum");
 		goto fail;
 	}
 	if (hp_hpd_validate(h, e) < 0)

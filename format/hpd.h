@@ -38,6 +38,7 @@
 #define HP_HPD_MAX_TEXT 65536u
 #define HP_HPD_MAX_COUNT (1u << 20)
 #define HP_HPD_MAX_CODE (64u << 20)
+#define HP_HPD_MAX_BSS (1u << 30) /* zero-initialised data carries no bytes */
 #define HP_HPD_MAX_ALIGN 4096u
 
 /* Binding of a symbol or emitted item. */

@@ -37,12 +37,41 @@ const struct hp_reloc_desc *hp_reloc_describe(uint16_t machine, uint32_t type)
 	return x86_64[type].name ? &x86_64[type] : NULL;
 }
 
+/* Names of the psABI types the formats do not carry, for messages. */
+static const char *const other_names[] = {
+	[0] = "R_X86_64_NONE",	       [3] = "R_X86_64_GOT32",
+	[5] = "R_X86_64_COPY",	       [6] = "R_X86_64_GLOB_DAT",
+	[7] = "R_X86_64_JUMP_SLOT",    [8] = "R_X86_64_RELATIVE",
+	[12] = "R_X86_64_16",	       [13] = "R_X86_64_PC16",
+	[14] = "R_X86_64_8",	       [16] = "R_X86_64_DTPMOD64",
+	[25] = "R_X86_64_GOTOFF64",    [26] = "R_X86_64_GOTPC32",
+	[27] = "R_X86_64_GOT64",       [28] = "R_X86_64_GOTPCREL64",
+	[29] = "R_X86_64_GOTPC64",     [30] = "R_X86_64_GOTPLT64",
+	[31] = "R_X86_64_PLTOFF64",    [34] = "R_X86_64_GOTPC32_TLSDESC",
+	[35] = "R_X86_64_TLSDESC_CALL", [36] = "R_X86_64_TLSDESC",
+	[37] = "R_X86_64_IRELATIVE",   [38] = "R_X86_64_RELATIVE64",
+};
+
 const char *hp_reloc_name(uint16_t machine, uint32_t type, char *buf, size_t size)
 {
 	const struct hp_reloc_desc *d = hp_reloc_describe(machine, type);
 
 	if (d)
 		return d->name;
+	if (machine == HP_MACHINE_X86_64 && type < sizeof(other_names) / sizeof(other_names[0]) &&
+	    other_names[type])
+		return other_names[type];
 	snprintf(buf, size, "relocation type %u", type);
 	return buf;
+}
+
+const char *hp_reloc_hint(uint16_t machine, uint32_t type)
+{
+	if (machine != HP_MACHINE_X86_64)
+		return "";
+	if (type >= 34 && type <= 36)
+		return " (TLS descriptors, from -mtls-dialect=gnu2: build with the default dialect)";
+	if ((type >= 25 && type <= 31) || type == 27)
+		return " (large code model, from -mcmodel=large: not supported)";
+	return "";
 }

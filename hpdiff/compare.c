@@ -234,6 +234,11 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s", b->insns[m->ib].off,
 				 insn_text(b, m->ib, ib, sizeof(ib)),
 				 m->rb->t.piece->nrefs ? "table" : "constant", size);
+	if (m->ra && m->rb && m->rb->t.kind == T_DATA && m->ra->t.kind == T_DATA &&
+	    m->ra->t.data->twin == m->rb->t.data && m->ra->t.off == m->rb->t.off)
+		return xasprintf("at +0x%x `%s`: the value of %s changed%s", b->insns[m->ib].off,
+				 insn_text(b, m->ib, ib, sizeof(ib)), m->rb->t.data->sym->name,
+				 size);
 	if (m->ra && m->rb)
 		return xasprintf("at +0x%x `%s` refers to %s (was %s)%s", b->insns[m->ib].off,
 				 insn_text(b, m->ib, ib, sizeof(ib)),

@@ -64,8 +64,8 @@ static int check_sources(const struct diff *d)
 	const char *a = d->old.elf.srcfile, *b = d->new.elf.srcfile;
 
 	if (a && b && strcmp(a, b))
-		return error("%s: OLD and NEW were built from different source files (%s and %s)",
-			     d->name, a, b);
+		return error("%s and %s were built from different source files (%s and %s)",
+			     d->old.name, d->new.name, a, b);
 	return 0;
 }
 
@@ -102,6 +102,8 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 		return -1;
 	if (correlate(d) < 0 || compare(d) < 0 || check_layouts(d) < 0)
 		return -1;
+	d->analysed = true;
+	d->differs |= d->nfindings > 0;
 	attach_sources(&d->new);
 	attach_sources(&d->old);
 	if (!old || !new)

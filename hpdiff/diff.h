@@ -154,6 +154,7 @@ struct finding {
 struct diff {
 	const char *name; /* the pair as reported: "x.o", "libc.a(printf.o)" */
 	struct object old, new;
+	bool analysed; /* compared in full (not byte-identical) */
 	bool differs;
 	bool unpatchable;
 	struct finding *findings;
@@ -184,8 +185,8 @@ bool target_equal(const struct target *a, const struct target *b, int depth);
 /*
  * widen.c: rewrite f's code so that short (rel8) branches leaving it become
  * rel32 branches, which can reach wherever the function is placed.  Fills
- * f->wcode, f->wsize, f->wmap and rewrites f->refs.  Returns 0, or -1 with
- * *why set (static string) if the code cannot be rewritten.
+ * f->wcode, f->wsize and f->wmap.  Returns 0; 1 with *why set (a static
+ * string) if the code cannot be rewritten; -1 when out of memory.
  */
 int widen_branches(struct func *f, const char **why);
 /* Offset in the emitted code of offset `off` of f's object code. */

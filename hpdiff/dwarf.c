@@ -807,7 +807,7 @@ static void free_files(struct walker *w)
 
 static int walk_units(struct walker *w)
 {
-	for (;;) {
+	for (int units = 0;; units++) {
 		Dwarf_Unsigned hlen, abbrev_off, typeoff, next;
 		Dwarf_Half version, asize, lsize, esize, cutype;
 		Dwarf_Off abbrev;
@@ -820,7 +820,7 @@ static int walk_units(struct walker *w)
 		rc = dwarf_next_cu_header_d(w->dbg, 1, &hlen, &version, &abbrev, &asize, &lsize,
 					    &esize, &sig, &typeoff, &next, &cutype, &err);
 		if (rc == DW_DLV_NO_ENTRY)
-			return 0;
+			return units ? 0 : -1; /* .debug_info with no unit in it */
 		if (rc != DW_DLV_OK) {
 			drop_err(w, &err);
 			return -1;
@@ -842,16 +842,25 @@ static int walk_units(struct walker *w)
 	}
 }
 
-static bool has_debug_info(const struct object *o, bool *compressed)
+/*
+ * Is there debug info, and is it usable?  Any needed section compressed
+ * (gcc -gz) or .debug_abbrev missing means the layout check cannot run.
+ */
+static bool has_debug_info(const struct object *o, bool *compressed, bool *abbrev)
 {
-	*compressed = false;
+	bool info = false;
+
+	*compressed = *abbrev = false;
 	for (size_t i = 0; i < o->elf.nsecs; i++) {
-		if (!strcmp(o->elf.secs[i].name, ".debug_info")) {
-			*compressed = o->elf.secs[i].flags & SHF_COMPRESSED;
-			return true;
-		}
+		const struct section *s = &o->elf.secs[i];
+
+		if (!is_debug(s))
+			continue;
+		info |= !strcmp(s->name, ".debug_info");
+		*abbrev |= !strcmp(s->name, ".debug_abbrev");
+		*compressed |= (s->flags & SHF_COMPRESSED) != 0;
 	}
-	return false;
+	return info;
 }
 
 int dwarf_load(struct object *o, struct dwarf_info **out)
@@ -860,11 +869,11 @@ int dwarf_load(struct object *o, struct dwarf_info **out)
 	Dwarf_Obj_Access_Interface iface = {&a, &methods};
 	struct walker w;
 	Dwarf_Error err = NULL;
-	bool compressed;
+	bool compressed, abbrev;
 	int ret = 0;
 
 	*out = NULL;
-	if (!has_debug_info(o, &compressed))
+	if (!has_debug_info(o, &compressed, &abbrev))
 		return 0;
 	/*
 	 * Debug info that is there but cannot be read is an error, not "no
@@ -874,6 +883,8 @@ int dwarf_load(struct object *o, struct dwarf_info **out)
 		return error("%s: compressed debug sections (-gz) are not supported; build the "
 			     "objects without -gz",
 			     o->name);
+	if (!abbrev)
+		return error("%s: malformed DWARF: .debug_info without .debug_abbrev", o->name);
 	memset(&w, 0, sizeof(w));
 	a.relocated = xcalloc(o->elf.nsecs, sizeof(*a.relocated));
 	w.di = xcalloc(1, sizeof(*w.di));

@@ -283,6 +283,9 @@ static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct
 	if (target->relocs)
 		return error("%s: section %s has two relocation sections", elf->name,
 			     target->name);
+	/* Offsets count uncompressed bytes; dwarf.c refuses compressed debug info. */
+	if (target->flags & SHF_COMPRESSED)
+		return 0;
 	n = sh.sh_size / sizeof(Elf64_Rela);
 	target->relocs = xcalloc(n, sizeof(*target->relocs));
 	if (!target->relocs)

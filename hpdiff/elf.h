@@ -129,7 +129,14 @@ static inline bool is_writable_sec(const struct section *s)
 	return s && (s->flags & SHF_WRITE);
 }
 
-#define for_each_sec(elf, s) for (struct section *s = (elf)->secs; s < (elf)->secs + (elf)->nsecs; s++)
-#define for_each_sym(elf, s) for (struct symbol *s = (elf)->syms; s < (elf)->syms + (elf)->nsyms; s++)
+/* Safe on empty tables (a NULL array plus zero is undefined behaviour). */
+#define for_each_sec(elf, s)                                                                 \
+	for (struct section *s = (elf)->nsecs ? (elf)->secs : NULL,                           \
+			    *s##_end = s ? s + (elf)->nsecs : NULL;                           \
+	     s && s < s##_end; s++)
+#define for_each_sym(elf, s)                                                                 \
+	for (struct symbol *s = (elf)->nsyms ? (elf)->syms : NULL,                            \
+			   *s##_end = s ? s + (elf)->nsyms : NULL;                            \
+	     s && s < s##_end; s++)
 
 #endif

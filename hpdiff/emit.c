@@ -24,7 +24,11 @@ struct emitter {
 	struct hp_hpd *h;
 	uint32_t cap_syms, cap_funcs, cap_data, cap_notes;
 	int depth;
+	const char *why; /* why a piece cannot be carried (emit_piece returned UNEXPRESSIBLE) */
 };
+
+/* emit_piece(): the piece refers to something a package cannot express. */
+#define UNEXPRESSIBLE (-2)
 
 static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
 {
@@ -118,14 +122,17 @@ static uint32_t clamp_align(uint64_t a)
 static long emit_piece(struct emitter *e, struct piece *p);
 static long emit_dobj(struct emitter *e, struct dobj *x);
 
-/* Mark a function unpatchable with a reason (first reason wins). */
+/* Mark a function unpatchable, keeping what changed and adding why (once). */
 static void refuse(struct func *f, const char *why)
 {
+	char *r;
+
 	if (f->unpatchable)
 		return;
 	f->unpatchable = true;
+	r = f->reason ? xasprintf("%s; %s", f->reason, why) : xstrdup(why);
 	free(f->reason);
-	f->reason = xasprintf("cannot be hotpatched: %s", why);
+	f->reason = r;
 }
 
 /*
@@ -164,6 +171,10 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		    (t->data->status == ST_CHANGED && !t->data->unpatchable)) {
 			out->target_kind = HP_TGT_DATA;
 			idx = emit_dobj(e, t->data);
+			if (idx == UNEXPRESSIBLE) {
+				*why = "refers to a new variable that cannot be carried";
+				return 1;
+			}
 		} else {
 			idx = base_sym(e, t->data->twin->sym);
 		}
@@ -175,6 +186,10 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 	case T_PIECE:
 		out->target_kind = HP_TGT_DATA;
 		idx = emit_piece(e, t->piece);
+		if (idx == UNEXPRESSIBLE) {
+			*why = e->why;
+			return 1;
+		}
 		break;
 	default:
 		*why = is_exec_sec(t->sec) ? "refers to code outside any function symbol"
@@ -229,42 +244,42 @@ static const char *piece_desc(const struct piece *p)
 static long emit_piece(struct emitter *e, struct piece *p)
 {
 	struct hp_hpd *h = e->h;
-	struct hp_data *x;
+	struct hp_reloc *relocs;
 	const char *why = NULL;
-	uint32_t idx;
+	uint32_t idx, nrelocs;
 	int ret;
 
 	if (p->emit >= 0)
 		return p->emit;
+	if (e->depth >= 64) {
+		e->why = "read-only data refers to read-only data more than 64 levels deep";
+		return UNEXPRESSIBLE;
+	}
 	if (piece_refs(p->obj, p) < 0 ||
 	    grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
 		return -1;
 	idx = h->ndata++;
 	p->emit = (int)idx;
-	x = &h->data[idx];
-	x->kind = HP_DATA_RODATA;
-	x->bind = HP_BIND_LOCAL;
-	x->align = clamp_align(p->sec->align);
-	x->size = p->size;
-	x->name = xasprintf("%s in %s+0x%llx", piece_desc(p), p->sec->name,
-			    (unsigned long long)p->off);
-	x->init = xmalloc(p->size ? p->size : 1);
-	if (!x->name || !x->init)
+	h->data[idx].kind = HP_DATA_RODATA;
+	h->data[idx].bind = HP_BIND_LOCAL;
+	h->data[idx].align = clamp_align(p->sec->align);
+	h->data[idx].size = p->size;
+	h->data[idx].name = xasprintf("%s in %s+0x%llx", piece_desc(p), p->sec->name,
+				      (unsigned long long)p->off);
+	h->data[idx].init = xmalloc(p->size ? p->size : 1);
+	if (!h->data[idx].name || !h->data[idx].init)
 		return -1;
-	memcpy(x->init, p->sec->data + p->off, p->size);
-	if (++e->depth > 64) {
-		e->depth--;
-		return error("%s: read-only data refers to itself too deeply", e->d->name);
-	}
-	/* h->data may move while emitting nested pieces: index, don't hold x. */
-	struct hp_reloc *relocs;
-	uint32_t nrelocs;
+	memcpy(h->data[idx].init, p->sec->data + p->off, p->size);
+	/* h->data may move while nested pieces are emitted: index it, hold no pointer. */
+	e->depth++;
 	ret = make_relocs(e, p->refs, p->nrefs, NULL, &relocs, &nrelocs, &why);
 	e->depth--;
 	h->data[idx].relocs = relocs;
 	h->data[idx].nrelocs = nrelocs;
-	if (ret > 0)
-		return error("%s: %s in %s %s", e->d->name, piece_desc(p), p->sec->name, why);
+	if (ret > 0) {
+		e->why = why;
+		return UNEXPRESSIBLE;
+	}
 	return ret < 0 ? -1 : (long)idx;
 }
 
@@ -278,6 +293,13 @@ static long emit_dobj(struct emitter *e, struct dobj *d)
 
 	if (d->emit >= 0)
 		return d->emit;
+	if (d->size > (d->sec && d->sec->data ? HP_HPD_MAX_CODE : HP_HPD_MAX_BSS)) {
+		d->unpatchable = true;
+		free(d->reason);
+		d->reason = xasprintf("new variable of %llu bytes is larger than a package carries",
+				      (unsigned long long)d->size);
+		return UNEXPRESSIBLE;
+	}
 	if (grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
 		return -1;
 	idx = h->ndata++;
@@ -363,15 +385,20 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 }
 
 /* Widen short branches leaving f before any relocation uses its layout. */
-static void widen_func(struct func *f)
+static int widen_func(struct func *f)
 {
 	const char *why = NULL;
 	bool short_branch = false;
+	int ret;
 
 	for (size_t i = 0; i < f->nrefs; i++)
 		short_branch |= f->refs[i].size == 1;
-	if (short_branch && widen_branches(f, &why) < 0)
+	if (!short_branch)
+		return 0;
+	ret = widen_branches(f, &why);
+	if (ret > 0)
 		refuse(f, why);
+	return ret < 0 ? -1 : 0;
 }
 
 static int emit_func(struct emitter *e, struct func *f)
@@ -486,8 +513,8 @@ struct hp_hpd *emit_hpd(struct diff *d)
 	h->nfuncs = n;
 	e.cap_funcs = n;
 	for (size_t i = 0; i < d->new.nfuncs; i++)
-		if (d->new.funcs[i].emit >= 0)
-			widen_func(&d->new.funcs[i]);
+		if (d->new.funcs[i].emit >= 0 && widen_func(&d->new.funcs[i]) < 0)
+			goto fail;
 	for (size_t i = 0; i < d->new.nfuncs; i++)
 		if (d->new.funcs[i].emit >= 0 && emit_func(&e, &d->new.funcs[i]) < 0)
 			goto fail;
@@ -495,7 +522,7 @@ struct hp_hpd *emit_hpd(struct diff *d)
 	for (size_t i = 0; i < d->new.ndata; i++) {
 		struct dobj *x = &d->new.data[i];
 
-		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) < 0)
+		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) == -1)
 			goto fail;
 	}
 	for (size_t i = 0; i < d->new.nfuncs; i++)

@@ -18,6 +18,13 @@
 
 #define MAX_INPUT_SIZE (4ull << 30)
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static struct job *new_job(struct jobs *js)
 {
 	if (js->n == js->cap) {
@@ -243,14 +250,56 @@ static bool wanted(const char *name)
 	return n > 2 && name[n - 2] == '.' && (name[n - 1] == 'o' || name[n - 1] == 'a');
 }
 
-static int walk(const char *root, const char *rel, struct paths *out)
+/* Directories on the way down, to notice symbolic link loops. */
+struct visit {
+	dev_t dev;
+	ino_t ino;
+	const struct visit *up;
+};
+
+static int add_path(struct paths *out, char *sub)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+		char **v = xrealloc(out->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		out->v = v;
+		out->cap = cap;
+	}
+	out->v[out->n++] = sub;
+	return 0;
+}
+
+/*
+ * Collect the .o and .a files below root/rel.  Symbolic links are
+ * followed; dangling ones and anything that is neither a regular file nor
+ * a directory are skipped with a warning, loops are skipped.
+ */
+static int walk(const char *root, const char *rel, struct paths *out, const struct visit *up)
 {
 	char *dir = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
 	struct dirent **ents = NULL;
+	struct visit here;
+	struct stat st;
 	int n, ret = 0;
 
 	if (!dir)
 		return -1;
+	if (stat(dir, &st) < 0) {
+		ret = error("%s: %s", dir, strerror(errno));
+		free(dir);
+		return ret;
+	}
+	for (const struct visit *v = up; v; v = v->up) {
+		if (v->dev == st.st_dev && v->ino == st.st_ino) {
+			warn("%s: directory loop (symbolic link); skipped", dir);
+			free(dir);
+			return 0;
+		}
+	}
+	here = (struct visit){st.st_dev, st.st_ino, up};
 	n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0) {
 		ret = error("%s: cannot read directory: %s", dir, strerror(errno));
@@ -259,30 +308,22 @@ static int walk(const char *root, const char *rel, struct paths *out)
 	}
 	for (int i = 0; i < n; i++) {
 		const char *nm = ents[i]->d_name;
-		char *path, *sub;
-		struct stat st;
+		char *path = NULL, *sub;
 
 		if (ret < 0 || !strcmp(nm, ".") || !strcmp(nm, ".."))
 			continue;
 		sub = rel[0] ? xasprintf("%s/%s", rel, nm) : xstrdup(nm);
 		path = sub ? xasprintf("%s/%s", root, sub) : NULL;
-		if (!path || stat(path, &st) < 0) {
-			ret = path ? error("%s: %s", path, strerror(errno)) : -1;
+		if (!path) {
+			ret = -1;
+		} else if (stat(path, &st) < 0) {
+			warn("%s: %s; skipped", path, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
-			ret = walk(root, sub, out);
+			ret = walk(root, sub, out, &here);
 		} else if (S_ISREG(st.st_mode) && wanted(nm)) {
-			if (out->n == out->cap) {
-				char **v = xrealloc(out->v, (out->cap = out->cap ? out->cap * 2 : 64) *
-								    sizeof(*v));
-				if (!v)
-					ret = -1;
-				else
-					out->v = v;
-			}
-			if (ret == 0) {
-				out->v[out->n++] = sub;
+			ret = add_path(out, sub);
+			if (ret == 0)
 				sub = NULL;
-			}
 		}
 		free(sub);
 		free(path);
@@ -358,7 +399,7 @@ static int tree_jobs(struct jobs *js, const char *old, const char *new, const ch
 	size_t i = 0, k = 0;
 	int ret = -1;
 
-	if (walk(old, "", &po) < 0 || walk(new, "", &pn) < 0)
+	if (walk(old, "", &po, NULL) < 0 || walk(new, "", &pn, NULL) < 0)
 		goto out;
 	sort(po.v, po.n, sizeof(*po.v), cmp_str);
 	sort(pn.v, pn.n, sizeof(*pn.v), cmp_str);
@@ -380,6 +421,20 @@ out:
 
 /* ---- entry ------------------------------------------------------------------- */
 
+/* "dir///" -> "dir", so messages say "dir/x.o"; "/" stays "/". */
+static char *strip_slashes(const char *path)
+{
+	char *p = xstrdup(path);
+	size_t n;
+
+	if (!p)
+		return NULL;
+	n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = 0;
+	return p;
+}
+
 int jobs_collect(struct jobs *js, const char *old, const char *new, const char *out)
 {
 	struct stat so, sn;
@@ -395,8 +450,14 @@ int jobs_collect(struct jobs *js, const char *old, const char *new, const char *
 		return error("%s: %s", new, strerror(errno));
 	if (S_ISDIR(so.st_mode) != S_ISDIR(sn.st_mode))
 		return error("%s and %s: one is a directory and the other is not", old, new);
-	if (S_ISDIR(so.st_mode))
-		return tree_jobs(js, old, new, out);
+	if (S_ISDIR(so.st_mode)) {
+		char *o = strip_slashes(old), *n = strip_slashes(new);
+		int ret = o && n ? tree_jobs(js, o, n, out) : -1;
+
+		free(o);
+		free(n);
+		return ret;
+	}
 	if (read_input(old, &ob, &ol) < 0)
 		return -1;
 	if (read_input(new, &nb, &nl) < 0) {
@@ -412,7 +473,7 @@ int jobs_collect(struct jobs *js, const char *old, const char *new, const char *
 	}
 	if (ao) {
 		js->single = true; /* outputs go straight into the -o directory */
-		return archive_jobs(js, old, old, ob, ol, new, nb, nl, out);
+		return archive_jobs(js, base_name(new), old, ob, ol, new, nb, nl, out);
 	}
 	if (keep_buffer(js, ob) < 0) {
 		free(nb);
@@ -424,7 +485,8 @@ int jobs_collect(struct jobs *js, const char *old, const char *new, const char *
 	j = new_job(js);
 	if (!j)
 		return -1;
-	j->name = xstrdup(new);
+	/* Reports and the .hpd name the object, not where this build put it. */
+	j->name = xstrdup(base_name(new));
 	j->old_name = xstrdup(old);
 	j->new_name = xstrdup(new);
 	j->old = ob;

@@ -125,7 +125,7 @@ static struct json_object *to_json(const struct hp_hpd *h)
 	}
 	json_object_object_add(root, "functions", funcs);
 	json_object_object_add(root, "data", data);
-	json_object_object_add(root, "findings", notes);
+	json_object_object_add(root, "notes", notes);
 	return root;
 }
 

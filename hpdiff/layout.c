@@ -40,10 +40,21 @@ static const struct dmember *find_member(const struct dtype *t, const char *name
 	return NULL;
 }
 
+/* "offset 8", or "offset 4 bit 3" for a bit-field. */
+static const char *position(const struct dmember *m, char *buf, size_t size)
+{
+	if (m->bit_size)
+		snprintf(buf, size, "offset %llu bit %u", (unsigned long long)m->offset,
+			 m->bit_offset);
+	else
+		snprintf(buf, size, "offset %llu", (unsigned long long)m->offset);
+	return buf;
+}
+
 /* NULL if the layouts match, else what changed. */
 static char *layout_difference(const struct dtype *a, const struct dtype *b)
 {
-	char *s = NULL;
+	char *s = NULL, pa[48], pb[48];
 
 	if (a->size != b->size)
 		append(&s, "size %llu -> %llu bytes", (unsigned long long)a->size,
@@ -58,10 +69,12 @@ static char *layout_difference(const struct dtype *a, const struct dtype *b)
 			append(&s, "member '%s' (%s) added at offset %llu", nb->name, nb->type,
 			       (unsigned long long)nb->offset);
 		else if (na->offset != nb->offset || na->bit_offset != nb->bit_offset)
-			append(&s, "member '%s' moved from offset %llu to %llu", nb->name,
-			       (unsigned long long)na->offset, (unsigned long long)nb->offset);
-		else if (strcmp(na->type, nb->type) || na->size != nb->size ||
-			 na->bit_size != nb->bit_size)
+			append(&s, "member '%s' moved from %s to %s", nb->name,
+			       position(na, pa, sizeof(pa)), position(nb, pb, sizeof(pb)));
+		else if (na->bit_size != nb->bit_size)
+			append(&s, "bit-field '%s' changed from %u to %u bits", nb->name,
+			       na->bit_size, nb->bit_size);
+		else if (strcmp(na->type, nb->type) || na->size != nb->size)
 			append(&s, "member '%s' changed type from %s to %s", nb->name, na->type,
 			       nb->type);
 	}

@@ -37,7 +37,7 @@ enum exit_status {
 };
 
 struct options {
-	const char *inspect;
+	bool inspect;
 	const char *out;
 	bool json;
 	bool show;
@@ -46,7 +46,7 @@ struct options {
 
 static const char usage[] =
 	"usage: hpdiff [options] OLD NEW\n"
-	"       hpdiff --inspect FILE.hpd [--json]\n"
+	"       hpdiff --inspect [--json] FILE.hpd\n"
 	"\n"
 	"Compare the baseline build (OLD) with the fixed build (NEW) of relocatable\n"
 	"x86-64 objects, function by function.  OLD and NEW are two object files,\n"
@@ -58,7 +58,7 @@ static const char usage[] =
 	"      --json         print a JSON report on stdout\n"
 	"      --show         print the disassembly diff of each changed function\n"
 	"  -j, --jobs N       compare N pairs in parallel (default: all processors)\n"
-	"      --inspect FILE print what a .hpd file holds (with --json: as JSON)\n"
+	"      --inspect      print what a .hpd file holds (with --json: as JSON)\n"
 	"  -h, --help         print this help\n"
 	"      --version      print the version\n"
 	"\n"
@@ -66,27 +66,50 @@ static const char usage[] =
 	"2 trouble (usage, I/O, malformed or unsupported input);\n"
 	"3 at least one difference cannot be hotpatched.\n";
 
+static int usage_error(const char *fmt, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	error("%s", msg);
+	fputs("Try 'hpdiff --help' for more information.\n", stderr);
+	return -1;
+}
+
+/* A decimal number from 1 to 1024, nothing else (no sign, no spaces). */
+static bool parse_jobs(const char *s, long *v)
+{
+	*v = 0;
+	if (!*s || strlen(s) > 4)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		*v = *v * 10 + (*s - '0');
+	}
+	return *v >= 1 && *v <= 1024;
+}
+
 static int parse_options(int argc, char **argv, struct options *opt, int *done)
 {
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
 		{"show", no_argument, NULL, 'S'},	  {"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
-		{"inspect", required_argument, NULL, 'I'},
+		{"inspect", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
 	*done = 0;
-	while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
-		char *end;
-
+	opterr = 0; /* messages in our own words, below */
+	while ((c = getopt_long(argc, argv, ":o:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			opt->out = optarg;
 			break;
 		case 'I':
-			opt->inspect = optarg;
+			opt->inspect = true;
 			break;
 		case 'J':
 			opt->json = true;
@@ -95,10 +118,9 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 			opt->show = true;
 			break;
 		case 'j':
-			errno = 0;
-			opt->jobs = strtol(optarg, &end, 10);
-			if (errno || *end || opt->jobs < 1 || opt->jobs > 1024)
-				return error("--jobs wants a number from 1 to 1024, not '%s'", optarg);
+			if (!parse_jobs(optarg, &opt->jobs))
+				return usage_error("--jobs wants a number from 1 to 1024, not '%s'",
+						   optarg);
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -108,24 +130,19 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 			printf("hpdiff %s\n", HP_VERSION);
 			*done = 1;
 			return 0;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			fputs(usage, stderr);
-			return -1;
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (opt->inspect) {
-		if (argc != optind || opt->out || opt->show) {
-			error("--inspect takes one .hpd file and no other arguments but --json");
-			fputs(usage, stderr);
-			return -1;
-		}
+		if (argc - optind != 1 || opt->out || opt->show || opt->jobs)
+			return usage_error("%s", "--inspect takes one .hpd file and no option but --json");
 		return 0;
 	}
-	if (argc - optind != 2) {
-		error("expected two arguments, OLD and NEW");
-		fputs(usage, stderr);
-		return -1;
-	}
+	if (argc - optind != 2)
+		return usage_error("%s", "expected two arguments, OLD and NEW");
 	return 0;
 }
 
@@ -274,22 +291,42 @@ static int make_parents(const char *path)
 	return 0;
 }
 
+/*
+ * Write every .hpd, or none: if one write fails, the ones this run already
+ * wrote are removed.  In a directory, the .hpd of a pair that no longer
+ * differs is removed too, so the directory never mixes runs.
+ */
 static int write_outputs(const struct jobs *js)
 {
-	for (size_t i = 0; i < js->n; i++) {
+	size_t i;
+
+	for (i = 0; i < js->n; i++) {
 		const struct job *j = &js->v[i];
 		struct hp_error e;
 		char msg[160];
 
-		if (!j->hpd || !j->out)
+		if (!j->out)
 			continue;
+		if (!j->hpd) {
+			if (unlink(j->out) < 0 && errno != ENOENT)
+				warn("%s: cannot remove the .hpd of an earlier run: %s", j->out,
+				     strerror(errno));
+			continue;
+		}
 		/* -o names a directory unless the inputs are two objects */
 		if (!j->always_write && make_parents(j->out) < 0)
-			return -1;
-		if (hp_write_file_atomic(j->out, j->hpd, j->hpd_len, 0666, &e) < 0)
-			return error("%s: %s", j->out, hp_error_text(&e, msg, sizeof(msg)));
+			break;
+		if (hp_write_file_atomic(j->out, j->hpd, j->hpd_len, 0666, &e) < 0) {
+			error("%s: %s", j->out, hp_error_text(&e, msg, sizeof(msg)));
+			break;
+		}
 	}
-	return 0;
+	if (i == js->n)
+		return 0;
+	while (i-- > 0)
+		if (js->v[i].out && js->v[i].hpd)
+			unlink(js->v[i].out);
+	return -1;
 }
 
 static void print_reports(const struct jobs *js, const struct options *opt)
@@ -324,7 +361,7 @@ static void print_reports(const struct jobs *js, const struct options *opt)
 		if (opt->show && j->show)
 			fputs(j->show, stdout);
 	}
-	if (js->n > 1)
+	if (!(js->n == 1 && js->v[0].always_write))
 		printf("%zu object pairs compared: %zu differ (%zu not hotpatchable), %zu unchanged\n",
 		       js->n, differ, unpatchable, js->n - differ);
 }
@@ -337,12 +374,13 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &opt, &done) < 0)
 		return EXIT_TROUBLE;
-	if (done)
-		return fflush(stdout) || ferror(stdout) ? EXIT_TROUBLE : EXIT_SAME;
-	if (opt.inspect) {
-		status = inspect_hpd(opt.inspect, opt.json) < 0 ? EXIT_TROUBLE : EXIT_SAME;
-		if (fflush(stdout) || ferror(stdout))
-			return error("write error on standard output"), EXIT_TROUBLE;
+	if (done || opt.inspect) {
+		if (opt.inspect)
+			status = inspect_hpd(argv[optind], opt.json) < 0 ? EXIT_TROUBLE : EXIT_SAME;
+		if (fflush(stdout) || ferror(stdout)) {
+			error("write error on standard output");
+			return EXIT_TROUBLE;
+		}
 		return status;
 	}
 	if (jobs_collect(&js, argv[optind], argv[optind + 1], opt.out) < 0) {

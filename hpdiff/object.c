@@ -306,15 +306,18 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 	}
 }
 
-static int check_reloc_type(struct object *o, const struct reloc *r, const char *where)
+/* `where` names the function or section; `base` is its start in the section. */
+static int check_reloc_type(struct object *o, const struct reloc *r, const char *where,
+			    uint64_t base)
 {
 	char buf[32];
 
 	if (hp_reloc_describe(HP_MACHINE_X86_64, r->type))
 		return 0;
-	return error("%s: %s: unsupported %s at offset 0x%llx", o->name, where,
+	return error("%s: %s+0x%llx: unsupported relocation %s%s", o->name, where,
+		     (unsigned long long)(r->offset - base),
 		     hp_reloc_name(HP_MACHINE_X86_64, r->type, buf, sizeof(buf)),
-		     (unsigned long long)r->offset);
+		     hp_reloc_hint(HP_MACHINE_X86_64, r->type));
 }
 
 static const struct insn *insn_at(const struct func *f, uint64_t off)
@@ -363,7 +366,7 @@ static int func_refs(struct object *o, struct func *f)
 		struct ref *ref = &f->refs[f->nrefs++];
 		int64_t bias;
 
-		if (check_reloc_type(o, r, f->sym->name) < 0)
+		if (check_reloc_type(o, r, f->sym->name, f->off) < 0)
 			return -1;
 		if (foff + d->size > f->size)
 			return error("%s: %s: relocation at 0x%llx crosses the end of the function",
@@ -428,7 +431,7 @@ static int data_refs(struct object *o, struct section *sec, uint64_t start, uint
 		struct ref *ref = &(*out)[i];
 		uint64_t foff = r->offset - start;
 
-		if (check_reloc_type(o, r, sec->name) < 0)
+		if (check_reloc_type(o, r, sec->name, 0) < 0)
 			return -1;
 		if (foff + d->size > size)
 			return error("%s: %s: relocation at 0x%llx crosses the end of a data item",

@@ -37,8 +37,14 @@ static void line(FILE *f, const char *what, enum status st, const char *name, bo
 	if (unpatchable)
 		fprintf(f, ": NOT HOTPATCHABLE");
 	if (reason && reason[0])
-		fprintf(f, "%s %s", unpatchable ? ":" : ":", reason);
+		fprintf(f, ": %s", reason);
 	fputc('\n', f);
+}
+
+/* Did every object present carry DWARF (so type layouts were checked)? */
+static bool dwarf_checked(const struct diff *d)
+{
+	return (!d->old.elf.handle || d->old.dwarf) && (!d->new.elf.handle || d->new.dwarf);
 }
 
 void report_text(FILE *f, const struct diff *d)
@@ -49,7 +55,7 @@ void report_text(FILE *f, const struct diff *d)
 	}
 	fprintf(f, "%s: %s\n", d->name,
 		d->unpatchable ? "differs, NOT hotpatchable" : "differs, hotpatchable");
-	if (!d->old.dwarf || !d->new.dwarf)
+	if (d->analysed && !dwarf_checked(d))
 		fprintf(f, "  note: no DWARF, so type layout changes were not checked\n");
 	for (size_t i = 0; i < d->nfindings; i++)
 		fprintf(f, "  %s%s: %s\n", d->findings[i].unpatchable ? "NOT HOTPATCHABLE: " : "",
@@ -139,7 +145,8 @@ struct json_object *report_json(const struct diff *d)
 	if (d->old.elf.srcfile)
 		add_str(o, "source", d->old.elf.srcfile);
 	/* Without DWARF on both sides, struct layout changes go unnoticed. */
-	json_object_object_add(o, "dwarf", json_object_new_boolean(d->old.dwarf && d->new.dwarf));
+	if (d->analysed)
+		json_object_object_add(o, "dwarf", json_object_new_boolean(dwarf_checked(d)));
 	for (size_t i = 0; i < d->new.nfuncs; i++)
 		if (d->new.funcs[i].status != ST_SAME)
 			json_object_array_add(funcs, func_json(&d->new.funcs[i]));
@@ -267,12 +274,12 @@ static int edit_script(const struct listing *a, const struct listing *b, char **
 				v[k++] = 0;
 				i++;
 				j++;
-			} else if (j < m && (i == n || dp[i * (m + 1) + j + 1] >= dp[(i + 1) * (m + 1) + j])) {
+			} else if (i < n && (j == m || dp[(i + 1) * (m + 1) + j] >= dp[i * (m + 1) + j + 1])) {
+				v[k++] = 1; /* old lines first, as diff -u shows them */
+				i++;
+			} else {
 				v[k++] = 2;
 				j++;
-			} else {
-				v[k++] = 1;
-				i++;
 			}
 		}
 		free(dp);

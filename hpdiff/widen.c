@@ -183,21 +183,23 @@ int widen_branches(struct func *f, const char **why)
 	uint32_t *newoff = NULL;
 	int ret = -1;
 
-	*why = "out of memory";
+	*why = NULL;
 	if (f->ninsns <= 0) {
 		*why = "the function does not decode, so its short branches cannot be widened";
-		return -1;
+		return 1;
 	}
 	w = xcalloc((size_t)f->ninsns, sizeof(*w));
 	newoff = xcalloc((size_t)f->ninsns + 1, sizeof(*newoff));
 	if (!w || !newoff)
 		goto out;
 	if (mark(f, w, why) < 0 || settle(f, w, newoff, why) < 0 ||
-	    emit_code(f, w, newoff, why) < 0 || build_map(f, w, newoff) < 0)
+	    emit_code(f, w, newoff, why) < 0 || build_map(f, w, newoff) < 0) {
+		ret = *why ? 1 : -1; /* a reason means refused; none means out of memory */
 		goto out;
+	}
 	ret = 0;
 out:
-	if (ret < 0) {
+	if (ret) {
 		free(f->wcode);
 		f->wcode = NULL;
 	}

@@ -4,7 +4,12 @@
 set -euo pipefail
 target=$1 corpus=$2 samples=$3 bin=$4
 mkdir -p "$corpus"
-[ -n "$(ls -A "$corpus")" ] && exit 0
+# Inputs that once crashed a target are replayed on every run.
+regress=$(dirname "$0")/regress/$target
+if [ -d "$regress" ]; then
+	cp -n "$regress"/* "$corpus"/ 2>/dev/null || true
+fi
+[ -n "$(ls "$corpus" | grep -v -F "$(ls "$regress" 2>/dev/null)" || true)" ] && exit 0
 variants="gcc-O2 gcc-O2-fs clang-O2 gcc-O0 gcc-O2-nopie clang-O2-pic"
 case $target in
 fuzz_object)
