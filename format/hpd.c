@@ -416,7 +416,8 @@ static void get_header(struct hp_rbuf *rb, struct hp_hpd *h)
 	}
 	h->major = hp_get_u16(rb, "version");
 	h->minor = hp_get_u16(rb, "version");
-	if (!rb->failed && h->major != HP_HPD_MAJOR) {
+	/* A newer minor may add fields this reader would misparse. */
+	if (!rb->failed && (h->major != HP_HPD_MAJOR || h->minor > HP_HPD_MINOR)) {
 		rb->pos -= 4;
 		hp_rbuf_fail(rb, HP_EVERSION, "version");
 		return;
