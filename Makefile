@@ -75,6 +75,14 @@ $(B)/bin/hpdiff: $(B)/obj/hpdiff/main.o $(HPDIFF_LIB) $(LIBFORMAT)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HPDIFF)
 
 TOOLS := $(B)/bin/hpdiff
+# Libraries the unit tests link (tools' fragments add theirs in front).
+TEST_LIBS := $(HPDIFF_LIB) $(LIBFORMAT)
+TEST_LDLIBS := $(LIBS_HPDIFF)
+
+# Each further tool brings its own rules: TOOLS, TEST_LIBS, TEST_LDLIBS,
+# DEB_PACKAGES and FUZZ_LIB_SRC grow there.
+-include $(wildcard hppack/hppack.mk hpsign/hpsign.mk hpapply/hpapply.mk)
+
 tools: $(TOOLS)
 
 # ---- tests ----------------------------------------------------------------
@@ -84,11 +92,12 @@ include samples/samples.mk
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 
-$(B)/tests/unit/%: tests/unit/%.c $(HPDIFF_LIB) $(LIBFORMAT)
+$(B)/tests/unit/%: tests/unit/%.c $(TEST_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -iquote hpdiff -DHP_SRCDIR='"$(CURDIR)"' -DHP_BINDIR='"$(abspath $(B))/bin"' \
-		-DHP_SAMPLEDIR='"$(abspath $(O))/samples"' -o $@ $< $(HPDIFF_LIB) $(LIBFORMAT) \
-		$(ALL_LDFLAGS) -lcriterion $(LIBS_HPDIFF)
+	$(CC) $(ALL_CFLAGS) -iquote hpdiff -iquote hppack -iquote hpsign -iquote hpapply \
+		-DHP_SRCDIR='"$(CURDIR)"' -DHP_BINDIR='"$(abspath $(B))/bin"' \
+		-DHP_SAMPLEDIR='"$(abspath $(O))/samples"' -o $@ $< $(TEST_LIBS) \
+		$(ALL_LDFLAGS) -lcriterion $(TEST_LDLIBS)
 
 test-unit: $(UNIT_BIN) tools samples
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs=2 --short-filename; done
@@ -101,13 +110,15 @@ test-cli: tools samples
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Iformat -iquote hpdiff \
+	-iquote hppack -iquote hpsign -iquote hpapply \
 	-I/usr/include/libdwarf -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
-FUZZ_LIB_SRC := $(FORMAT_SRC) $(filter-out hpdiff/main.c,$(HPDIFF_SRC))
+FUZZ_LIB_SRC += $(FORMAT_SRC) $(filter-out hpdiff/main.c,$(HPDIFF_SRC))
+FUZZ_LDLIBS += $(LIBS_HPDIFF)
 
 $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard format/*.h hpdiff/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread $(LIBS_HPDIFF)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread $(sort $(FUZZ_LDLIBS))
 
 # Each target gets a corpus seeded from tests/fuzz/seeds.sh, then runs briefly.
 fuzz-smoke: $(FUZZ_BIN) samples tools
@@ -173,9 +184,9 @@ clean:
 	rm -rf $(O)
 
 format-code:
-	clang-format -i $(wildcard format/*.[ch] hpdiff/*.[ch] tests/*/*.c)
+	clang-format -i $(wildcard format/*.[ch] hp*/*.[ch] tests/*/*.c)
 
 .PHONY: all tools check check-all test-unit test-cli fuzz fuzz-smoke demo bench deps \
 	install clean format-code
 
--include $(FORMAT_OBJ:.o=.d) $(HPDIFF_OBJ:.o=.d)
+-include $(FORMAT_OBJ:.o=.d) $(HPDIFF_OBJ:.o=.d) $(EXTRA_DEPS)
