@@ -1,0 +1,344 @@
+/*
+ * Reading the baseline binary with libelf: symbols scoped by source file,
+ * PLT entries and GOT slots by imported name, initial-exec TLS slots.
+ *
+ * A linked symbol table lists each input file's local symbols after an
+ * STT_FILE entry with the source file's name, then all globals; that is how
+ * "counter.0 of parse.c" is told from "counter.0 of lexer.c".
+ */
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "hp.h"
+#include "util.h"
+
+#define MAX_BINARY (1ull << 31)
+
+static int cmp_bsym(const void *a, const void *b)
+{
+	const struct bsym *x = *(struct bsym *const *)a, *y = *(struct bsym *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (!x->file || !y->file)
+		return !x->file - !y->file;
+	return strcmp(x->file, y->file);
+}
+
+static int cmp_slot(const void *a, const void *b)
+{
+	return strcmp(((const struct bslot *)a)->name, ((const struct bslot *)b)->name);
+}
+
+static Elf_Scn *find_section(Elf *e, uint32_t type, const char *name, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(e, &shstrndx) < 0)
+		return NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, sh) || sh->sh_type != type)
+			continue;
+		n = elf_strptr(e, shstrndx, sh->sh_name);
+		if (!name || (n && !strcmp(n, name)))
+			return scn;
+	}
+	return NULL;
+}
+
+static int load_symtab(struct baseline *b, Elf *e, const char *path)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e, SHT_SYMTAB, NULL, &sh);
+	Elf_Data *d;
+	const char *file = NULL;
+	size_t n, group = 0;
+
+	if (!scn)
+		return error("%s: no symbol table; give the unstripped binary or its debug file "
+			     "with --baseline-symbols",
+			     path);
+	d = elf_getdata(scn, NULL);
+	if (!d || sh.sh_entsize != sizeof(Elf64_Sym))
+		return error("%s: corrupt symbol table", path);
+	n = sh.sh_size / sizeof(Elf64_Sym);
+	b->syms = xcalloc(n, sizeof(*b->syms));
+	b->by_name = xcalloc(n, sizeof(*b->by_name));
+	if (!b->syms || !b->by_name)
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+		const char *name;
+		struct bsym *bs;
+
+		if (!gelf_getsym(d, (int)i, &s) || !(name = elf_strptr(e, sh.sh_link, s.st_name)))
+			return error("%s: corrupt symbol %zu", path, i);
+		if (GELF_ST_TYPE(s.st_info) == STT_FILE) {
+			file = name;
+			group = i;
+			continue;
+		}
+		if (!name[0] || GELF_ST_TYPE(s.st_info) == STT_SECTION)
+			continue;
+		bs = &b->syms[b->nsyms++];
+		bs->name = name;
+		bs->value = s.st_value;
+		bs->size = s.st_size;
+		bs->type = GELF_ST_TYPE(s.st_info);
+		bs->bind = GELF_ST_BIND(s.st_info);
+		bs->defined = s.st_shndx != SHN_UNDEF;
+		bs->file = bs->bind == STB_LOCAL ? file : NULL;
+		bs->group = bs->bind == STB_LOCAL ? group : 0;
+	}
+	for (size_t i = 0; i < b->nsyms; i++)
+		b->by_name[i] = &b->syms[i];
+	sort(b->by_name, b->nsyms, sizeof(*b->by_name), cmp_bsym);
+	return 0;
+}
+
+/* Name of dynamic symbol i (.dynsym), or NULL. */
+static const char *dynsym_name(Elf *e, size_t i, GElf_Sym *out)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e, SHT_DYNSYM, NULL, &sh);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+
+	if (!d || !i || i >= sh.sh_size / sizeof(Elf64_Sym) || !gelf_getsym(d, (int)i, out))
+		return NULL;
+	return elf_strptr(e, sh.sh_link, out->st_name);
+}
+
+static int add_slot(struct bslot **v, size_t *n, const char *name, uint64_t vaddr)
+{
+	struct bslot *w = xrealloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!w)
+		return -1;
+	w[*n].name = name;
+	w[*n].vaddr = vaddr;
+	*v = w;
+	(*n)++;
+	return 0;
+}
+
+/* GOT slots from dynamic relocations: GLOB_DAT, JUMP_SLOT, TPOFF64. */
+static int load_dynamic_relocs(struct baseline *b, Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym s;
+			const char *name;
+			uint32_t type;
+
+			if (!gelf_getrela(d, (int)i, &r))
+				break;
+			type = (uint32_t)GELF_R_TYPE(r.r_info);
+			name = dynsym_name(e, GELF_R_SYM(r.r_info), &s);
+			if ((type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT) && name) {
+				if (add_slot(&b->got, &b->ngot, name, r.r_offset) < 0)
+					return -1;
+			} else if (type == R_X86_64_TPOFF64) {
+				/* named: a global TLS symbol; unnamed: our own, by offset */
+				char *key = name ? xstrdup(name)
+						 : xasprintf("@%lld", (long long)r.r_addend);
+
+				if (!key || add_slot(&b->tls_got, &b->ntls_got, key, r.r_offset) < 0)
+					return -1;
+			}
+		}
+	}
+	sort(b->got, b->ngot, sizeof(*b->got), cmp_slot);
+	sort(b->tls_got, b->ntls_got, sizeof(*b->tls_got), cmp_slot);
+	return 0;
+}
+
+/*
+ * PLT entries: each is a 16-byte stub whose `jmp *slot(%rip)` (ff 25,
+ * maybe after endbr64 or a bnd prefix) reads the GOT slot of one import.
+ */
+static int load_plt(struct baseline *b, Elf *e, const char *secname)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e, SHT_PROGBITS, secname, &sh);
+	const uint8_t *code;
+
+	if (!scn || sh.sh_size < 16)
+		return 0;
+	code = hp_image_bytes(&b->img, sh.sh_addr - b->img.base, sh.sh_size);
+	if (!code)
+		return 0;
+	for (uint64_t entry = 0; entry + 16 <= sh.sh_size; entry += 16) {
+		for (uint64_t k = entry; k + 6 <= entry + 16; k++) {
+			int32_t disp;
+			uint64_t slot;
+
+			if (code[k] != 0xff || code[k + 1] != 0x25)
+				continue;
+			memcpy(&disp, code + k + 2, 4);
+			slot = sh.sh_addr + k + 6 + (int64_t)disp;
+			for (size_t g = 0; g < b->ngot; g++)
+				if (b->got[g].vaddr == slot &&
+				    add_slot(&b->plt, &b->nplt, b->got[g].name, sh.sh_addr + entry) < 0)
+					return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int open_elf(const char *path, uint8_t *data, size_t len, Elf **out)
+{
+	*out = elf_memory((char *)data, len);
+	if (!*out || elf_kind(*out) != ELF_K_ELF)
+		return error("%s: not an ELF file", path);
+	return 0;
+}
+
+int baseline_load(struct baseline *b, const char *path, const char *symbols_path)
+{
+	struct hp_error err;
+	char msg[200];
+	size_t slen = 0;
+	Elf *e;
+
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	b->name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return error("libelf initialisation failed");
+	if (hp_read_file(path, MAX_BINARY, &b->file, &b->len, &err) < 0)
+		return error("%s: %s", path, hp_error_text(&err, msg, sizeof(msg)));
+	if (hp_sha256(b->file, b->len, b->sha256) < 0)
+		return error("%s: cannot hash", path);
+	if (hp_image_parse(b->file, b->len, &b->img, &err) < 0)
+		return error("%s: %s", path, hp_error_text(&err, msg, sizeof(msg)));
+	if (b->img.machine != 62)
+		return error("%s: not an x86-64 binary", path);
+	if (!b->img.build_id_len)
+		return error("%s: the binary has no build-id (link with --build-id)", path);
+	if (open_elf(path, b->file, b->len, &e) < 0)
+		return -1;
+	b->bin_elf = e;
+	if (symbols_path) {
+		struct hp_image dbg;
+
+		if (hp_read_file(symbols_path, MAX_BINARY, &b->sym_file, &slen, &err) < 0)
+			return error("%s: %s", symbols_path, hp_error_text(&err, msg, sizeof(msg)));
+		if (hp_image_parse(b->sym_file, slen, &dbg, &err) < 0)
+			return error("%s: %s", symbols_path, hp_error_text(&err, msg, sizeof(msg)));
+		if (dbg.build_id_len != b->img.build_id_len ||
+		    memcmp(dbg.build_id, b->img.build_id, dbg.build_id_len))
+			return error("%s: build-id differs from %s's: not its symbol file",
+				     symbols_path, path);
+		if (open_elf(symbols_path, b->sym_file, slen, &e) < 0)
+			return -1;
+		b->sym_elf = e;
+	}
+	if (load_symtab(b, b->sym_elf ? b->sym_elf : b->bin_elf, symbols_path ? symbols_path : path) <
+		    0 ||
+	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_plt(b, b->bin_elf, ".plt") < 0 ||
+	    load_plt(b, b->bin_elf, ".plt.sec") < 0)
+		return -1;
+	sort(b->plt, b->nplt, sizeof(*b->plt), cmp_slot);
+	return 0;
+}
+
+void baseline_free(struct baseline *b)
+{
+	if (b->sym_elf)
+		elf_end(b->sym_elf);
+	if (b->bin_elf)
+		elf_end(b->bin_elf);
+	for (size_t i = 0; i < b->ntls_got; i++)
+		free((char *)b->tls_got[i].name);
+	free(b->tls_got);
+	free(b->got);
+	free(b->plt);
+	free(b->syms);
+	free(b->by_name);
+	free(b->sym_file);
+	free(b->file);
+	memset(b, 0, sizeof(*b));
+}
+
+size_t baseline_find(const struct baseline *b, const char *name, const char *file,
+		     const struct bsym **out, size_t max)
+{
+	struct bsym key = {.name = name, .file = file};
+	const struct bsym *kp = &key;
+	size_t lo = 0, hi = b->nsyms, n = 0;
+
+	/* lower bound of (name, file) */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp_bsym(&b->by_name[mid], &kp) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < b->nsyms && !cmp_bsym(&b->by_name[i], &kp); i++) {
+		const struct bsym *s = b->by_name[i];
+
+		if (!s->defined || (file ? s->bind != STB_LOCAL : s->bind == STB_LOCAL))
+			continue;
+		if (n < max)
+			out[n] = s;
+		n++;
+	}
+	return n;
+}
+
+static uint64_t find_slot(const struct bslot *v, size_t n, const char *name)
+{
+	struct bslot key = {name, 0};
+	const struct bslot *hit = n ? bsearch(&key, v, n, sizeof(*v), cmp_slot) : NULL;
+
+	return hit ? hit->vaddr : 0;
+}
+
+uint64_t baseline_plt(const struct baseline *b, const char *name)
+{
+	return find_slot(b->plt, b->nplt, name);
+}
+
+uint64_t baseline_got(const struct baseline *b, const char *name)
+{
+	return find_slot(b->got, b->ngot, name);
+}
+
+uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s)
+{
+	char key[32];
+	uint64_t v = s->bind != STB_LOCAL ? find_slot(b->tls_got, b->ntls_got, s->name) : 0;
+
+	if (v)
+		return v;
+	snprintf(key, sizeof(key), "@%lld", (long long)s->value);
+	return find_slot(b->tls_got, b->ntls_got, key);
+}
+
+int64_t baseline_tpoff(const struct baseline *b, const struct bsym *s)
+{
+	uint64_t align = b->img.tls_align ? b->img.tls_align : 1;
+	uint64_t block = (b->img.tls_memsz + align - 1) & ~(align - 1);
+
+	return (int64_t)s->value - (int64_t)block;
+}

@@ -1,0 +1,614 @@
+/*
+ * From .hpd files to a payload, against the baseline binary.
+ *
+ *   load      every .hpd decoded; any marked not hotpatchable refuses the package
+ *   place     one code block per changed or new function, one data block per item
+ *   find      each replaced function found in the baseline by name and source file,
+ *             and proven to be the OLD object's code (provenance.c)
+ *   resolve   every reference: a baseline symbol becomes an image offset; an
+ *             import the binary already reaches becomes its PLT entry or GOT
+ *             slot; thread-locals of the executable become constant offsets;
+ *             what is left is an import the loader resolves
+ */
+#include <elf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "pack.h"
+#include "provenance.h"
+#include "util.h"
+
+#define MAX_HPD (1ull << 30)
+#define MAX_CANDIDATES 16
+
+static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error("%s", msg);
+	if (p->status < PACK_REFUSED)
+		p->status = PACK_REFUSED;
+}
+
+static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
+{
+	void *w;
+	uint32_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	w = xrealloc(*v, (size_t)c * item);
+	if (!w)
+		return -1;
+	memset((char *)w + (size_t)*cap * item, 0, (size_t)(c - *cap) * item);
+	*v = w;
+	*cap = c;
+	return 0;
+}
+
+/* ---- loading -------------------------------------------------------------------- */
+
+static int cmp_input(const void *a, const void *b)
+{
+	const struct input *x = a, *y = b;
+	int c = strcmp(x->h->object, y->h->object);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static void print_refusals(const struct input *in)
+{
+	for (uint32_t i = 0; i < in->h->nnotes; i++) {
+		const struct hp_note *n = &in->h->notes[i];
+
+		if (!n->patchable)
+			error("%s: %s: not hotpatchable: %s", in->path, n->name, n->reason);
+	}
+}
+
+/* "hpdiff 0.1.0, hppack 0.1.0": every tool that made the inputs, once, sorted. */
+static int collect_tools(struct packer *p)
+{
+	const char **v = xcalloc(p->nin + 1, sizeof(*v));
+	size_t n = 0, len = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < p->nin; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n; k++)
+			seen |= !strcmp(v[k], p->in[i].h->tool);
+		if (!seen)
+			v[n++] = p->in[i].h->tool;
+	}
+	v[n++] = "hppack " HP_VERSION;
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
+			const char *t = v[k];
+
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 2;
+	p->tools = xcalloc(len + 1, 1);
+	if (!p->tools) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(p->tools, ", ");
+		strcat(p->tools, v[i]);
+	}
+	free(v);
+	return 0;
+}
+
+int pack_load_inputs(struct packer *p, char **paths, int n)
+{
+	p->in = xcalloc((size_t)n, sizeof(*p->in));
+	if (!p->in)
+		return PACK_TROUBLE;
+	for (int i = 0; i < n; i++) {
+		struct input *in = &p->in[p->nin];
+		struct hp_error e;
+		char msg[200];
+		uint8_t *buf;
+		size_t len;
+
+		if (hp_read_file(paths[i], MAX_HPD, &buf, &len, &e) < 0) {
+			error("%s: %s", paths[i], hp_error_text(&e, msg, sizeof(msg)));
+			return PACK_TROUBLE;
+		}
+		if (hp_hpd_decode(buf, len, &in->h, &e) < 0) {
+			free(buf);
+			error("%s: not a valid .hpd file: %s", paths[i],
+			      hp_error_text(&e, msg, sizeof(msg)));
+			return PACK_TROUBLE;
+		}
+		free(buf);
+		in->path = paths[i];
+		p->nin++;
+		if (in->h->flags & HP_HPD_F_UNPATCHABLE) {
+			print_refusals(in);
+			refuse(p, "%s: %s has changes that cannot be hotpatched", paths[i],
+			       in->h->object);
+		}
+	}
+	for (size_t i = 0; i < p->nin; i++)
+		for (size_t k = i + 1; k < p->nin; k++)
+			if (!strcmp(p->in[i].h->object, p->in[k].h->object) &&
+			    !strcmp(p->in[i].h->source, p->in[k].h->source))
+				refuse(p, "%s and %s describe the same object (%s)", p->in[i].path,
+				       p->in[k].path, p->in[i].h->object);
+	/* The package does not depend on the order of the arguments. */
+	sort(p->in, p->nin, sizeof(*p->in), cmp_input);
+	if (collect_tools(p) < 0)
+		return PACK_TROUBLE;
+	return p->status;
+}
+
+/* ---- placing code and data ------------------------------------------------------ */
+
+static int place(struct packer *p)
+{
+	for (size_t i = 0; i < p->nin; i++) {
+		struct input *in = &p->in[i];
+		struct hp_hpd *h = in->h;
+
+		in->code_of = xcalloc(h->nfuncs + 1, sizeof(*in->code_of));
+		in->data_of = xcalloc(h->ndata + 1, sizeof(*in->data_of));
+		if (!in->code_of || !in->data_of)
+			return -1;
+		for (uint32_t f = 0; f < h->nfuncs; f++) {
+			struct hp_pcode *c;
+
+			if (grow((void **)&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c)) < 0)
+				return -1;
+			in->code_of[f] = p->pl.ncode;
+			c = &p->pl.code[p->pl.ncode++];
+			c->kind = h->funcs[f].status == HP_FUNC_CHANGED ? HP_PCODE_REPLACEMENT
+									: HP_PCODE_NEW;
+			c->align = h->funcs[f].align;
+			c->name = xstrdup(h->funcs[f].name);
+			c->size = h->funcs[f].size;
+			c->code = xmalloc(c->size);
+			if (!c->name || !c->code)
+				return -1;
+			memcpy(c->code, h->funcs[f].code, c->size);
+		}
+		for (uint32_t d = 0; d < h->ndata; d++) {
+			const struct hp_data *hd = &h->data[d];
+			struct hp_pdata *pd;
+
+			if (grow((void **)&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd)) < 0)
+				return -1;
+			in->data_of[d] = p->pl.ndata;
+			pd = &p->pl.data[p->pl.ndata++];
+			pd->kind = hd->kind == HP_DATA_VAR   ? HP_PDATA_DATA
+				   : hd->kind == HP_DATA_BSS ? HP_PDATA_BSS
+							     : HP_PDATA_RODATA;
+			pd->align = hd->align;
+			pd->name = xstrdup(hd->name);
+			pd->size = hd->size;
+			if (!pd->name)
+				return -1;
+			if (hd->init) {
+				pd->init = xmalloc(hd->size);
+				if (!pd->init)
+					return -1;
+				memcpy(pd->init, hd->init, hd->size);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- finding and proving replaced functions ---------------------------------------- */
+
+static const char *scope_of(const struct input *in, uint8_t bind)
+{
+	return bind == HP_BIND_LOCAL ? in->h->source : NULL;
+}
+
+static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
+{
+	struct hp_manifest_func *f;
+	const uint8_t *bytes = hp_image_bytes(&p->b->img, s->value - p->b->img.base, s->size);
+
+	f = xrealloc(p->funcs, (p->nfuncs + 1) * sizeof(*f));
+	if (!f)
+		return -1;
+	p->funcs = f;
+	p->func_code = xrealloc(p->func_code, (p->nfuncs + 1) * sizeof(*p->func_code));
+	if (!p->func_code || !bytes)
+		return -1;
+	f = &p->funcs[p->nfuncs];
+	f->offset = s->value - p->b->img.base;
+	f->size = (uint32_t)s->size;
+	f->name = xstrdup(name);
+	if (!f->name || hp_sha256(bytes, s->size, f->sha256) < 0)
+		return -1;
+	p->func_code[p->nfuncs++] = code;
+	return 0;
+}
+
+/* Which of the candidates has f's baseline code?  NULL if none or several do. */
+static const struct bsym *prove(struct packer *p, const struct hp_func *f,
+				const struct bsym **cand, size_t n, uint32_t *bad)
+{
+	const struct bsym *hit = NULL;
+	int hits = 0;
+
+	*bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *bytes;
+		uint32_t mismatch;
+
+		if (cand[i]->type != STT_FUNC || cand[i]->size != f->old_size) {
+			*bad = *bad ? *bad : UINT32_MAX;
+			continue;
+		}
+		bytes = hp_image_bytes(&p->b->img, cand[i]->value - p->b->img.base, cand[i]->size);
+		mismatch = bytes ? provenance_mismatch(bytes, f) : 1;
+		if (mismatch) {
+			if (!*bad || *bad == UINT32_MAX)
+				*bad = mismatch;
+			continue;
+		}
+		hit = cand[i];
+		hits++;
+	}
+	return hits == 1 ? hit : NULL;
+}
+
+static int find_replaced(struct packer *p, struct input *in)
+{
+	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
+		const struct hp_func *f = &in->h->funcs[i];
+		const struct bsym *cand[MAX_CANDIDATES], *s;
+		const char *scope = scope_of(in, f->bind);
+		size_t n;
+		uint32_t bad;
+
+		if (f->status != HP_FUNC_CHANGED)
+			continue;
+		n = baseline_find(p->b, f->base_name, scope, cand, MAX_CANDIDATES);
+		if (!n) {
+			refuse(p, "%s: %s%s%s is not in %s: the package is for another baseline",
+			       in->path, f->base_name, scope ? " of " : "", scope ? scope : "",
+			       p->b->path);
+			continue;
+		}
+		s = prove(p, f, cand, n < MAX_CANDIDATES ? n : MAX_CANDIDATES, &bad);
+		if (!s) {
+			if (n > 1 && !bad)
+				refuse(p, "%s: %s: %zu functions of that name in %s have its code",
+				       in->path, f->base_name, n, p->b->path);
+			else if (bad == UINT32_MAX)
+				refuse(p, "%s: %s has %u bytes in the object but %llu in %s: the "
+					  "objects were not built into this baseline",
+				       in->path, f->base_name, f->old_size,
+				       (unsigned long long)cand[0]->size, p->b->path);
+			else
+				refuse(p, "%s: %s differs from %s's at +0x%x: the objects were not "
+					  "built into this baseline",
+				       in->path, f->base_name, p->b->path, bad - 1);
+			continue;
+		}
+		if (s->bind == STB_LOCAL)
+			in->group = s->group;
+		if (add_replaced(p, s, in->code_of[i], f->base_name) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- resolving references ------------------------------------------------------------ */
+
+static long import_index(struct packer *p, const char *name, bool weak)
+{
+	struct hp_pimport *im;
+
+	for (uint32_t i = 0; i < p->pl.nimports; i++)
+		if (!strcmp(p->pl.imports[i].name, name))
+			return i;
+	if (grow((void **)&p->pl.imports, &p->cap_imports, p->pl.nimports, sizeof(*im)) < 0)
+		return -1;
+	im = &p->pl.imports[p->pl.nimports];
+	im->weak = weak;
+	im->name = xstrdup(name);
+	if (!im->name)
+		return -1;
+	return p->pl.nimports++;
+}
+
+/* A new global function or data item of some input, by name: CODE/DATA. */
+static bool new_global(const struct packer *p, const char *name, struct hp_preloc *r)
+{
+	for (size_t i = 0; i < p->nin; i++) {
+		const struct hp_hpd *h = p->in[i].h;
+
+		for (uint32_t f = 0; f < h->nfuncs; f++)
+			if (h->funcs[f].status == HP_FUNC_NEW && h->funcs[f].bind != HP_BIND_LOCAL &&
+			    !strcmp(h->funcs[f].name, name)) {
+				r->target = HP_PT_CODE;
+				r->index = p->in[i].code_of[f];
+				return true;
+			}
+		for (uint32_t d = 0; d < h->ndata; d++)
+			if (h->data[d].bind != HP_BIND_LOCAL && !strcmp(h->data[d].name, name)) {
+				r->target = HP_PT_DATA;
+				r->index = p->in[i].data_of[d];
+				return true;
+			}
+	}
+	return false;
+}
+
+static bool is_got_type(uint32_t t)
+{
+	return t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
+}
+
+/* A thread-local of the baseline. */
+static int resolve_tls(struct packer *p, const struct input *in, const struct bsym *s,
+		       struct hp_preloc *r)
+{
+	uint64_t slot;
+
+	switch (r->type) {
+	case R_X86_64_TPOFF32:
+	case R_X86_64_TPOFF64:
+		r->target = HP_PT_CONST;
+		r->target_off = baseline_tpoff(p->b, s);
+		return 0;
+	case R_X86_64_GOTTPOFF:
+		/* the slot the binary already has, else one the loader fills */
+		slot = baseline_tls_slot(p->b, s);
+		if (slot) {
+			r->type = R_X86_64_PC32;
+			r->target = HP_PT_IMAGE;
+			r->target_off = (int64_t)(slot - p->b->img.base);
+		} else {
+			r->target = HP_PT_CONST;
+			r->target_off = baseline_tpoff(p->b, s);
+		}
+		return 0;
+	default:
+		refuse(p, "%s: thread-local %s is accessed with the general or local dynamic model "
+			  "(code built with -fPIC); only executables' local and initial exec "
+			  "accesses can be hotpatched",
+		       in->path, s->name);
+		return 1;
+	}
+}
+
+/* A symbol the binary does not define: through its PLT or GOT, or an import. */
+static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_preloc *r)
+{
+	uint64_t v;
+	long idx;
+
+	if ((r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32) &&
+	    (v = baseline_plt(p->b, hs->name))) {
+		r->target = HP_PT_IMAGE;
+		r->target_off = (int64_t)(v - p->b->img.base);
+		return 0;
+	}
+	if (is_got_type(r->type) && (v = baseline_got(p->b, hs->name))) {
+		/* G + A - P with the binary's own slot is S + A - P with S = the slot */
+		r->type = R_X86_64_PC32;
+		r->target = HP_PT_IMAGE;
+		r->target_off = (int64_t)(v - p->b->img.base);
+		return 0;
+	}
+	idx = import_index(p, hs->name, hs->bind == HP_BIND_WEAK);
+	if (idx < 0)
+		return -1;
+	r->target = HP_PT_IMPORT;
+	r->index = (uint32_t)idx;
+	return 0;
+}
+
+/* Pick the candidate of the input's own source file among same-named files. */
+static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n)
+{
+	const struct bsym *hit = NULL;
+
+	if (n == 1)
+		return cand[0];
+	for (size_t i = 0; i < n && i < MAX_CANDIDATES; i++) {
+		if (in->group && cand[i]->group == in->group) {
+			if (hit)
+				return NULL;
+			hit = cand[i];
+		}
+	}
+	return hit;
+}
+
+static int resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
+		       struct hp_preloc *r)
+{
+	const struct bsym *cand[MAX_CANDIDATES], *s;
+	const char *scope = hs->bind == HP_BIND_LOCAL ? in->h->source : NULL;
+	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+
+	if (!n && scope) {
+		refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope, p->b->path);
+		return 1;
+	}
+	if (!n)
+		return new_global(p, hs->name, r) ? 0 : resolve_import(p, hs, r);
+	s = scope ? pick_local(in, cand, n) : cand[0];
+	if (!s) {
+		refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name", in->path,
+		       hs->name, scope, p->b->path, n);
+		return 1;
+	}
+	if (s->type == STT_TLS)
+		return resolve_tls(p, in, s, r);
+	if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_GOTTPOFF) {
+		refuse(p, "%s: %s is thread-local in the object but not in %s", in->path, hs->name,
+		       p->b->path);
+		return 1;
+	}
+	r->target = HP_PT_IMAGE;
+	r->target_off = (int64_t)(s->value - p->b->img.base);
+	return 0;
+}
+
+static int resolve_relocs(struct packer *p, const struct input *in, const struct hp_reloc *src,
+			  uint32_t n, struct hp_preloc **out, uint32_t *nout)
+{
+	int bad = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!n)
+		return 0;
+	*out = xcalloc(n, sizeof(**out));
+	if (!*out)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct hp_preloc *r = &(*out)[i];
+		int ret = 0;
+
+		r->offset = src[i].offset;
+		r->type = src[i].type;
+		r->addend = src[i].addend;
+		switch (src[i].target_kind) {
+		case HP_TGT_FUNC:
+			r->target = HP_PT_CODE;
+			r->index = in->code_of[src[i].target];
+			break;
+		case HP_TGT_DATA:
+			r->target = HP_PT_DATA;
+			r->index = in->data_of[src[i].target];
+			break;
+		default:
+			ret = resolve_sym(p, in, &in->h->syms[src[i].target], r);
+			break;
+		}
+		if (ret < 0)
+			return -1;
+		if (!ret && !hp_payload_reloc_ok(r->type, r->target)) {
+			char name[32];
+
+			refuse(p, "%s: %s to %s cannot be applied by the loader", in->path,
+			       hp_reloc_name(HP_MACHINE_X86_64, r->type, name, sizeof(name)),
+			       src[i].target_kind == HP_TGT_SYM ? in->h->syms[src[i].target].name
+								: "new code or data");
+			ret = 1;
+		}
+		bad |= ret;
+	}
+	*nout = n;
+	return bad;
+}
+
+static int resolve_input(struct packer *p, struct input *in)
+{
+	const struct hp_hpd *h = in->h;
+
+	for (uint32_t f = 0; f < h->nfuncs; f++) {
+		struct hp_pcode *c = &p->pl.code[in->code_of[f]];
+
+		if (resolve_relocs(p, in, h->funcs[f].relocs, h->funcs[f].nrelocs, &c->relocs,
+				   &c->nrelocs) < 0)
+			return -1;
+	}
+	for (uint32_t d = 0; d < h->ndata; d++) {
+		struct hp_pdata *pd = &p->pl.data[in->data_of[d]];
+
+		if (resolve_relocs(p, in, h->data[d].relocs, h->data[d].nrelocs, &pd->relocs,
+				   &pd->nrelocs) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Order replaced functions by address, the manifest's order; no overlaps. */
+static int order_replaced(struct packer *p)
+{
+	for (uint32_t i = 1; i < p->nfuncs; i++) {
+		for (uint32_t k = i; k > 0 && p->funcs[k - 1].offset > p->funcs[k].offset; k--) {
+			struct hp_manifest_func t = p->funcs[k];
+			uint32_t c = p->func_code[k];
+
+			p->funcs[k] = p->funcs[k - 1];
+			p->func_code[k] = p->func_code[k - 1];
+			p->funcs[k - 1] = t;
+			p->func_code[k - 1] = c;
+		}
+	}
+	for (uint32_t i = 1; i < p->nfuncs; i++)
+		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
+			refuse(p, "%s is replaced twice (by more than one .hpd)", p->funcs[i].name);
+	p->pl.replaced = xcalloc(p->nfuncs + 1, sizeof(*p->pl.replaced));
+	if (!p->pl.replaced)
+		return -1;
+	memcpy(p->pl.replaced, p->func_code, p->nfuncs * sizeof(*p->func_code));
+	p->pl.nreplaced = p->nfuncs;
+	return 0;
+}
+
+int pack_resolve(struct packer *p)
+{
+	if (place(p) < 0)
+		return PACK_TROUBLE;
+	for (size_t i = 0; i < p->nin; i++)
+		if (find_replaced(p, &p->in[i]) < 0)
+			return PACK_TROUBLE;
+	for (size_t i = 0; i < p->nin; i++)
+		if (resolve_input(p, &p->in[i]) < 0)
+			return PACK_TROUBLE;
+	if (order_replaced(p) < 0)
+		return PACK_TROUBLE;
+	if (p->status == PACK_OK && !p->nfuncs)
+		refuse(p, "nothing to replace: the .hpd files hold no changed function");
+	return p->status;
+}
+
+void pack_free(struct packer *p)
+{
+	for (size_t i = 0; i < p->nin; i++) {
+		hp_hpd_free(p->in[i].h);
+		free(p->in[i].code_of);
+		free(p->in[i].data_of);
+	}
+	free(p->in);
+	for (uint32_t i = 0; i < p->pl.ncode; i++) {
+		free(p->pl.code[i].name);
+		free(p->pl.code[i].code);
+		free(p->pl.code[i].relocs);
+	}
+	free(p->pl.code);
+	for (uint32_t i = 0; i < p->pl.ndata; i++) {
+		free(p->pl.data[i].name);
+		free(p->pl.data[i].init);
+		free(p->pl.data[i].relocs);
+	}
+	free(p->pl.data);
+	for (uint32_t i = 0; i < p->pl.nimports; i++)
+		free(p->pl.imports[i].name);
+	free(p->pl.imports);
+	free(p->pl.replaced);
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		free(p->funcs[i].name);
+	free(p->funcs);
+	free(p->func_code);
+	free(p->tools);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,55 @@
+/*
+ * Building a package: from .hpd files and the baseline binary to the
+ * payload and the list of replaced functions.
+ */
+#ifndef HPPACK_PACK_H
+#define HPPACK_PACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "baseline.h"
+#include "hpd.h"
+#include "hpk.h"
+
+/* hppack's exit statuses (docs/hppack.1). */
+enum pack_status {
+	PACK_OK = 0,	  /* package written */
+	PACK_REFUSED = 1, /* the inputs do not make a package for this baseline */
+	PACK_TROUBLE = 2, /* usage, I/O, malformed input */
+};
+
+struct input {
+	const char *path;
+	struct hp_hpd *h;
+	uint32_t *code_of; /* .hpd function -> payload code */
+	uint32_t *data_of; /* .hpd data -> payload data */
+	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
+};
+
+struct packer {
+	struct baseline *b;
+	struct input *in;
+	size_t nin;
+	struct hp_payload pl;
+	uint32_t cap_code, cap_data, cap_imports;
+	struct hp_manifest_func *funcs; /* replaced functions, sorted by offset at the end */
+	uint32_t *func_code;		 /* their code blocks */
+	uint32_t nfuncs;
+	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
+	int status;  /* worst enum pack_status so far */
+};
+
+/* Read and check the .hpd files; PACK_OK or the status to exit with. */
+int pack_load_inputs(struct packer *p, char **paths, int n);
+
+/*
+ * Resolve everything against the baseline: replaced functions found and
+ * proven, every reference turned into an image offset, a placed item, an
+ * import or a constant.  Fills p->pl and p->funcs.
+ */
+int pack_resolve(struct packer *p);
+
+void pack_free(struct packer *p);
+
+#endif
