@@ -153,9 +153,22 @@ static int check_header(const uint8_t *h, size_t at, const char *want, uint64_t 
 		return hp_fail(e, HP_EVALUE, at + 100, "member mode");
 	if (!get_octal(h + 124, 12, size))
 		return hp_fail(e, HP_EVALUE, at + 124, "member size");
-	if (!get_octal(h + 136, 12, mtime))
+	if (!get_octal(h + 136, 12, mtime) || *mtime >= 077777777777ull)
 		return hp_fail(e, HP_EVALUE, at + 136, "member time");
-	return 0;
+	/*
+	 * One canonical header per (name, size, time): anything else that tar
+	 * ignores (owner names, mode, a space for the checksum's NUL, octal
+	 * fields padded with spaces) would be bytes the signature does not
+	 * cover that two readers could see differently.
+	 */
+	if (*size < 077777777777ull) {
+		uint8_t canon[BLOCK];
+
+		header(canon, want, *size, *mtime);
+		if (!memcmp(canon, h, BLOCK))
+			return 0;
+	}
+	return hp_fail(e, HP_EVALUE, at, "member header is not in canonical form");
 }
 
 int hp_hpk_read(const uint8_t *buf, size_t len, struct hp_hpk *out, struct hp_error *e)
@@ -192,6 +205,9 @@ int hp_hpk_read(const uint8_t *buf, size_t len, struct hp_hpk *out, struct hp_er
 			out->manifest = buf + pos;
 			out->manifest_len = size;
 			out->mtime = mtime;
+		} else if (mtime != out->mtime) {
+			return hp_fail(e, HP_EVALUE, pos - BLOCK + 136,
+				       "member time differs from MANIFEST's");
 		} else if (slot == 1) {
 			out->sig = buf + pos;
 			out->sig_len = size;

@@ -225,6 +225,8 @@ static int check_model(const struct hp_manifest *m, struct hp_error *e)
 		    strchr(m->funcs[i].name, ' ') || !m->funcs[i].size)
 			return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "replace");
 		/* replaced functions are listed by address and never overlap */
+		if (m->funcs[i].offset > UINT64_MAX - m->funcs[i].size)
+			return hp_fail(e, HP_ERANGE, HP_NO_OFFSET, "replace");
 		if (i && m->funcs[i].offset < m->funcs[i - 1].offset + m->funcs[i - 1].size)
 			return hp_fail(e, HP_EORDER, HP_NO_OFFSET, "replace");
 	}
@@ -447,7 +449,8 @@ static int parse_fields(struct lines *l_, struct hp_manifest *m, const char **fi
 		goto malformed;
 	*field = "functions";
 	NEED("functions", false);
-	if (!parse_u64(l.value, &u) || u > HP_MANIFEST_MAX_FUNCS)
+	/* each replace line takes more than 64 bytes: no table larger than the text */
+	if (!parse_u64(l.value, &u) || u > HP_MANIFEST_MAX_FUNCS || u > (size_t)(l.end - l.p) / 64)
 		goto malformed;
 	m->funcs = calloc(u ? u : 1, sizeof(*m->funcs));
 	if (!m->funcs)

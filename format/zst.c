@@ -62,7 +62,9 @@ int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, si
 	uint8_t *buf;
 
 	*out = NULL;
-	if (declared == ZSTD_CONTENTSIZE_ERROR || ZSTD_isError(frame))
+	/* a data frame: a skippable frame "declares" 0 bytes and holds anything */
+	if (len < 4 || src[0] != 0x28 || src[1] != 0xb5 || src[2] != 0x2f || src[3] != 0xfd ||
+	    declared == ZSTD_CONTENTSIZE_ERROR || ZSTD_isError(frame))
 		return hp_fail(e, HP_EMAGIC, 0, "payload.zst is not a zstd frame");
 	if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
 		return hp_fail(e, HP_EVALUE, 0, "payload.zst does not declare its size");

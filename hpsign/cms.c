@@ -344,13 +344,84 @@ static bool small_int(const struct tlv *t, int want)
 	       t->body[0] == want;
 }
 
+/* Bytes of a DER header for this tag number and length. */
+static long der_header_len(int tag, long len)
+{
+	long n = 2;
+
+	for (int t = tag; tag >= 31 && t; t >>= 7)
+		n++;
+	for (long l = len; len >= 128 && l; l >>= 8)
+		n++;
+	return n;
+}
+
+/*
+ * Every TLV of a DER encoding, recursively: minimal lengths, and the form
+ * (constructed or primitive) the universal type demands.  OpenSSL keeps the
+ * received bytes of some parts (names, certificates) and re-encodes those
+ * as received, so the re-encoding check alone would let a SEQUENCE marked
+ * primitive through.
+ */
+static bool der_strict(const unsigned char *p, const unsigned char *end, int depth)
+{
+	struct tlv t;
+
+	if (depth > 40)
+		return false;
+	while (p < end) {
+		if (!tlv_next(&p, end, &t) ||
+		    t.body - t.start != der_header_len(t.tag, (long)(t.end - t.body)))
+			return false;
+		if (t.cls == V_ASN1_UNIVERSAL &&
+		    (t.tag == V_ASN1_SEQUENCE || t.tag == V_ASN1_SET) != t.cons)
+			return false;
+		if (t.cons && !der_strict(t.body, t.end, depth + 1))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Fields of the SignedData no signature covers, which OpenSSL does not
  * check: both version numbers (RFC 5652 5.1, 5.3) and the digestAlgorithms
  * set, which must be exactly the one SignerInfo's digest algorithm.
  */
+/* The TLV at p is exactly want[0..n). */
+static bool tlv_bytes_are(const unsigned char **p, const unsigned char *end, const uint8_t *want,
+			  int n)
+{
+	struct tlv t;
+
+	return want && n > 0 && tlv_next(p, end, &t) && t.end - t.start == n &&
+	       !memcmp(t.start, want, (size_t)n);
+}
+
+/*
+ * The signer identifier, byte for byte the certificate's issuer and serial
+ * (OpenSSL compares names case-insensitively).  A key identifier is
+ * compared byte for byte by OpenSSL already.
+ */
+static bool sid_ok(const struct tlv *sid, X509 *leaf)
+{
+	unsigned char *name = NULL, *serial = NULL;
+	const unsigned char *p = sid->body;
+	int nl, sl;
+	bool ok;
+
+	if (!tlv_is(sid, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+		return true; /* [0] subjectKeyIdentifier */
+	nl = i2d_X509_NAME(X509_get_issuer_name(leaf), &name);
+	sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(leaf), &serial);
+	ok = tlv_bytes_are(&p, sid->end, name, nl) && tlv_bytes_are(&p, sid->end, serial, sl) &&
+	     p == sid->end;
+	OPENSSL_free(name);
+	OPENSSL_free(serial);
+	return ok;
+}
+
 static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version,
-			       const uint8_t *dalg, size_t dalg_len)
+			       const uint8_t *dalg, size_t dalg_len, X509 *leaf)
 {
 	const unsigned char *p = sig, *q, *r;
 	struct tlv ci, oid, ex, sd, v, algs, alg, encap, t, si;
@@ -384,7 +455,8 @@ static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version,
 	if (!tlv_next(&r, t.end, &si) || r != t.end)
 		return false;
 	r = si.body;
-	return tlv_next(&r, si.end, &v) && small_int(&v, version);
+	return tlv_next(&r, si.end, &v) && small_int(&v, version) && tlv_next(&r, si.end, &t) &&
+	       sid_ok(&t, leaf);
 }
 
 /* ---- verification ----------------------------------------------------------------- */
@@ -419,6 +491,8 @@ static int parse_signature(struct vstate *s, const uint8_t *sig, size_t len)
 		return say(HP_V_SIGNATURE, s->msg, s->size, "MANIFEST.sig is not in DER form");
 	}
 	OPENSSL_free(der);
+	if (!der_strict(sig, sig + len, 0))
+		return say(HP_V_SIGNATURE, s->msg, s->size, "MANIFEST.sig is not in DER form");
 	if (OBJ_obj2nid(CMS_get0_type(s->cms)) != NID_pkcs7_signed)
 		return say(HP_V_SIGNATURE, s->msg, s->size, "MANIFEST.sig is not CMS SignedData");
 	if (OBJ_obj2nid(CMS_get0_eContentType(s->cms)) != NID_pkcs7_data ||
@@ -510,11 +584,11 @@ static int signature_algorithms(struct vstate *s, const uint8_t *sig, size_t len
 			   "MANIFEST.sig has unexpected algorithm parameters");
 	rc = CMS_SignerInfo_get0_signer_id(s->si, &keyid, NULL, NULL);
 	dlen = i2d_X509_ALGOR(dig, &dder);
-	if (!rc || dlen <= 0 || !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen)) {
+	if (!rc || dlen <= 0 || !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen, s->leaf)) {
 		OPENSSL_free(dder);
 		ERR_clear_error();
 		return say(HP_V_SIGNATURE, s->msg, s->size,
-			   "MANIFEST.sig has inconsistent versions or digest algorithms");
+			   "MANIFEST.sig has inconsistent versions, digest algorithms or signer id");
 	}
 	OPENSSL_free(dder);
 	return HP_V_OK;
@@ -849,7 +923,7 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 	int64_t now = o->now ? o->now : (int64_t)time(NULL);
 	uint8_t *test = NULL;
 	size_t test_len;
-	char key[48];
+	char key[48], why[400];
 
 	*out = NULL;
 	if (!s || !(s->chain = sk_X509_new_null())) {
@@ -869,8 +943,12 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 	key_ok(X509_get0_pubkey(s->cert), key, sizeof(key));
 	s->md = !strcmp(key, "ECDSA P-384") ? EVP_sha384() : EVP_sha256();
 	/* Sign once and check it with the certificate: the key must be its key. */
-	if (hp_signer_sign(s, (const uint8_t *)"hpsign", 6, &test, &test_len, msg, size) < 0)
+	if (hp_signer_sign(s, (const uint8_t *)"hpsign", 6, &test, &test_len, why, sizeof(why)) < 0) {
+		/* never the key argument: a PKCS#11 URI may hold a PIN */
+		say(-1, msg, size, "%s: the key does not sign for this certificate (%s)", o->cert,
+		    why);
 		goto fail;
+	}
 	free(test);
 	*out = s;
 	return 0;
