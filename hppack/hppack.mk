@@ -1,6 +1,5 @@
 # hppack: .hpd files + baseline binary -> package.  Included by the Makefile.
-# It signs with hpsign's library: built only once hpsign/ is in the tree.
-ifneq ($(wildcard hpsign/hpsign.mk),)
+
 
 HPPACK_SRC := $(wildcard hppack/*.c)
 HPPACK_OBJ := $(HPPACK_SRC:%.c=$(B)/obj/%.o)
@@ -20,4 +19,4 @@ $(B)/bin/hppack: $(B)/obj/hppack/main.o $(HPPACK_LIB) $(B)/libhpverify.a $(LIBFO
 TOOLS += $(B)/bin/hppack
 TEST_LIBS := $(HPPACK_LIB) $(TEST_LIBS)
 EXTRA_DEPS += $(HPPACK_OBJ:.o=.d)
-endif
+

@@ -1,0 +1,610 @@
+/*
+ * Applying and reverting packages in a running process.
+ *
+ *   verify     the whole package, from one in-memory copy, against the
+ *              baseline file the process has mapped (build-id, SHA-256,
+ *              baseline bytes) and the process's sequence state
+ *   check      every replaced function's bytes in memory against the package
+ *   prepare    imports resolved, region placed and relocated; then, with
+ *              one thread stopped: code and data mapped (sealed, read+exec
+ *              and read+write, never both), the new state record and the
+ *              commit stub mapped, /proc/self/mem opened in the target
+ *   commit     all threads stopped and checked (pc and return addresses),
+ *              retried with backoff; the commit stub writes every redirect
+ *              and marks the new state committed; what was written is read
+ *              back; threads resume
+ *   tidy       the old state, the old package's code, the commit stub go
+ *
+ * A failure before the commit unmaps what was created: the process is as
+ * it was.  If hpapply is killed, threads resume by themselves: before the
+ * commit the process runs the old code with some unused mappings (swept by
+ * the next run); once the commit stub runs, it runs to the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../hpsign/verify.h"
+#include "apply.h"
+#include "layout.h"
+#include "safety.h"
+#include "session.h"
+#include "symbols.h"
+#include "target.h"
+#include "util.h"
+
+#define MAX_PACKAGE (512ull << 20)
+#define MAX_ATTEMPTS 12
+
+/* One apply or revert. */
+struct op {
+	struct session s;
+	bool verbose;
+	bool refused;	/* the outcome is "refused" (exit 1), not "trouble" */
+	bool committed;
+	uint8_t *pkg;	/* the one in-memory copy of the package */
+	size_t pkg_len;
+	const uint8_t *manifest; /* inside pkg */
+	size_t manifest_len;
+	struct hp_manifest *hint; /* unverified, only to find the baseline */
+	struct hp_verified v;
+	struct loaded img; /* the baseline as mapped in the process */
+	struct state cur, next;
+	uint64_t cur_at, state_at;
+	struct plan plan;
+	uint64_t region;
+	uint8_t *rx, *rw;
+	struct arch_write *writes;
+	size_t nwrites;
+	struct busy_range *busy;
+	size_t nbusy;
+	int64_t pause_ns;
+	char why[300];
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* ---- what is in memory -------------------------------------------------------------- */
+
+/*
+ * The bytes of a replaced function as the baseline had them: memory, with
+ * any jump the applied package wrote there taken back out.
+ */
+static int baseline_bytes(int mem, const struct state *st, uint64_t addr, uint32_t size,
+			  uint8_t *out)
+{
+	if (proc_read(mem, addr, out, size) < 0)
+		return -1;
+	for (uint32_t i = 0; i < st->nr; i++) {
+		const struct redirect *r = &st->r[i];
+
+		if (r->addr >= addr && r->addr + r->len <= addr + size)
+			memcpy(out + (r->addr - addr), r->saved, r->len);
+	}
+	return 0;
+}
+
+static int check_memory(int mem, const struct state *st, const struct hp_manifest *m,
+			uint64_t base)
+{
+	for (uint32_t i = 0; i < m->nfuncs; i++) {
+		uint8_t *b = xmalloc(m->funcs[i].size), h[32];
+
+		if (!b)
+			return -1;
+		if (baseline_bytes(mem, st, base + m->funcs[i].offset, m->funcs[i].size, b) < 0 ||
+		    hp_sha256(b, m->funcs[i].size, h) < 0 || memcmp(h, m->funcs[i].sha256, 32)) {
+			free(b);
+			return error("%s: its bytes in the process differ from the baseline's",
+				     m->funcs[i].name);
+		}
+		free(b);
+	}
+	return 0;
+}
+
+/* ---- building the new state -------------------------------------------------------------- */
+
+/* The redirects of the new package, and the restores of functions it drops. */
+static int plan_redirects(struct op *o)
+{
+	const struct hp_manifest *m = o->v.manifest;
+
+	o->next.r = xcalloc(m->nfuncs + 1, sizeof(*o->next.r));
+	o->writes = xcalloc(m->nfuncs + o->cur.nr + 1, sizeof(*o->writes));
+	if (!o->next.r || !o->writes)
+		return -1;
+	for (uint32_t i = 0; i < m->nfuncs; i++) {
+		struct redirect *r = &o->next.r[o->next.nr++];
+		uint64_t entry = o->img.base + m->funcs[i].offset;
+		uint8_t head[16] = {0};
+		uint32_t skip;
+
+		if (baseline_bytes(o->s.tr.mem, &o->cur, entry,
+				   m->funcs[i].size < 16 ? m->funcs[i].size : 16, head) < 0)
+			return error("%s: cannot read it", m->funcs[i].name);
+		/* keep endbr64: indirect branches must still land on it */
+		skip = arch_has_endbr(head, m->funcs[i].size) ? ARCH_ENDBR_LEN : 0;
+		if (m->funcs[i].size < skip + ARCH_JUMP_LEN)
+			return o->refused = true,
+			       error("%s is %u bytes: too short for the %d-byte redirect",
+				     m->funcs[i].name, m->funcs[i].size, skip + ARCH_JUMP_LEN);
+		r->addr = entry + skip;
+		r->len = ARCH_JUMP_LEN;
+		memcpy(r->saved, head + skip, ARCH_JUMP_LEN);
+		if (!arch_jump(r->addr, layout_code_at(&o->plan, o->region, o->v.payload->replaced[i]),
+			       r->written))
+			return error("%s: new code out of reach", m->funcs[i].name);
+		r->func = entry;
+		r->func_size = m->funcs[i].size;
+		r->name = xstrdup(m->funcs[i].name);
+		if (!r->name)
+			return -1;
+		o->writes[o->nwrites++] = (struct arch_write){r->addr, r->written, r->len};
+	}
+	/* a function the applied package replaced and this one does not: restored */
+	for (uint32_t i = 0; i < o->cur.nr; i++) {
+		bool kept = false;
+
+		for (uint32_t k = 0; k < o->next.nr && !kept; k++)
+			kept = o->next.r[k].addr == o->cur.r[i].addr;
+		if (!kept)
+			o->writes[o->nwrites++] =
+				(struct arch_write){o->cur.r[i].addr, o->cur.r[i].saved, o->cur.r[i].len};
+	}
+	return 0;
+}
+
+static char *signer_text(const struct hp_signer_info *s)
+{
+	return xasprintf("%s (%s, %s)", s->subject, s->key, s->digest);
+}
+
+static int fill_state(struct op *o)
+{
+	const struct hp_manifest *m = o->v.manifest;
+	struct state *n = &o->next;
+
+	n->generation = o->cur.generation + 1;
+	n->floor = o->cur.floor;
+	if (m->sequence > n->floor)
+		n->floor = m->sequence;
+	if (m->min_sequence > n->floor)
+		n->floor = m->min_sequence;
+	n->seq = m->sequence;
+	n->min_seq = m->min_sequence;
+	n->applied_at = (int64_t)time(NULL);
+	n->package_id = xstrdup(m->package_id);
+	n->signer = signer_text(&o->v.signer);
+	n->manifest = xmalloc(o->manifest_len + 1);
+	if (!n->package_id || !n->signer || !n->manifest)
+		return -1;
+	memcpy(n->manifest, o->manifest, o->manifest_len);
+	n->manifest[o->manifest_len] = 0;
+	memcpy(n->build_id, m->build_id, m->build_id_len);
+	n->build_id_len = (uint32_t)m->build_id_len;
+	n->image_base = o->img.base;
+	n->regions = xcalloc(2, sizeof(*n->regions));
+	if (!n->regions)
+		return -1;
+	n->regions[n->nregions++] = (struct region){o->region, o->plan.rx_size + o->plan.rw_size};
+	return 0;
+}
+
+/* ---- the prepare step -------------------------------------------------------------------- */
+
+static int map_package(struct op *o)
+{
+	char name[200];
+	uint8_t *both;
+	long tfd;
+	int lfd;
+	uint64_t got;
+	int ret = -1;
+
+	snprintf(name, sizeof(name), "hpapply:%s", o->v.manifest->package_id);
+	both = xmalloc(o->plan.rx_size + o->plan.rw_size);
+	if (!both)
+		return -1;
+	memcpy(both, o->rx, o->plan.rx_size);
+	memcpy(both + o->plan.rx_size, o->rw, o->plan.rw_size);
+	if (session_memfd(&o->s, name, both, o->plan.rx_size + o->plan.rw_size, true, false, &tfd,
+			  &lfd) < 0)
+		goto out;
+	/* code and constants shared read+exec from a sealed file: never writable */
+	if (session_map(&o->s, tfd, o->region, o->plan.rx_size, PROT_READ | PROT_EXEC, MAP_SHARED,
+			0, &got) < 0)
+		goto close;
+	/* new variables: a private copy, read+write, not executable */
+	if (o->plan.rw_size &&
+	    session_map(&o->s, tfd, o->region + o->plan.rx_size, o->plan.rw_size,
+			PROT_READ | PROT_WRITE, MAP_PRIVATE, o->plan.rx_size, &got) < 0)
+		goto close;
+	ret = 0;
+close:
+	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
+out:
+	free(both);
+	return ret;
+}
+
+/* The new state record (not yet committed) and the operation region. */
+static int map_state_and_op(struct op *o)
+{
+	uint8_t *rec;
+	size_t len;
+	long tfd;
+	int lfd;
+	int ret;
+
+	if (state_encode(&o->next, &rec, &len) < 0)
+		return -1;
+	ret = session_memfd(&o->s, "hpapply-state", rec, len, false, false, &tfd, &lfd);
+	free(rec);
+	if (ret < 0 || session_map(&o->s, tfd, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
+				   &o->state_at) < 0)
+		return -1;
+	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
+	/* the commit stub is written (and rewritten on retries) through our descriptor */
+	o->s.op_size = 4096 * (1 + (o->nwrites * 48) / 4096);
+	if (session_memfd(&o->s, "hpapply-op", NULL, 0, false, true, &tfd, &o->s.op_fd) < 0 ||
+	    ftruncate(o->s.op_fd, (off_t)o->s.op_size) < 0 ||
+	    session_map(&o->s, tfd, 0, o->s.op_size, PROT_READ | PROT_EXEC, MAP_SHARED, 0,
+			&o->s.op_addr) < 0)
+		return -1;
+	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
+	return 0;
+}
+
+/* ---- the commit step ------------------------------------------------------------------------ */
+
+static int write_commit_stub(struct op *o)
+{
+	struct thread *t = &o->s.tr.t[o->s.caller];
+	uint8_t *code = xcalloc(o->s.op_size, 1);
+	size_t n;
+
+	if (!code)
+		return -1;
+	n = arch_commit_stub(o->s.op_addr, &t->resume, o->s.self_mem, o->writes, o->nwrites,
+			     o->state_at + STATE_COMMITTED_AT, code, o->s.op_size);
+	if (!n || pwrite(o->s.op_fd, code, n, 0) != (ssize_t)n) {
+		free(code);
+		return error("cannot write the commit stub");
+	}
+	free(code);
+	return 0;
+}
+
+static int check_written(struct op *o)
+{
+	for (size_t i = 0; i < o->nwrites; i++) {
+		uint8_t b[16];
+
+		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0 ||
+		    memcmp(b, o->writes[i].bytes, o->writes[i].len))
+			return error("process %d: the code at 0x%llx does not read back as written",
+				     (int)o->s.pid, (unsigned long long)o->writes[i].dst);
+	}
+	return 0;
+}
+
+/*
+ * Stop everything, check, commit, resume; retry with backoff while a
+ * thread is busy in what is being replaced.  1 if it stayed busy.
+ */
+static int commit(struct op *o)
+{
+	char why[256] = "";
+	int64_t backoff_us = 1000;
+
+	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		int64_t t0 = now_ns();
+		int busy;
+
+		if (tracee_stop_all(&o->s.tr) < 0)
+			return -1;
+		busy = safety_check(&o->s.tr, &o->s.m, o->busy, o->nbusy, why, sizeof(why));
+		if (busy < 0)
+			return -1;
+		if (!busy) {
+			if (write_commit_stub(o) < 0 ||
+			    remote_commit(&o->s.rc, o->s.op_addr, o->state_at + STATE_COMMITTED_AT) < 0)
+				return -1;
+			o->committed = true;
+			o->s.self_mem = -1; /* the stub closed it */
+			if (check_written(o) < 0)
+				return -1;
+		}
+		if (tracee_resume_all(&o->s.tr) < 0)
+			return -1;
+		o->pause_ns = now_ns() - t0;
+		if (!busy)
+			return 0;
+		if (o->verbose)
+			fprintf(stderr, "hpapply: attempt %d: %s; retrying\n", attempt, why);
+		usleep((useconds_t)backoff_us);
+		backoff_us = backoff_us * 2 > 200000 ? 200000 : backoff_us * 2;
+	}
+	snprintf(o->why, sizeof(o->why), "%s, after %d attempts", why, MAX_ATTEMPTS);
+	return 1;
+}
+
+/* ---- apply ------------------------------------------------------------------------------------ */
+
+static int read_package(struct op *o, const char *path)
+{
+	struct hp_error e;
+	struct hp_hpk pkg;
+	char msg[200];
+
+	if (hp_read_file(path, MAX_PACKAGE, &o->pkg, &o->pkg_len, &e) < 0)
+		return error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
+	/* Only to find the baseline; hp_verify checks everything from this same copy. */
+	if (hp_hpk_read(o->pkg, o->pkg_len, &pkg, &e) == 0) {
+		o->manifest = pkg.manifest;
+		o->manifest_len = pkg.manifest_len;
+		hp_manifest_parse(pkg.manifest, pkg.manifest_len, &o->hint, &e);
+	}
+	return 0;
+}
+
+static int verify(struct op *o, const struct apply_opts *a)
+{
+	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl, .target = &o->img.img,
+				    .have_state = true, .applied_seq = o->cur.seq,
+				    .floor = o->cur.floor};
+
+	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) == 0 && o->v.payload)
+		return 0;
+	if (o->v.cls == HP_V_TROUBLE)
+		return error("%s: cannot verify: %s", a->package, o->v.message);
+	o->refused = true;
+	return error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
+}
+
+/* Thread-pointer offsets only mean something in the program itself. */
+static int check_tls(struct op *o)
+{
+	const struct hp_payload *pl = o->v.payload;
+
+	for (uint32_t i = 0; i < pl->ncode && !o->img.is_main; i++)
+		for (uint32_t k = 0; k < pl->code[i].nrelocs; k++)
+			if (pl->code[i].relocs[k].target == HP_PT_CONST) {
+				o->refused = true;
+				return error("%s: thread-local offsets of a program, but %s is a "
+					     "shared library here",
+					     pl->code[i].name, o->img.path);
+			}
+	return 0;
+}
+
+static int prepare(struct op *o, const struct apply_opts *a)
+{
+	const struct hp_payload *pl = o->v.payload;
+	uint64_t *imports = xcalloc(pl->nimports + 1, sizeof(*imports));
+	int ret = -1;
+
+	if (!imports)
+		return -1;
+	if (check_tls(o) < 0 || check_memory(o->s.tr.mem, &o->cur, o->v.manifest, o->img.base) < 0) {
+		o->refused |= errno != ENOMEM;
+		goto out;
+	}
+	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, &o->plan) < 0 ||
+	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) < 0 ||
+	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) < 0)
+		goto out;
+	if (plan_redirects(o) < 0 || fill_state(o) < 0)
+		goto out;
+	(void)a;
+	if (map_package(o) < 0 || map_state_and_op(o) < 0 ||
+	    session_self_mem(&o->s, o->writes[0].dst) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(imports);
+	return ret;
+}
+
+/*
+ * Busy ranges: the code of the package being replaced or reverted, and
+ * (when applying) the functions whose entries get rewritten.
+ */
+static int busy_ranges(struct op *o, bool functions)
+{
+	size_t n = o->next.nr + o->cur.nr + o->cur.nregions + o->cur.nretired;
+
+	o->busy = xcalloc(n + 1, sizeof(*o->busy));
+	if (!o->busy)
+		return -1;
+	for (uint32_t i = 0; functions && i < o->next.nr; i++)
+		o->busy[o->nbusy++] = (struct busy_range){o->next.r[i].func,
+							  o->next.r[i].func + o->next.r[i].func_size,
+							  o->next.r[i].name};
+	for (uint32_t i = 0; functions && i < o->cur.nr; i++)
+		o->busy[o->nbusy++] = (struct busy_range){
+			o->cur.r[i].func, o->cur.r[i].func + o->cur.r[i].func_size, o->cur.r[i].name};
+	for (uint32_t i = 0; i < o->cur.nregions; i++)
+		o->busy[o->nbusy++] = (struct busy_range){o->cur.regions[i].start,
+							  o->cur.regions[i].start +
+								  o->cur.regions[i].size,
+							  "the applied package's code"};
+	for (uint32_t i = 0; i < o->cur.nretired; i++)
+		o->busy[o->nbusy++] = (struct busy_range){o->cur.retired[i].start,
+							  o->cur.retired[i].start +
+								  o->cur.retired[i].size,
+							  "an earlier package's code"};
+	return 0;
+}
+
+/* After the commit: the old state and the old package's regions go. */
+static void tidy(struct op *o)
+{
+	const struct mapping *old = o->cur_at ? maps_find(&o->s.m, o->cur_at) : NULL;
+
+	if (old)
+		session_unmap(&o->s, old->start, old->end - old->start);
+	for (uint32_t i = 0; i < o->cur.nregions; i++)
+		session_unmap(&o->s, o->cur.regions[i].start, o->cur.regions[i].size);
+	for (uint32_t i = 0; i < o->cur.nretired; i++)
+		session_unmap(&o->s, o->cur.retired[i].start, o->cur.retired[i].size);
+}
+
+static void op_free(struct op *o)
+{
+	hp_verified_free(&o->v);
+	hp_manifest_free(o->hint);
+	state_free(&o->cur);
+	state_free(&o->next);
+	loaded_free(&o->img);
+	plan_free(&o->plan);
+	free(o->pkg);
+	free(o->rx);
+	free(o->rw);
+	free(o->writes);
+	free(o->busy);
+}
+
+static int finish(struct op *o, int ret)
+{
+	session_close(&o->s, o->committed);
+	if (ret == 0)
+		return APPLY_OK;
+	return o->refused ? APPLY_REFUSED : APPLY_TROUBLE;
+}
+
+/* Attach, read the current state, sweep leftovers of killed runs. */
+static int begin(struct op *o, pid_t pid)
+{
+	int r;
+
+	if (session_open(&o->s, pid) < 0)
+		return -1;
+	r = state_read(pid, o->s.tr.mem, &o->s.m, &o->cur, &o->cur_at);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		o->cur_at = 0;
+	return session_sweep(&o->s, &o->cur, o->cur_at);
+}
+
+int do_apply(const struct apply_opts *a, struct apply_result *res)
+{
+	struct op o;
+	int ret = -1, r;
+
+	memset(&o, 0, sizeof(o));
+	o.verbose = a->verbose;
+	if (read_package(&o, a->package) < 0)
+		return APPLY_TROUBLE;
+	if (!proc_alive(a->pid)) {
+		op_free(&o);
+		return error("process %d: no such process", (int)a->pid), APPLY_TROUBLE;
+	}
+	if (begin(&o, a->pid) < 0)
+		goto out;
+	r = o.hint ? target_find(a->pid, &o.s.m, o.hint->build_id, o.hint->build_id_len, &o.img)
+		   : 1;
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		/* no baseline here: still verify, to say whether the package is valid at all */
+		struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl};
+
+		o.refused = true;
+		if (hp_verify(o.pkg, o.pkg_len, &vo, &o.v) < 0)
+			error("%s: refused (%s): %s", a->package, hp_vclass_name(o.v.cls),
+			      o.v.message);
+		else
+			error("%s: refused (target): process %d has no object with the package's "
+			      "build-id loaded",
+			      a->package, (int)a->pid);
+		goto out;
+	}
+	if (verify(&o, a) < 0 || prepare(&o, a) < 0 || busy_ranges(&o, true) < 0)
+		goto out;
+	remote_end(&o.s.rc); /* the caller thread keeps its resume state */
+	r = commit(&o);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		o.refused = true;
+		error("process %d: refused: %s", (int)a->pid, o.why);
+		goto out;
+	}
+	tidy(&o);
+	res->pause_ns = o.pause_ns;
+	snprintf(res->summary, sizeof(res->summary),
+		 "process %d: applied %s (sequence %llu): %u functions redirected to new code at "
+		 "0x%llx",
+		 (int)a->pid, o.v.manifest->package_id, (unsigned long long)o.v.manifest->sequence,
+		 o.next.nr, (unsigned long long)o.region);
+	ret = 0;
+out:
+	r = finish(&o, ret);
+	op_free(&o);
+	return r;
+}
+
+int do_revert(pid_t pid, bool verbose, struct apply_result *res)
+{
+	struct op o;
+	int ret = -1, r;
+
+	memset(&o, 0, sizeof(o));
+	o.verbose = verbose;
+	if (!proc_alive(pid))
+		return error("process %d: no such process", (int)pid), APPLY_TROUBLE;
+	if (begin(&o, pid) < 0)
+		goto out;
+	if (!o.cur.seq) {
+		o.refused = true;
+		error("process %d: nothing is applied", (int)pid);
+		goto out;
+	}
+	/* the new state: nothing applied, the floor kept */
+	o.next.generation = o.cur.generation + 1;
+	o.next.floor = o.cur.floor;
+	o.next.package_id = xstrdup("");
+	o.writes = xcalloc(o.cur.nr + 1, sizeof(*o.writes));
+	if (!o.next.package_id || !o.writes)
+		goto out;
+	for (uint32_t i = 0; i < o.cur.nr; i++)
+		o.writes[o.nwrites++] =
+			(struct arch_write){o.cur.r[i].addr, o.cur.r[i].saved, o.cur.r[i].len};
+	/* only the package's code is busy: threads in the baseline may go on */
+	if (map_state_and_op(&o) < 0 || session_self_mem(&o.s, o.writes[0].dst) < 0 ||
+	    busy_ranges(&o, false) < 0)
+		goto out;
+	remote_end(&o.s.rc);
+	r = commit(&o);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		o.refused = true;
+		error("process %d: refused: %s", (int)pid, o.why);
+		goto out;
+	}
+	tidy(&o);
+	res->pause_ns = o.pause_ns;
+	snprintf(res->summary, sizeof(res->summary),
+		 "process %d: reverted %s: %u functions run the baseline code again", (int)pid,
+		 o.cur.package_id, o.cur.nr);
+	ret = 0;
+out:
+	r = finish(&o, ret);
+	op_free(&o);
+	return r;
+}

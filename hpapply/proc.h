@@ -1,0 +1,49 @@
+/*
+ * A process seen through /proc: its mappings, threads, memory and files.
+ * Reading needs the same permission as ptrace (root, or the same user
+ * where the kernel allows it); nothing here attaches or stops anything.
+ */
+#ifndef HPAPPLY_PROC_H
+#define HPAPPLY_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mapping {
+	uint64_t start, end, offset;
+	char perms[5]; /* "r-xp" */
+	uint64_t inode;
+	char *path; /* "" for anonymous mappings; "[stack]", "/memfd:x (deleted)" */
+};
+
+struct maps {
+	struct mapping *v;
+	size_t n;
+};
+
+int proc_maps(pid_t pid, struct maps *m);
+void maps_free(struct maps *m);
+/* The mapping holding addr, or NULL. */
+const struct mapping *maps_find(const struct maps *m, uint64_t addr);
+
+/* Thread ids of pid, sorted. */
+int proc_tasks(pid_t pid, pid_t **tids, size_t *n);
+
+/* Open /proc/PID/mem read-write; -1 with errno. */
+int proc_mem_open(pid_t pid);
+/* Whole reads and writes at an address; -1 with errno (EIO for unmapped). */
+int proc_read(int memfd, uint64_t addr, void *buf, size_t n);
+int proc_write(int memfd, uint64_t addr, const void *buf, size_t n);
+
+/* The thread's command name ("worker"), in buf. */
+const char *proc_comm(pid_t pid, pid_t tid, char *buf, size_t size);
+/* One auxiliary vector entry (AT_ENTRY ...), 0 if absent. */
+uint64_t proc_auxv(pid_t pid, uint64_t type);
+/* Read the whole file a mapping maps (through /proc/PID/map_files), malloc'ed. */
+int proc_map_file(pid_t pid, const struct mapping *m, uint8_t **data, size_t *len);
+/* Does the process exist? */
+bool proc_alive(pid_t pid);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * Threads of the target under ptrace, and system calls run inside it.
+ *
+ * Remote calls go through the syscall stub (arch.c): the thread's
+ * registers are pointed at it with the call's arguments, and its resume
+ * state is baked into the stub.  hpapply watches the call's entry and exit
+ * (PTRACE_SYSCALL) and then puts the resume state back itself; if hpapply
+ * is killed at any moment in between, the thread runs the rest of the stub
+ * and resumes exactly where it was stopped.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "ptrace.h"
+#include "util.h"
+
+#define COMMIT_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+
+static int add_thread(struct tracee *tr, pid_t tid)
+{
+	if (tr->n == tr->cap) {
+		size_t cap = tr->cap ? tr->cap * 2 : 16;
+		struct thread *v = xrealloc(tr->t, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		tr->t = v;
+		tr->cap = cap;
+	}
+	memset(&tr->t[tr->n], 0, sizeof(tr->t[0]));
+	tr->t[tr->n].tid = tid;
+	tr->n++;
+	return 0;
+}
+
+/* Seize threads that are not attached yet; true in *more if any were new. */
+static int seize_new(struct tracee *tr, bool *more)
+{
+	pid_t *tids;
+	size_t n;
+
+	*more = false;
+	if (proc_tasks(tr->pid, &tids, &n) < 0)
+		return error("process %d: %s", (int)tr->pid, strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < tr->n && !known; k++)
+			known = tr->t[k].tid == tids[i];
+		if (known)
+			continue;
+		if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
+			if (errno == ESRCH) /* exited meanwhile */
+				continue;
+			free(tids);
+			return error("process %d: cannot attach to thread %d: %s%s", (int)tr->pid,
+				     (int)tids[i], strerror(errno),
+				     errno == EPERM ? " (traced by a debugger, or not permitted)" : "");
+		}
+		if (add_thread(tr, tids[i]) < 0) {
+			free(tids);
+			return -1;
+		}
+		tr->t[tr->n - 1].attached = true;
+		*more = true;
+	}
+	free(tids);
+	return 0;
+}
+
+int tracee_attach(struct tracee *tr, pid_t pid)
+{
+	bool more;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->pid = pid;
+	tr->mem = -1;
+	if (!proc_alive(pid))
+		return error("process %d: no such process", (int)pid);
+	tr->mem = proc_mem_open(pid);
+	if (tr->mem < 0)
+		return error("process %d: cannot open its memory: %s", (int)pid, strerror(errno));
+	return seize_new(tr, &more);
+}
+
+/* Wait for tid to stop; records registers.  1 if the thread is gone. */
+static int wait_stopped(struct tracee *tr, struct thread *t)
+{
+	int st;
+
+	for (;;) {
+		pid_t w = waitpid(t->tid, &st, __WALL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			t->gone = true;
+			t->attached = t->stopped = false;
+			return 1;
+		}
+		if (WIFSTOPPED(st))
+			break;
+	}
+	/* A signal that arrived first is delivered when the thread resumes. */
+	if ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80))
+		t->pending = WSTOPSIG(st);
+	t->stopped = true;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+		return error("process %d: thread %d: cannot read registers: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	arch_resume_state(&t->regs, &t->resume);
+	t->dirty = false;
+	return 0;
+}
+
+int tracee_stop(struct tracee *tr, size_t i)
+{
+	struct thread *t = &tr->t[i];
+
+	if (t->stopped || t->gone)
+		return 0;
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0) {
+		if (errno == ESRCH) {
+			t->gone = true;
+			return 0;
+		}
+		return error("process %d: thread %d: cannot stop it: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	}
+	return wait_stopped(tr, t) < 0 ? -1 : 0;
+}
+
+int tracee_stop_all(struct tracee *tr)
+{
+	bool more = true;
+
+	/* Interrupt everyone first, then collect: the stops overlap. */
+	while (more) {
+		for (size_t i = 0; i < tr->n; i++)
+			if (!tr->t[i].stopped && !tr->t[i].gone &&
+			    ptrace(PTRACE_INTERRUPT, tr->t[i].tid, 0, 0) < 0 && errno == ESRCH)
+				tr->t[i].gone = true;
+		for (size_t i = 0; i < tr->n; i++)
+			if (!tr->t[i].stopped && !tr->t[i].gone && wait_stopped(tr, &tr->t[i]) < 0)
+				return -1;
+		/* A thread may have been created while we stopped the others. */
+		if (seize_new(tr, &more) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int resume(struct tracee *tr, struct thread *t)
+{
+	if (!t->stopped || t->gone)
+		return 0;
+	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	if (ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)t->pending) < 0 && errno != ESRCH)
+		return error("process %d: thread %d: cannot resume it: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	t->pending = 0;
+	t->stopped = false;
+	t->dirty = false;
+	return 0;
+}
+
+int tracee_resume_all(struct tracee *tr)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < tr->n; i++)
+		if (resume(tr, &tr->t[i]) < 0)
+			ret = -1;
+	return ret;
+}
+
+void tracee_detach(struct tracee *tr)
+{
+	for (size_t i = 0; i < tr->n; i++) {
+		struct thread *t = &tr->t[i];
+
+		if (!t->attached || t->gone)
+			continue;
+		/* PTRACE_DETACH wants a stopped tracee. */
+		if (!t->stopped)
+			tracee_stop(tr, i);
+		if (t->stopped && t->dirty)
+			ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
+		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending);
+		t->attached = t->stopped = false;
+	}
+	if (tr->mem >= 0)
+		close(tr->mem);
+	free(tr->t);
+	memset(tr, 0, sizeof(*tr));
+	tr->mem = -1;
+}
+
+/* ---- remote calls ------------------------------------------------------------- */
+
+static int write_stub(struct remote *rc)
+{
+	struct thread *t = &rc->tr->t[rc->thread];
+	uint8_t code[ARCH_SYSCALL_STUB_LEN];
+	size_t n = arch_syscall_stub(&t->resume, code, sizeof(code));
+
+	if (!n)
+		return error("cannot assemble the syscall stub");
+	if (proc_write(rc->tr->mem, rc->stub, code, n) < 0)
+		return error("process %d: cannot write at 0x%llx: %s", (int)rc->tr->pid,
+			     (unsigned long long)rc->stub, strerror(errno));
+	return 0;
+}
+
+int remote_begin(struct remote *rc, struct tracee *tr, size_t thread, uint64_t slack)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->tr = tr;
+	rc->thread = thread;
+	rc->stub = slack;
+	rc->scratch = slack + ARCH_SYSCALL_STUB_LEN;
+	rc->scratch_len = REMOTE_AREA - ARCH_SYSCALL_STUB_LEN;
+	rc->saved_len = REMOTE_AREA;
+	if (proc_read(tr->mem, slack, rc->saved, rc->saved_len) < 0)
+		return error("process %d: cannot read at 0x%llx: %s", (int)tr->pid,
+			     (unsigned long long)slack, strerror(errno));
+	/* A stub a killed hpapply left there was written over zeros. */
+	if (arch_is_syscall_stub(rc->saved, rc->saved_len))
+		memset(rc->saved, 0, rc->saved_len);
+	if (write_stub(rc) < 0)
+		return -1;
+	rc->ready = true;
+	return 0;
+}
+
+/* Run the thread to its next syscall stop, passing signals through. */
+static int run_to_syscall_stop(struct remote *rc)
+{
+	struct thread *t = &rc->tr->t[rc->thread];
+	int sig = 0, st;
+
+	for (;;) {
+		pid_t w;
+
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0)
+			return error("process %d: thread %d: %s", (int)rc->tr->pid, (int)t->tid,
+				     strerror(errno));
+		do
+			w = waitpid(t->tid, &st, __WALL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 || !WIFSTOPPED(st)) {
+			t->gone = true;
+			return error("process %d: thread %d ended during a remote call",
+				     (int)rc->tr->pid, (int)t->tid);
+		}
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
+			return 0;
+		/* a signal-delivery stop: let the signal through; other stops: go on */
+		sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+	}
+}
+
+int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
+{
+	struct thread *t = &rc->tr->t[rc->thread];
+	regs_t r = t->resume;
+
+	arch_syscall_regs(&r, rc->stub, nr, args);
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+		return error("process %d: thread %d: cannot set registers: %s", (int)rc->tr->pid,
+			     (int)t->tid, strerror(errno));
+	t->dirty = true;
+	if (run_to_syscall_stop(rc) < 0 || run_to_syscall_stop(rc) < 0)
+		return -1;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
+			     (int)t->tid, strerror(errno));
+	*ret = arch_syscall_result(&r);
+	/* Back to the resume state now, rather than through the stub's tail. */
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+		return error("process %d: thread %d: cannot restore registers: %s",
+			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
+	return 0;
+}
+
+int remote_end(struct remote *rc)
+{
+	if (!rc->ready)
+		return 0;
+	rc->ready = false;
+	if (proc_write(rc->tr->mem, rc->stub, rc->saved, rc->saved_len) < 0)
+		return error("process %d: cannot restore the bytes at 0x%llx: %s",
+			     (int)rc->tr->pid, (unsigned long long)rc->stub, strerror(errno));
+	return 0;
+}
+
+int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
+{
+	struct thread *t = &rc->tr->t[rc->thread];
+	struct timespec start, now, pause = {0, 2000};
+	regs_t r = t->resume;
+	uint8_t done = 0;
+
+	/* Below the red zone, 16-byte aligned: the stub may push there. */
+	r.rsp = (t->resume.rsp - 512) & ~15ull;
+	r.rip = at;
+	r.orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 ||
+	    ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)t->pending) < 0)
+		return error("process %d: thread %d: cannot start the commit: %s",
+			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
+	t->pending = 0;
+	t->stopped = false;
+	t->dirty = false; /* the stub restores the resume state itself */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
+
+		if (w == t->tid && WIFSTOPPED(st)) {
+			/* a signal arrived while committing: pass it through */
+			int sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+
+			ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)sig);
+		} else if (w == t->tid) {
+			t->gone = true;
+			return error("process %d: thread %d ended during the commit", (int)rc->tr->pid,
+				     (int)t->tid);
+		}
+		if (proc_read(rc->tr->mem, flag, &done, 1) < 0)
+			return error("process %d: cannot read the commit flag: %s", (int)rc->tr->pid,
+				     strerror(errno));
+		if (done)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec -
+			    (uint64_t)start.tv_nsec >
+		    COMMIT_TIMEOUT_NS)
+			return error("process %d: the commit did not finish", (int)rc->tr->pid);
+		nanosleep(&pause, NULL);
+	}
+}

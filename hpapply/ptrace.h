@@ -1,0 +1,80 @@
+/*
+ * Controlling the target's threads with ptrace, and running system calls
+ * inside the target.
+ *
+ * Threads are attached with PTRACE_SEIZE and stopped with PTRACE_INTERRUPT,
+ * never with SIGSTOP: if hpapply dies, the kernel detaches them and they
+ * simply run on; nothing is left in a stopped state.
+ */
+#ifndef HPAPPLY_PTRACE_H
+#define HPAPPLY_PTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch.h"
+
+struct thread {
+	pid_t tid;
+	bool attached, stopped, gone;
+	bool dirty;    /* registers changed: set resume before continuing */
+	int pending;   /* signal that stopped it, delivered on resume */
+	regs_t regs;   /* as stopped */
+	regs_t resume; /* arch_resume_state(regs): what to resume with */
+};
+
+struct tracee {
+	pid_t pid;
+	struct thread *t;
+	size_t n, cap;
+	int mem; /* /proc/PID/mem */
+};
+
+/* Attach to every thread (not stopping them).  -1 after a message. */
+int tracee_attach(struct tracee *tr, pid_t pid);
+/* Stop every thread, attaching to any new ones first.  -1 after a message. */
+int tracee_stop_all(struct tracee *tr);
+/* Stop one thread (index into tr->t). */
+int tracee_stop(struct tracee *tr, size_t i);
+/* Resume every stopped thread with its resume state. */
+int tracee_resume_all(struct tracee *tr);
+/* Detach from every thread (resuming any still stopped). */
+void tracee_detach(struct tracee *tr);
+
+/*
+ * Where remote system calls run: the syscall stub written into the slack
+ * after an executable segment (bytes no code ever executes), with a few
+ * bytes of scratch for string arguments after it.
+ */
+struct remote {
+	struct tracee *tr;
+	size_t thread;	   /* index of the thread that runs the calls */
+	uint64_t stub;	   /* runtime address of the stub */
+	uint64_t scratch;  /* runtime address of the scratch bytes */
+	size_t scratch_len;
+	uint8_t saved[256]; /* the slack's bytes before we wrote there */
+	size_t saved_len;
+	bool ready;
+};
+
+#define REMOTE_AREA 256
+
+/*
+ * Prepare remote calls on a stopped thread: pick slack at `slack` (found
+ * by the caller), write the stub for the thread's resume state.
+ */
+int remote_begin(struct remote *rc, struct tracee *tr, size_t thread, uint64_t slack);
+/* Run nr(args) in the target.  Returns 0 and *ret, or -1 after a message. */
+int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret);
+/* Put the slack's bytes back; the thread stays stopped with its resume state. */
+int remote_end(struct remote *rc);
+
+/*
+ * Run the commit stub at `at` on the remote's thread and wait until the
+ * byte at `flag` (in the target) reads non-zero: then every write of the
+ * stub is done.  The thread then runs on by itself (it jumped back).
+ */
+int remote_commit(struct remote *rc, uint64_t at, uint64_t flag);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * Session plumbing: the remote call channel on one stopped thread, memfd
+ * regions created in the target and filled from here through
+ * /proc/PID/fd, and cleanup.
+ *
+ * Everything created before the commit is recorded; if the session fails,
+ * it is unmapped again, so the process is left exactly as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "target.h"
+#include "util.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+int session_open(struct session *s, pid_t pid)
+{
+	uint64_t slack;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->self_mem = -1;
+	s->op_fd = -1;
+	if (tracee_attach(&s->tr, pid) < 0)
+		return -1;
+	/* The main thread runs the calls if it can; any thread would do. */
+	for (s->caller = 0; s->caller < s->tr.n; s->caller++) {
+		if (tracee_stop(&s->tr, s->caller) < 0)
+			return -1;
+		if (!s->tr.t[s->caller].gone)
+			break;
+	}
+	if (s->caller == s->tr.n)
+		return error("process %d: no thread to work with", (int)pid);
+	if (proc_maps(pid, &s->m) < 0)
+		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
+	if (target_slack(pid, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
+		return -1;
+	return remote_begin(&s->rc, &s->tr, s->caller, slack);
+}
+
+int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		 uint64_t a3, uint64_t a4, uint64_t a5, long *ret)
+{
+	uint64_t a[6] = {a0, a1, a2, a3, a4, a5};
+	long r;
+
+	if (!s->rc.ready)
+		return error("process %d: no remote call channel", (int)s->pid);
+	if (remote_call(&s->rc, nr, a, &r) < 0)
+		return -1;
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	if (ret)
+		*ret = r;
+	return 0;
+}
+
+/* The remote channel must be open; reopen it on the caller after a commit. */
+static int ensure_channel(struct session *s)
+{
+	if (s->rc.ready)
+		return 0;
+	if (tracee_stop(&s->tr, s->caller) < 0)
+		return -1;
+	return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
+}
+
+int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len,
+		  bool seal, bool keep_local, long *tfd, int *lfd)
+{
+	char path[64];
+	int fd;
+
+	*lfd = -1;
+	if (strlen(name) + 1 > s->rc.scratch_len)
+		return error("memfd name too long: %s", name);
+	if (proc_write(s->tr.mem, s->rc.scratch, name, strlen(name) + 1) < 0 ||
+	    session_call(s, SYS_memfd_create, s->rc.scratch, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0, 0,
+			 0, 0, tfd) < 0)
+		return error("process %d: cannot create memory for %s: %s", (int)s->pid, name,
+			     strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)s->pid, *tfd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0 ||
+	    (len && pwrite(fd, data, len, 0) != (ssize_t)len) ||
+	    (seal && fcntl(fd, F_ADD_SEALS,
+			   F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)) {
+		int saved = errno;
+
+		if (fd >= 0)
+			close(fd);
+		session_call(s, SYS_close, (uint64_t)*tfd, 0, 0, 0, 0, 0, NULL);
+		return error("process %d: cannot fill memory for %s: %s", (int)s->pid, name,
+			     strerror(saved));
+	}
+	if (keep_local)
+		*lfd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot, int flags,
+		uint64_t offset, uint64_t *got)
+{
+	long r = 0;
+
+	if (at)
+		flags |= MAP_FIXED_NOREPLACE;
+	if (session_call(s, SYS_mmap, at, len, (uint64_t)prot, (uint64_t)flags, (uint64_t)tfd,
+			 offset, &r) < 0)
+		return error("process %d: cannot map %llu bytes at 0x%llx: %s", (int)s->pid,
+			     (unsigned long long)len, (unsigned long long)at, strerror(errno));
+	if (at && (uint64_t)r != at) {
+		session_call(s, SYS_munmap, (uint64_t)r, len, 0, 0, 0, 0, NULL);
+		return error("process %d: 0x%llx is taken", (int)s->pid, (unsigned long long)at);
+	}
+	if (s->ncreated < MAX_CREATED)
+		s->created[s->ncreated++] = (struct region){(uint64_t)r, len};
+	*got = (uint64_t)r;
+	return 0;
+}
+
+int session_unmap(struct session *s, uint64_t start, uint64_t len)
+{
+	if (ensure_channel(s) < 0)
+		return -1;
+	if (session_call(s, SYS_munmap, start, len, 0, 0, 0, 0, NULL) < 0)
+		return error("process %d: cannot unmap 0x%llx: %s", (int)s->pid,
+			     (unsigned long long)start, strerror(errno));
+	return 0;
+}
+
+int session_self_mem(struct session *s, uint64_t probe)
+{
+	static const char path[] = "/proc/self/mem";
+	uint8_t byte;
+	long fd, n;
+
+	if (proc_write(s->tr.mem, s->rc.scratch, path, sizeof(path)) < 0 ||
+	    session_call(s, SYS_openat, (uint64_t)AT_FDCWD, s->rc.scratch, O_RDWR | O_CLOEXEC, 0,
+			 0, 0, &fd) < 0)
+		return error("process %d: cannot open /proc/self/mem in it: %s", (int)s->pid,
+			     strerror(errno));
+	s->self_mem = (int)fd;
+	/* Rewrite one byte of code with its own value: the commit will work. */
+	if (proc_read(s->tr.mem, probe, &byte, 1) < 0 ||
+	    proc_write(s->tr.mem, s->rc.scratch, &byte, 1) < 0 ||
+	    session_call(s, SYS_pwrite64, (uint64_t)fd, s->rc.scratch, 1, probe, 0, 0, &n) < 0 ||
+	    n != 1)
+		return error("process %d: it cannot write its own code through /proc/self/mem: %s",
+			     (int)s->pid, strerror(errno));
+	return 0;
+}
+
+static bool referenced(const struct state *st, uint64_t st_at, const struct mapping *m)
+{
+	if (m->start == st_at)
+		return true;
+	for (uint32_t i = 0; i < st->nregions; i++)
+		if (m->start >= st->regions[i].start &&
+		    m->start < st->regions[i].start + st->regions[i].size)
+			return true;
+	for (uint32_t i = 0; i < st->nretired; i++)
+		if (m->start >= st->retired[i].start &&
+		    m->start < st->retired[i].start + st->retired[i].size)
+			return true;
+	return false;
+}
+
+int session_sweep(struct session *s, const struct state *st, uint64_t st_at)
+{
+	/*
+	 * Never committed, or replaced by a later commit and already checked
+	 * unused then: nothing can run in these or point into them.
+	 */
+	for (size_t i = 0; i < s->m.n; i++) {
+		const struct mapping *m = &s->m.v[i];
+
+		if (state_is_ours(m) && !referenced(st, st_at, m) &&
+		    session_unmap(s, m->start, m->end - m->start) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void session_close(struct session *s, bool committed)
+{
+	if (s->rc.ready || ensure_channel(s) == 0) {
+		if (s->self_mem >= 0 && !committed)
+			session_call(s, SYS_close, (uint64_t)s->self_mem, 0, 0, 0, 0, 0, NULL);
+		/* Before the commit, everything created goes; after it, only the operation. */
+		for (size_t i = 0; i < s->ncreated; i++)
+			if (!committed || s->created[i].start == s->op_addr)
+				session_call(s, SYS_munmap, s->created[i].start, s->created[i].size, 0,
+					     0, 0, 0, NULL);
+		remote_end(&s->rc);
+	}
+	if (s->op_fd >= 0)
+		close(s->op_fd);
+	tracee_resume_all(&s->tr);
+	tracee_detach(&s->tr);
+	maps_free(&s->m);
+}

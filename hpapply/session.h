@@ -1,0 +1,60 @@
+/*
+ * One hpapply session with a target process: attached threads, the remote
+ * call channel, and the mappings created so far (removed again if the
+ * session fails before its commit).
+ */
+#ifndef HPAPPLY_SESSION_H
+#define HPAPPLY_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+#include "ptrace.h"
+#include "state.h"
+
+#define MAX_CREATED 8
+
+struct session {
+	pid_t pid;
+	struct maps m;
+	struct tracee tr;
+	struct remote rc;
+	size_t caller; /* thread running remote calls and the commit */
+	struct region created[MAX_CREATED];
+	size_t ncreated;
+	int self_mem; /* the target's fd of /proc/self/mem, or -1 */
+	int op_fd;    /* our fd of the operation region's memfd, or -1 */
+	uint64_t op_addr, op_size;
+};
+
+/* Attach, stop one thread and open the remote call channel. */
+int session_open(struct session *s, pid_t pid);
+/* Remove what was created (unless committed), close the channel, detach. */
+void session_close(struct session *s, bool committed);
+
+/* A remote system call; -1 after a message (including a failing call). */
+int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		 uint64_t a3, uint64_t a4, uint64_t a5, long *ret);
+
+/*
+ * A named memfd in the target holding data[0..len), optionally sealed
+ * against writes.  *tfd is the target's descriptor, *lfd ours (or -1 if
+ * keep_local is false).
+ */
+int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len,
+		  bool seal, bool keep_local, long *tfd, int *lfd);
+/* Map (a part of) a memfd of the target; at 0 lets the kernel choose. */
+int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot, int flags,
+		uint64_t offset, uint64_t *got);
+int session_unmap(struct session *s, uint64_t start, uint64_t len);
+
+/* Open /proc/self/mem in the target and check it can patch code with it. */
+int session_self_mem(struct session *s, uint64_t probe_addr);
+
+/* Remove hpapply mappings no current state refers to (left by killed runs). */
+int session_sweep(struct session *s, const struct state *st, uint64_t st_at);
+
+#endif

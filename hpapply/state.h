@@ -1,0 +1,70 @@
+/*
+ * What is applied to a process, kept in the process itself: a memfd mapping
+ * named "hpapply-state" holding one record.  It lives and dies with the
+ * process (a restarted process runs the baseline again), and only someone
+ * allowed to ptrace the process can read or change it, as with its code.
+ *
+ * Each apply or revert writes a new record in a new mapping with a higher
+ * generation; the commit stub sets its `committed` byte as its last write.
+ * The current state is the committed record with the highest generation;
+ * anything else named hpapply-* is left over from an interrupted run.
+ */
+#ifndef HPAPPLY_STATE_H
+#define HPAPPLY_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+
+#define STATE_COMMITTED_AT 8 /* offset of the committed byte */
+#define STATE_MAX (16u << 20)
+
+struct redirect {
+	uint64_t addr;	    /* where the jump is written */
+	uint8_t len;	    /* bytes written (<= 16) */
+	uint8_t saved[16];  /* the baseline's bytes there */
+	uint8_t written[16];
+	uint64_t func, func_size; /* the replaced function */
+	char *name;
+};
+
+struct region {
+	uint64_t start, size;
+};
+
+struct state {
+	uint64_t generation;
+	uint64_t floor;		   /* no package with a lower sequence may be applied */
+	uint64_t seq, min_seq;	   /* of the applied package; seq 0: nothing applied */
+	int64_t applied_at;
+	char *package_id, *signer, *manifest; /* "" when nothing is applied */
+	uint8_t build_id[64];
+	uint32_t build_id_len;
+	uint64_t image_base;
+	struct redirect *r;
+	uint32_t nr;
+	struct region *regions; /* the applied package's code and data */
+	uint32_t nregions;
+	struct region *retired; /* earlier packages' regions a thread might still use */
+	uint32_t nretired;
+};
+
+/* Encode (committed byte 0); *out is malloc'ed, its size a page multiple. */
+int state_encode(const struct state *s, uint8_t **out, size_t *len);
+/* Strict decode; -1 if malformed. */
+int state_decode(const uint8_t *buf, size_t len, struct state *s);
+void state_free(struct state *s);
+
+/*
+ * Find the current state of pid: 0 and *s filled (with *at the mapping),
+ * 1 if nothing was ever applied, -1 after a message.
+ */
+int state_read(pid_t pid, int mem, const struct maps *m, struct state *s, uint64_t *at);
+
+/* Is this mapping one of hpapply's (state, package or operation)? */
+bool state_is_ours(const struct mapping *m);
+
+#endif
