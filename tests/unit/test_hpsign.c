@@ -28,7 +28,7 @@ static void teardown(void)
 	free(tmp);
 }
 
-TestSuite(verify, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(verify, .init = setup, .fini = teardown);
 
 /* ---- signing ------------------------------------------------------------------------- */
 
@@ -396,7 +396,7 @@ Test(verify, signature_or_payload_of_another_package)
 	free(pb);
 }
 
-Test(verify, every_flipped_byte_fails, .timeout = 300)
+Test(verify, every_flipped_byte_fails)
 {
 	struct hp_verify_opts o = opts();
 	static const uint8_t masks[] = {0x01, 0x20, 0x80, 0xff};

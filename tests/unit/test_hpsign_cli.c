@@ -29,7 +29,7 @@ static void teardown(void)
 	free(tmp);
 }
 
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(cli, .init = setup, .fini = teardown);
 
 static char *path(const char *name)
 {
