@@ -316,6 +316,41 @@ changed:
 	b->reason = describe(a, b, &m);
 }
 
+/*
+ * A reference into the middle of a function (a .cold part jumping back
+ * into its parent, a computed goto) names a label inside it.  When that
+ * function changed, the label is another place: the referring function
+ * must be replaced too.  Repeat until nothing more changes.
+ */
+static void propagate_labels(struct diff *d)
+{
+	bool again = true;
+	char tn[128];
+
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < d->new.nfuncs; i++) {
+			struct func *b = &d->new.funcs[i];
+
+			if (b->status != ST_SAME)
+				continue;
+			for (size_t k = 0; k < b->nrefs; k++) {
+				const struct target *t = &b->refs[k].t;
+
+				if (t->kind != T_FUNC || !t->off || t->func->status == ST_SAME)
+					continue;
+				b->status = b->twin->status = ST_CHANGED;
+				b->diff_off = b->refs[k].off;
+				b->reason = xasprintf("at +0x%x refers to %s, inside a function that "
+						      "changed",
+						      b->refs[k].off, target_name(t, tn, sizeof(tn)));
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
 static int compare_funcs(struct diff *d)
 {
 	for (size_t i = 0; i < d->new.nfuncs; i++) {
@@ -329,6 +364,7 @@ static int compare_funcs(struct diff *d)
 	for (size_t i = 0; i < d->old.nfuncs; i++)
 		if (!d->old.funcs[i].twin)
 			d->old.funcs[i].status = ST_REMOVED;
+	propagate_labels(d);
 	return 0;
 }
 
