@@ -71,6 +71,13 @@ char *hp_get_str(struct hp_rbuf *rb, size_t max_len, bool allow_empty, const cha
 /* A reserved field of n bytes that must be zero (HP_ERESERVED otherwise). */
 void hp_get_reserved(struct hp_rbuf *rb, size_t n, const char *what);
 
+/*
+ * A buffer for a large input or output (a package, a payload): at least
+ * 4 MiB, it is aligned and marked for transparent huge pages, which saves
+ * most of the page faults filling it costs.  Released with free().
+ */
+void *hp_alloc_large(size_t n);
+
 static inline size_t hp_rbuf_left(const struct hp_rbuf *rb)
 {
 	return rb->len - rb->pos;

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "hp.h"
 
 static const char *const messages[] = {
@@ -80,6 +82,22 @@ void hp_hex(const uint8_t *bytes, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+#define LARGE (4u << 20)
+#define HUGE_PAGE (2u << 20)
+
+void *hp_alloc_large(size_t n)
+{
+	void *p;
+
+	if (n < LARGE || n > SIZE_MAX - HUGE_PAGE)
+		return malloc(n ? n : 1);
+	if (posix_memalign(&p, HUGE_PAGE, n))
+		return NULL;
+	/* advice only: without transparent huge pages this is a plain buffer */
+	madvise(p, (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+	return p;
+}
+
 int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 		 struct hp_error *e)
 {
@@ -110,7 +128,7 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 		goto fail;
 	}
 	size = (size_t)st.st_size;
-	buf = malloc(size + 1);
+	buf = hp_alloc_large(size + 1);
 	if (!buf) {
 		hp_fail(e, HP_ENOMEM, 0, "reading file");
 		goto fail;

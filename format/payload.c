@@ -288,7 +288,7 @@ static uint8_t *get_copy(struct hp_rbuf *rb, uint64_t n, uint64_t max, const cha
 	src = hp_get_bytes(rb, (size_t)n, what);
 	if (!src || !n)
 		return NULL;
-	c = malloc((size_t)n);
+	c = hp_alloc_large((size_t)n);
 	if (!c) {
 		hp_rbuf_fail(rb, HP_ENOMEM, what);
 		return NULL;

@@ -11,6 +11,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "buf.h"
 #include "hpk.h"
 
 /* Bound the decoder's window: payloads are far smaller than 256 MiB. */
@@ -73,7 +74,7 @@ int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, si
 	if (frame != len)
 		return hp_fail(e, HP_ETRAILING, frame, "after the zstd frame");
 	d = ZSTD_createDCtx();
-	buf = malloc(raw_size ? raw_size : 1);
+	buf = hp_alloc_large(raw_size);
 	if (!d || !buf) {
 		ZSTD_freeDCtx(d);
 		free(buf);

@@ -28,3 +28,13 @@ DEB_PACKAGES += softhsm2 libengine-pkcs11-openssl opensc groff-base tar xxd
 FUZZ_LIB_SRC += $(filter-out hpsign/main.c hpsign/report.c,$(HPSIGN_SRC))
 FUZZ_LDLIBS += $(LIBS_HPVERIFY)
 EXTRA_DEPS += $(HPSIGN_OBJ:.o=.d)
+
+# Unsigned test packages for the fuzz seeds, the auditing test and the
+# benchmark (the unit tests make theirs in-process).
+HPK_GEN := $(B)/tests/mkhpk
+
+$(HPK_GEN): tests/tools/mkhpk.c tests/hpkutil.h $(LIBFORMAT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFORMAT) $(ALL_LDFLAGS) $(LIBS_FORMAT)
+
+tools: $(HPK_GEN)

@@ -3,7 +3,8 @@
  * (replacement code with relocations, a new function, data, an import), the
  * MANIFEST that describes it, the container, and a target's facts (build-id,
  * SHA-256, a function's image offset and bytes found with nm).  Header-only,
- * like testutil.h.  Aborts through Criterion's asserts on any failure.
+ * like testutil.h.  Fails through hk_assert: Criterion's cr_assert in the
+ * tests, or the includer's own (tests/tools/mkhpk.c).
  */
 #ifndef HP_HPKUTIL_H
 #define HP_HPKUTIL_H
@@ -15,6 +16,10 @@
 
 #include "hpk.h"
 #include "image.h"
+
+#ifndef hk_assert
+#define hk_assert(cond, ...) cr_assert(cond, __VA_ARGS__)
+#endif
 
 /* A payload with n replacements (for MANIFEST functions 0..n-1) and one new function. */
 static inline struct hp_payload *hk_payload_model(uint32_t n)
@@ -79,7 +84,7 @@ static inline uint8_t *hk_payload_bytes(uint32_t n, size_t *len)
 	struct hp_error e;
 	uint8_t *out;
 
-	cr_assert_eq(hp_payload_encode(p, &out, len, &e), 0, "%s", e.what);
+	hk_assert(hp_payload_encode(p, &out, len, &e) == 0, "%s", e.what);
 	hp_payload_free(p);
 	return out;
 }
@@ -93,6 +98,7 @@ struct hk_spec {
 	size_t prefix_len;
 	const uint8_t *zst; /* payload.zst as is (not compressed here) */
 	size_t zst_len;
+	int level; /* zstd level; 0: 19 */
 	struct hp_manifest m; /* funcs point into funcs[] */
 	struct hp_manifest_func funcs[4];
 	char names[4][64];
@@ -135,11 +141,10 @@ static inline void hk_members(struct hk_spec *s, char **manifest, size_t *mlen, 
 		memcpy(*zst, s->zst, s->zst_len);
 		*zlen = s->zst_len;
 	} else {
-		cr_assert_eq(hp_zstd_compress(raw, raw_len,
-					      s->compression == HP_COMP_ZSTD_BASELINE ? s->prefix
-										    : NULL,
-					      s->prefix_len, 19, zst, zlen, &e),
-			     0, "%s", e.what);
+		hk_assert(hp_zstd_compress(raw, raw_len,
+					   s->compression == HP_COMP_ZSTD_BASELINE ? s->prefix : NULL,
+					   s->prefix_len, s->level ? s->level : 19, zst, zlen, &e) == 0,
+			  "%s", e.what);
 	}
 	for (uint32_t i = 0; i < s->m.nfuncs; i++)
 		s->funcs[i].name = s->names[i];
@@ -149,7 +154,7 @@ static inline void hk_members(struct hk_spec *s, char **manifest, size_t *mlen, 
 	hp_sha256(*zst, *zlen, s->m.payload_sha256);
 	s->m.payload_raw_size = raw_len;
 	hp_sha256(raw, raw_len, s->m.payload_raw_sha256);
-	cr_assert_eq(hp_manifest_write(&s->m, manifest, mlen, &e), 0, "%s", e.what);
+	hk_assert(hp_manifest_write(&s->m, manifest, mlen, &e) == 0, "%s", e.what);
 	if (raw != s->raw)
 		free(raw);
 }
@@ -162,7 +167,7 @@ static inline uint8_t *hk_container(const void *manifest, size_t mlen, const voi
 	struct hp_error e;
 	uint8_t *out;
 
-	cr_assert_eq(hp_hpk_write(&k, &out, len, &e), 0, "%s", e.what);
+	hk_assert(hp_hpk_write(&k, &out, len, &e) == 0, "%s", e.what);
 	return out;
 }
 
@@ -192,8 +197,8 @@ static inline void hk_target_load(struct hk_target *t, const char *path)
 	struct hp_error e;
 
 	t->file = (uint8_t *)tu_read(path, &t->len);
-	cr_assert(t->file, "cannot read %s", path);
-	cr_assert_eq(hp_image_parse(t->file, t->len, &t->img, &e), 0, "%s: %s", path, e.what);
+	hk_assert(t->file, "cannot read %s", path);
+	hk_assert(hp_image_parse(t->file, t->len, &t->img, &e) == 0, "%s: %s", path, e.what);
 }
 
 /*
@@ -211,7 +216,7 @@ static inline void hk_bind(struct hk_spec *s, const struct hk_target *t, const c
 
 	snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", path);
 	p = popen(cmd, "r");
-	cr_assert(p);
+	hk_assert(p, "cannot run %s", cmd);
 	while (fgets(line, sizeof(line), p))
 		if (sscanf(line, "%llx %llx %c %255s", &addr, &size, &type, name) == 4 &&
 		    !strcmp(name, func) && (type == 'T' || type == 't')) {
@@ -219,10 +224,11 @@ static inline void hk_bind(struct hk_spec *s, const struct hk_target *t, const c
 			break;
 		}
 	pclose(p);
-	cr_assert(found, "%s: no function %s", path, func);
+	hk_assert(found, "%s: no function %s", path, func);
 	s->funcs[slot].offset = addr - t->img.base;
 	s->funcs[slot].size = (uint32_t)size;
-	cr_assert(hp_image_bytes(&t->img, s->funcs[slot].offset, size));
+	hk_assert(hp_image_bytes(&t->img, s->funcs[slot].offset, size), "%s: %s not in the image",
+		  path, func);
 	hp_sha256(hp_image_bytes(&t->img, s->funcs[slot].offset, size), size,
 		  s->funcs[slot].sha256);
 	snprintf(s->names[slot], sizeof(s->names[slot]), "%s", func);
