@@ -6,13 +6,13 @@
  * are decompressed, the baseline bytes against the MANIFEST before they
  * serve as the decompression prefix.
  */
+#include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "arch.h"
 #include "cms.h"
 #include "verify.h"
 
@@ -91,7 +91,7 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 	char want[129], got[129];
 	uint8_t h[32];
 
-	if (img->machine != HP_MACHINE_X86_64)
+	if (img->machine != EM_X86_64)
 		return fail(v, HP_V_TARGET, "target is not x86-64 (e_machine %u), package is for %s",
 			    img->machine, m->arch);
 	hp_hex(m->build_id, m->build_id_len, want);

@@ -29,6 +29,32 @@ fuzz_hpd)
 				>/dev/null || [ $? -le 3 ]
 		done
 	done ;;
+fuzz_container | fuzz_manifest | fuzz_payload)
+	# packages made with the format library (tests/tools/mkhpk), one signed
+	gen=$bin/../tests/mkhpk
+	t=$samples/gcc-O2/body-change/old
+	work=$(mktemp -d)
+	"$gen" -o "$work/plain.hpk" --manifest "$work/plain.manifest" --raw "$work/plain.raw"
+	"$gen" -o "$work/bound.hpk" --target "$t" --func latwin_sum --func latwin_avg \
+		--baseline-compression --expires 2030-01-01T00:00:00Z \
+		--manifest "$work/bound.manifest" --raw "$work/bound.raw"
+	bash "$(dirname "$0")/../pki/mkpki.sh" "$work/pki" >/dev/null
+	cp "$work/bound.hpk" "$work/signed.hpk"
+	"$bin/hpsign" --sign "$work/signed.hpk" --key "$work/pki/p256.key" \
+		--cert "$work/pki/p256.pem" --chain "$work/pki/p256.chain"
+	case $target in
+	fuzz_container) cp "$work"/*.hpk "$corpus"/ ;;
+	fuzz_manifest) cp "$work"/*.manifest "$corpus"/ ;;
+	fuzz_payload)
+		cp "$work"/*.raw "$corpus"/
+		# a payload.zst followed by its raw size (u24 little-endian), as the target reads it
+		tar -xOf "$work/plain.hpk" payload.zst >"$work/plain.zst"
+		n=$(stat -c %s "$work/plain.raw")
+		printf "$(printf '\\x%02x\\x%02x\\x%02x' $((n & 255)) $((n >> 8 & 255)) $((n >> 16)))" \
+			>>"$work/plain.zst"
+		cp "$work/plain.zst" "$corpus"/ ;;
+	esac
+	rm -rf "$work" ;;
 *)
 	echo "seeds.sh: no seeds for $target" >&2 ;;
 esac
