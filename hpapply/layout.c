@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
+#include "x86_64.h"
 #include "layout.h"
 #include "util.h"
 

@@ -26,8 +26,8 @@ static const char usage[] =
 	"options:\n"
 	"  --ca FILE      trust anchors (PEM) the package's signature must chain to\n"
 	"  --crl FILE     certificate revocation lists (PEM)\n"
-	"  --list PID     what is applied to PID\n"
-	"  --revert PID   restore PID's original code\n"
+	"  --list         what is applied to PID\n"
+	"  --revert       restore PID's original code\n"
 	"  --json         with --list: JSON\n"
 	"  -v, --verbose  say what happens, and how long threads were stopped\n"
 	"  -h, --help     print this help\n"
@@ -64,8 +64,7 @@ static bool parse_pid(const char *s, pid_t *pid)
 
 struct cli {
 	struct apply_opts a;
-	const char *list, *revert;
-	bool json;
+	bool list, revert, json;
 };
 
 static int parse(int argc, char **argv, struct cli *c, int *done)
@@ -73,8 +72,8 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 	static const struct option longopts[] = {
 		{"ca", required_argument, NULL, OPT_CA},
 		{"crl", required_argument, NULL, OPT_CRL},
-		{"list", required_argument, NULL, OPT_LIST},
-		{"revert", required_argument, NULL, OPT_REVERT},
+		{"list", no_argument, NULL, OPT_LIST},
+		{"revert", no_argument, NULL, OPT_REVERT},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -94,10 +93,10 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 			c->a.crl = optarg;
 			break;
 		case OPT_LIST:
-			c->list = optarg;
+			c->list = true;
 			break;
 		case OPT_REVERT:
-			c->revert = optarg;
+			c->revert = true;
 			break;
 		case OPT_JSON:
 			c->json = true;
@@ -120,10 +119,12 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 		}
 	}
 	if (c->list || c->revert) {
-		if (optind != argc || (c->list && c->revert) || c->a.ca)
-			return usage_error("%s", "--list and --revert take a PID and nothing else");
-		if (!parse_pid(c->list ? c->list : c->revert, &c->a.pid))
-			return usage_error("not a process id: '%s'", c->list ? c->list : c->revert);
+		if (argc - optind != 1 || (c->list && c->revert) || c->a.ca || c->a.crl)
+			return usage_error("%s", "--list and --revert take one PID and nothing else");
+		if (!parse_pid(argv[optind], &c->a.pid))
+			return usage_error("not a process id: '%s'", argv[optind]);
+		if (c->json && c->revert)
+			return usage_error("%s", "--json goes with --list");
 		return 0;
 	}
 	if (argc - optind != 2)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
+#include "x86_64.h"
 #include "safety.h"
 #include "util.h"
 

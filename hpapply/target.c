@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arch.h"
+#include "x86_64.h"
 #include "hp.h"
 #include "target.h"
 #include "util.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "arch.h"
+#include "x86_64.h"
 
 /* Kernel-internal restart codes a stopped system call may show in rax. */
 #define ERESTARTSYS 512

@@ -3,8 +3,8 @@
  * redirect jump, endbr64, call sites (for return addresses on stacks), and
  * the machine code of the two stubs hpapply runs inside the target.
  */
-#ifndef HPAPPLY_ARCH_H
-#define HPAPPLY_ARCH_H
+#ifndef HPAPPLY_X86_64_H
+#define HPAPPLY_X86_64_H
 
 #include <stdbool.h>
 #include <stddef.h>

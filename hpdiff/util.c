@@ -1,5 +1,5 @@
 /*
- * Messages and checked allocation for hpdiff; see util.h.
+ * Messages and checked allocation for the tools; see util.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,10 +9,16 @@
 #include "util.h"
 
 static int quiet;
+static const char *progname = "hpdiff";
 
 void set_quiet(int q)
 {
 	quiet = q;
+}
+
+void set_progname(const char *name)
+{
+	progname = name;
 }
 
 /* One fprintf per message, so lines from worker threads do not interleave. */
@@ -21,7 +27,7 @@ static void vreport(const char *prefix, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "hpdiff: %s%s\n", prefix, msg);
+	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg);
 }
 
 int error(const char *fmt, ...)

@@ -1,5 +1,6 @@
 /*
- * Small helpers every hpdiff file uses: messages and checked allocation.
+ * Small helpers the tools' code uses: messages and checked allocation.
+ * hpdiff and hppack link this file; each main() sets its name.
  *
  * Messages go to stderr as "hpdiff: ..." lines, lower-case, no trailing
  * period, naming the file first.  error() returns -1 so callers can write
@@ -16,8 +17,10 @@
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Silence warn() (for in-process tests and fuzzing). */
+/* Silence error() and warn() (for in-process tests and fuzzing). */
 void set_quiet(int quiet);
+/* The name messages start with ("hpdiff" unless set). */
+void set_progname(const char *name);
 
 /* malloc/calloc/realloc/strdup that print "out of memory" and return NULL. */
 void *xmalloc(size_t n);

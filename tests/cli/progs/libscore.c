@@ -1,0 +1,24 @@
+/*
+ * A shared library for hpapply's tests: the package's baseline is this
+ * library (libscore.so) loaded in a process, not the program itself.
+ */
+#ifndef FIX
+#define FIX 0
+#endif
+
+static unsigned long used;
+
+__attribute__((noinline)) int lib_score(int x)
+{
+	used++;
+#if FIX >= 1
+	if (x < 0 || x > 100)
+		return -1;
+#endif
+	return x * 3;
+}
+
+unsigned long lib_used(void)
+{
+	return used;
+}
