@@ -10,6 +10,7 @@
 #include "../testutil.h"
 #include "../hpkutil.h"
 #include "../pkiutil.h"
+#include "../../hpsign/verify.h"
 
 #define HPSIGN HP_BINDIR "/hpsign"
 #define TARGET HP_SAMPLEDIR "/gcc-O2/body-change/old"
@@ -468,4 +469,37 @@ Test(cli, pkcs11_key_in_softhsm)
 	}
 	free(pkg);
 	free(hsm);
+}
+
+/* ---- the man page ----------------------------------------------------------------------- */
+
+Test(cli, man_page_lints_and_documents_every_class)
+{
+	char *argv[] = {"/usr/bin/groff", "-man", "-Tutf8", "-ww", "-z",
+			HP_SRCDIR "/docs/hpsign.1", NULL};
+	struct run r = tu_run(argv);
+	char *man = tu_read(HP_SRCDIR "/docs/hpsign.1", NULL), *usage;
+
+	cr_expect_eq(r.status, 0);
+	cr_expect_str_empty(r.err);
+	tu_run_free(&r);
+	cr_assert(man);
+	for (int c = HP_V_CONTAINER; c <= HP_V_TROUBLE; c++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), ".B %s\n", hp_vclass_name(c));
+		cr_expect(strstr(man, want) || (c == HP_V_TROUBLE && strstr(man, ".B trouble\nis")),
+			  "class %s not documented", hp_vclass_name(c));
+	}
+	cr_expect(strstr(man, ".SH EXIT STATUS\n.TP\n.B 0\n"));
+	cr_expect(strstr(man, ".TP\n.B 1\n") && strstr(man, ".TP\n.B 2\n"));
+	{
+		char *help[] = {HPSIGN, "--help", NULL};
+
+		r = tu_run(help);
+		usage = r.out;
+		cr_expect(strstr(usage, "exit status: 0 valid (or signed), 1 not valid, 2 could not"));
+		tu_run_free(&r);
+	}
+	free(man);
 }
