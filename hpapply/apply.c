@@ -309,6 +309,13 @@ static int commit(struct op *o)
 	char why[256] = "";
 	int64_t backoff_us = 1000;
 
+	/*
+	 * The caller thread has stayed stopped since the session began, so its
+	 * resume state is known: the stub is written before everything stops.
+	 * After a retry resumed it, it is written again inside the stop.
+	 */
+	if (write_commit_stub(o) < 0)
+		return -1;
 	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		int64_t t0 = now_ns();
 		int busy;
@@ -319,7 +326,7 @@ static int commit(struct op *o)
 		if (busy < 0)
 			return -1;
 		if (!busy) {
-			if (write_commit_stub(o) < 0 ||
+			if ((attempt > 1 && write_commit_stub(o) < 0) ||
 			    remote_commit(&o->s.rc, o->s.op_addr, o->state_at + STATE_COMMITTED_AT) < 0)
 				return -1;
 			o->committed = true;

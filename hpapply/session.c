@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,35 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 	return 0;
 }
 
-/* The remote channel must be open; reopen it on the caller after a commit. */
+/*
+ * The remote channel must be open; reopen it on the caller after a commit.
+ * The caller may still be on the last instructions of the commit stub
+ * (restoring registers): let it run until it is out of the operation
+ * region, which is about to be unmapped.
+ */
 static int ensure_channel(struct session *s)
 {
+	struct thread *t = &s->tr.t[s->caller];
+
 	if (s->rc.ready)
 		return 0;
-	if (tracee_stop(&s->tr, s->caller) < 0)
-		return -1;
+	for (int tries = 0;; tries++) {
+		uint64_t pc;
+
+		if (tracee_stop(&s->tr, s->caller) < 0)
+			return -1;
+		if (t->gone)
+			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
+		pc = arch_pc(&t->regs);
+		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size)
+			break;
+		if (tries == 1000)
+			return error("process %d: thread %d does not leave the commit stub",
+				     (int)s->pid, (int)t->tid);
+		if (tracee_resume_all(&s->tr) < 0)
+			return -1;
+		sched_yield();
+	}
 	return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
 }
 

@@ -131,7 +131,8 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		memcpy(s->build_id, p, s->build_id_len);
 	s->image_base = hp_get_u64(&rb, "image base");
 	s->nr = hp_get_count(&rb, MAX_ITEMS, "redirects");
-	if (!rb.failed && (uint64_t)s->nr * 70 > hp_rbuf_left(&rb))
+	/* addr 8, len 1, saved 16, written 16, func 8, size 8, name length 4 */
+	if (!rb.failed && (uint64_t)s->nr * 61 > hp_rbuf_left(&rb))
 		hp_rbuf_fail(&rb, HP_ETRUNC, "redirects");
 	if (!rb.failed && s->nr && !(s->r = calloc(s->nr, sizeof(*s->r))))
 		hp_rbuf_fail(&rb, HP_ENOMEM, "redirects");

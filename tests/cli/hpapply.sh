@@ -76,7 +76,7 @@ ask() {
 stopped() { grep -qE '^State:\s+[tT]' "/proc/$1/status"; }
 is_applied() { "$bin/hpapply" --list "$1" --json | grep -q '"applied":true'; }
 finish() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-ours() { grep -c 'hpapply' "/proc/$1/maps"; }
+ours() { grep -c '/memfd:hpapply' "/proc/$1/maps"; }
 old_answer="score(500) = 1000, version = baseline"
 fix1_answer="score(500) = -1, version = baseline"
 fix2_answer="score(500) = -1, version = fixed twice"
@@ -219,6 +219,17 @@ for i in $(seq 20); do
 done
 [ "$good" = 20 ] && kill -0 "$tpid" && ok "64 threads: 20 apply/revert cycles" || fail "64 threads: $good of 20"
 finish "$tpid"
+
+# one thread: it runs the commit itself, and is stopped again right after it
+start o "$work/v0/busy" 0
+opid=$pid
+good=0
+for i in $(seq 30); do
+	"$bin/hpapply" "$opid" "$work/p2.hpk" --ca "$pki/root.pem" >/dev/null && [ "$(ask o)" = "$fix2_answer" ] &&
+		"$bin/hpapply" --revert "$opid" >/dev/null && [ "$(ask o)" = "$old_answer" ] && good=$((good + 1))
+done
+[ "$good" = 30 ] && kill -0 "$opid" && ok "single thread: 30 apply/revert cycles" || fail "single thread: $good of 30"
+finish "$opid"
 
 # ---- hpapply killed at any moment -----------------------------------------------------------------
 
