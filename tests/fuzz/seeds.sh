@@ -55,6 +55,21 @@ fuzz_container | fuzz_manifest | fuzz_payload)
 		cp "$work/plain.zst" "$corpus"/ ;;
 	esac
 	rm -rf "$work" ;;
+fuzz_verify)
+	# signed by the PKI the target trusts (corpus/fuzz_verify.pki, kept across runs)
+	pki=$(dirname "$corpus")/fuzz_verify.pki
+	[ -s "$pki/root.pem" ] || bash "$(dirname "$0")/../pki/mkpki.sh" "$pki" >/dev/null
+	work=$(mktemp -d)
+	"$bin/../tests/mkhpk" -o "$work/plain.hpk"
+	"$bin/../tests/mkhpk" -o "$work/bound.hpk" --target "$samples/gcc-O2/body-change/old" \
+		--func latwin_sum --baseline-compression
+	for leaf in p256 rsa2048; do
+		"$bin/hpsign" --sign "$work/plain.hpk" -o "$corpus/plain-$leaf.hpk" \
+			--key "$pki/$leaf.key" --cert "$pki/$leaf.pem" --chain "$pki/$leaf.chain"
+	done
+	"$bin/hpsign" --sign "$work/bound.hpk" -o "$corpus/bound-p384.hpk" \
+		--key "$pki/p384.key" --cert "$pki/p384.pem" --chain "$pki/p384.chain"
+	rm -rf "$work" ;;
 *)
 	echo "seeds.sh: no seeds for $target" >&2 ;;
 esac
