@@ -278,12 +278,13 @@ void baseline_free(struct baseline *b)
 	memset(b, 0, sizeof(*b));
 }
 
-size_t baseline_find(const struct baseline *b, const char *name, const char *file,
-		     const struct bsym **out, size_t max)
+/* Symbols named `name` in the (name, file) run of by_name: locals or not. */
+static size_t find_run(const struct baseline *b, const char *name, const char *file, bool local,
+		       const struct bsym **out, size_t max, size_t n)
 {
 	struct bsym key = {.name = name, .file = file};
 	const struct bsym *kp = &key;
-	size_t lo = 0, hi = b->nsyms, n = 0;
+	size_t lo = 0, hi = b->nsyms;
 
 	/* lower bound of (name, file) */
 	while (lo < hi) {
@@ -297,12 +298,32 @@ size_t baseline_find(const struct baseline *b, const char *name, const char *fil
 	for (size_t i = lo; i < b->nsyms && !cmp_bsym(&b->by_name[i], &kp); i++) {
 		const struct bsym *s = b->by_name[i];
 
-		if (!s->defined || (file ? s->bind != STB_LOCAL : s->bind == STB_LOCAL))
+		if (!s->defined || (s->bind == STB_LOCAL) != local)
 			continue;
 		if (n < max)
 			out[n] = s;
 		n++;
 	}
+	return n;
+}
+
+size_t baseline_find(const struct baseline *b, const char *name, const char *file,
+		     const struct bsym **out, size_t max)
+{
+	size_t n;
+
+	if (file)
+		return find_run(b, name, file, true, out, max, 0);
+	n = find_run(b, name, NULL, false, out, max, 0);
+	/*
+	 * The linker turns hidden and internal globals into locals, listed
+	 * after an STT_FILE entry with an empty name (GNU ld does):
+	 * `hid` of `__attribute__((visibility("hidden"))) int hid(int)` in a
+	 * shared library, libc's internal functions in a static executable.
+	 * An object's global is that symbol when no global has the name.
+	 */
+	if (!n)
+		n = find_run(b, name, "", true, out, max, 0);
 	return n;
 }
 

@@ -58,7 +58,8 @@ int baseline_load(struct baseline *b, const char *path, const char *symbols_path
 void baseline_free(struct baseline *b);
 
 /*
- * Defined symbols named `name`: globals when file is NULL, else locals of
+ * Defined symbols named `name`: globals when file is NULL (or, if there is
+ * no such global, the hidden ones the linker made local), else locals of
  * that source file.  Returns how many (up to max) were stored in out.
  */
 size_t baseline_find(const struct baseline *b, const char *name, const char *file,

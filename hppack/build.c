@@ -152,6 +152,38 @@ static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_
 		       : -1;
 }
 
+/*
+ * What the manifest writer refused.  The id, --fixes and the baseline's
+ * file name come from the command line: bad usage (trouble), said in its
+ * terms; anything else comes from the inputs (refused).
+ */
+static int manifest_refusal(const struct packer *p, const struct pack_opts *o,
+			    const struct hp_error *e)
+{
+	static const char ident[] = "letters, digits, '.', '_', '+' or '-', not starting "
+				    "with '.' or '-', at most 128";
+	char msg[200];
+
+	if (!strcmp(e->what, "package-id") && o->id) {
+		error("--id '%s': a package id is %s", o->id, ident);
+		return PACK_TROUBLE;
+	}
+	/* the default id is the file name and the sequence number */
+	if (!strcmp(e->what, "package-id") || !strcmp(e->what, "target-name")) {
+		error("%s: the file name '%s' cannot name the target (%s): copy or link the "
+		      "baseline under such a name",
+		      p->b->path, p->b->name, ident);
+		return PACK_TROUBLE;
+	}
+	if (!strcmp(e->what, "fixes")) {
+		error("--fixes: one line of printable UTF-8 text, without leading or trailing "
+		      "spaces, up to 4080 bytes");
+		return PACK_TROUBLE;
+	}
+	error("writing MANIFEST: %s", hp_error_text(e, msg, sizeof(msg)));
+	return e->code == HP_EVALUE ? PACK_REFUSED : PACK_TROUBLE;
+}
+
 static void release_manifest(struct hp_manifest *m)
 {
 	free(m->package_id);
@@ -188,8 +220,7 @@ int pack_write(struct packer *p, const struct pack_opts *o)
 		goto out;
 	ret = PACK_TROUBLE;
 	if (hp_manifest_write(&m, &text, &text_len, &e) < 0) {
-		error("writing MANIFEST: %s", hp_error_text(&e, msg, sizeof(msg)));
-		ret = e.code == HP_EVALUE ? PACK_REFUSED : PACK_TROUBLE;
+		ret = manifest_refusal(p, o, &e);
 		goto out;
 	}
 	pkg.manifest = (const uint8_t *)text;

@@ -74,6 +74,25 @@ static void print_refusals(const struct input *in)
 	}
 }
 
+/*
+ * The STT_FILE name under which the linked baseline lists the object's
+ * locals: its source file; for an object without STT_FILE symbols (glibc's
+ * libc.a, assembly without .file) GNU ld files them under the object's own
+ * name, the archive member's for a library: "libc.a(malloc.o)" -> "malloc.o".
+ */
+static char *local_scope(const struct hp_hpd *h)
+{
+	const char *o = h->object, *open = strrchr(o, '('), *slash;
+	size_t n = strlen(o);
+
+	if (h->source[0])
+		return xstrdup(h->source);
+	if (open && n > 2 && o[n - 1] == ')' && open[1] != ')')
+		return xasprintf("%.*s", (int)(o + n - 1 - (open + 1)), open + 1);
+	slash = strrchr(o, '/');
+	return xstrdup(slash ? slash + 1 : o);
+}
+
 /* "hpdiff 0.1.0, hppack 0.1.0": every tool that made the inputs, once, sorted. */
 static int collect_tools(struct packer *p)
 {
@@ -139,6 +158,9 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 		free(buf);
 		in->path = paths[i];
 		p->nin++;
+		in->scope = local_scope(in->h);
+		if (!in->scope)
+			return PACK_TROUBLE;
 		if (in->h->flags & HP_HPD_F_UNPATCHABLE) {
 			print_refusals(in);
 			refuse(p, "%s: %s has changes that cannot be hotpatched", paths[i],
@@ -218,7 +240,7 @@ static int place(struct packer *p)
 
 static const char *scope_of(const struct input *in, uint8_t bind)
 {
-	return bind == HP_BIND_LOCAL ? in->h->source : NULL;
+	return bind == HP_BIND_LOCAL ? in->scope : NULL;
 }
 
 static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
@@ -306,7 +328,8 @@ static int find_replaced(struct packer *p, struct input *in)
 				       in->path, f->base_name, p->b->path, bad - 1);
 			continue;
 		}
-		if (s->bind == STB_LOCAL)
+		/* a hidden global the linker made local has no source file group */
+		if (f->bind == HP_BIND_LOCAL)
 			in->group = s->group;
 		if (add_replaced(p, s, in->code_of[i], f->base_name) < 0)
 			return -1;
@@ -442,15 +465,28 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 		       struct hp_preloc *r)
 {
 	const struct bsym *cand[MAX_CANDIDATES], *s;
-	const char *scope = hs->bind == HP_BIND_LOCAL ? in->h->source : NULL;
+	const char *scope = scope_of(in, hs->bind);
 	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
 
 	if (!n && scope) {
 		refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope, p->b->path);
 		return 1;
 	}
+	if (!n && new_global(p, hs->name, r))
+		return 0;
+	/*
+	 * Defined by the OLD object, yet not in the binary (discarded by
+	 * --gc-sections, or another build): importing it instead would bind the
+	 * new code to whatever other module exports that name.
+	 */
+	if (!n && hs->kind == HP_SYM_BASE) {
+		refuse(p, "%s: %s is defined by %s but not in %s: the objects were not built "
+			  "into this baseline, or the linker discarded it",
+		       in->path, hs->name, in->h->object, p->b->path);
+		return 1;
+	}
 	if (!n)
-		return new_global(p, hs->name, r) ? 0 : resolve_import(p, hs, r);
+		return resolve_import(p, hs, r);
 	s = scope ? pick_local(in, cand, n) : cand[0];
 	if (!s) {
 		refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name", in->path,
@@ -585,6 +621,7 @@ void pack_free(struct packer *p)
 {
 	for (size_t i = 0; i < p->nin; i++) {
 		hp_hpd_free(p->in[i].h);
+		free(p->in[i].scope);
 		free(p->in[i].code_of);
 		free(p->in[i].data_of);
 	}

@@ -24,6 +24,7 @@ struct input {
 	struct hp_hpd *h;
 	uint32_t *code_of; /* .hpd function -> payload code */
 	uint32_t *data_of; /* .hpd data -> payload data */
+	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };
 
