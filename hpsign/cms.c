@@ -781,35 +781,50 @@ static X509 *load_cert(const char *path, char *msg, size_t size)
 	return x;
 }
 
-/* The intermediates to embed: every certificate of the file but self-signed ones. */
+/*
+ * The intermediates to embed: from the file, the leaf's issuer, its issuer,
+ * and so on, up to (not including) a self-signed anchor.  Other
+ * certificates of the file are left out: a verifier refuses embedded
+ * certificates its chain does not use.
+ */
 static int load_chain(struct hp_signer *s, const char *path, char *msg, size_t size)
 {
 	STACK_OF(X509_INFO) *info = read_pem(path, msg, size);
+	X509 *cur = s->cert;
 	char why[400];
 	int ret = -1;
 
 	if (!info)
 		return -1;
-	for (int i = 0; i < sk_X509_INFO_num(info); i++) {
-		X509 *x = sk_X509_INFO_value(info, i)->x509;
-
-		if (!x) {
+	for (int i = 0; i < sk_X509_INFO_num(info); i++)
+		if (!sk_X509_INFO_value(info, i)->x509) {
 			say(-1, msg, size, "%s: holds something else than certificates", path);
 			goto out;
 		}
-		if ((X509_get_extension_flags(x) & EXFLAG_SS) || !X509_cmp(x, s->cert))
-			continue;
-		if (cert_algorithms_ok(x, "CA", why, sizeof(why)) != HP_V_OK) {
+	for (int depth = 0; depth < sk_X509_INFO_num(info); depth++) {
+		X509 *up = NULL;
+
+		for (int i = 0; i < sk_X509_INFO_num(info) && !up; i++) {
+			X509 *x = sk_X509_INFO_value(info, i)->x509;
+
+			if (X509_cmp(x, cur) && X509_check_issued(x, cur) == X509_V_OK)
+				up = x;
+		}
+		if (!up || (X509_get_extension_flags(up) & EXFLAG_SS))
+			break;
+		if (cert_algorithms_ok(up, "CA", why, sizeof(why)) != HP_V_OK) {
 			say(-1, msg, size, "%s: %s", path, why);
 			goto out;
 		}
-		if (!X509_add_cert(s->chain, x, X509_ADD_FLAG_UP_REF | X509_ADD_FLAG_NO_DUP)) {
+		if (!X509_add_cert(s->chain, up, X509_ADD_FLAG_UP_REF | X509_ADD_FLAG_NO_DUP)) {
 			say(-1, msg, size, "%s: %s", path, ossl_reason());
 			goto out;
 		}
+		cur = up;
 	}
 	ret = 0;
 out:
+	ERR_clear_error();
 	sk_X509_INFO_pop_free(info, X509_INFO_free);
 	return ret;
 }

@@ -503,3 +503,29 @@ Test(cli, man_page_lints_and_documents_every_class)
 	}
 	free(man);
 }
+
+/* A full-chain file with unrelated certificates: only the leaf's path is embedded. */
+Test(cli, chain_file_with_other_certificates)
+{
+	char *pkg = unsigned_pkg("a.hpk", HP_COMP_ZSTD), *chain = path("mixed.pem"), cmd[4096];
+	struct run r;
+
+	snprintf(cmd, sizeof(cmd), "cat %s %s %s %s > %s", pki_file("int2", ".pem"),
+		 pki_file("root", ".pem"), pki_file("int", ".pem"), pki_file("other-root", ".pem"),
+		 chain);
+	cr_assert_eq(system(cmd), 0);
+	{
+		char *argv[] = {HPSIGN, "--sign", pkg, "--key", (char *)pki_file("p384", ".key"),
+				"--cert", (char *)pki_file("p384", ".pem"), "--chain", chain, NULL};
+
+		r = tu_run(argv);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+	}
+	r = verify_run(pkg, "--json", NULL);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "\"chain_length\": 3"), "%s", r.out);
+	tu_run_free(&r);
+	free(pkg);
+	free(chain);
+}
