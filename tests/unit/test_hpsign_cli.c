@@ -524,7 +524,7 @@ Test(cli, chain_file_with_other_certificates)
 	}
 	r = verify_run(pkg, "--json", NULL);
 	cr_expect_eq(r.status, 0, "%s", r.err);
-	cr_expect(strstr(r.out, "\"chain_length\": 3"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"chain_length\":3"), "%s", r.out);
 	tu_run_free(&r);
 	free(pkg);
 	free(chain);
