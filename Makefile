@@ -82,6 +82,7 @@ TEST_LDLIBS := $(LIBS_HPDIFF)
 # Each further tool brings its own rules: TOOLS, TEST_LIBS, TEST_LDLIBS,
 # DEB_PACKAGES and FUZZ_LIB_SRC grow there.
 -include $(wildcard hppack/hppack.mk hpsign/hpsign.mk hpapply/hpapply.mk)
+-include bench/bench.mk
 
 tools: $(TOOLS)
 
