@@ -145,14 +145,17 @@ static int cert_algorithms_ok(X509 *x, const char *role, char *msg, size_t size)
 
 	name_text(X509_get_subject_name(x), subject, sizeof(subject));
 	if (!key_ok(X509_get0_pubkey(x), key, sizeof(key)))
-		return say(HP_V_ALGORITHM, msg, size, "%s certificate %s: key %s is not allowed "
-			   "(ECDSA P-256/P-384 or RSA >= 2048)", role, subject, key);
+		return say(HP_V_ALGORITHM, msg, size,
+			   "%s certificate %s: key %s is not allowed "
+			   "(ECDSA P-256/P-384 or RSA >= 2048)",
+			   role, subject, key);
 	if (!X509_get_signature_info(x, &md, &pk, &bits, &flags))
 		ERR_clear_error();
 	if (!digest_name(md) || (pk != NID_rsaEncryption && pk != NID_X9_62_id_ecPublicKey))
 		return say(HP_V_ALGORITHM, msg, size,
 			   "%s certificate %s: signed with %s, not allowed (SHA-256 or stronger, "
-			   "ECDSA or RSA PKCS#1)", role, subject,
+			   "ECDSA or RSA PKCS#1)",
+			   role, subject,
 			   md != NID_undef ? OBJ_nid2sn(md) : "an unsupported algorithm");
 	return HP_V_OK;
 }
@@ -184,7 +187,7 @@ struct hp_trust {
 };
 
 /* Every PEM object of a file, read once into memory. */
-static STACK_OF(X509_INFO) *read_pem(const char *path, char *msg, size_t size)
+static STACK_OF(X509_INFO) * read_pem(const char *path, char *msg, size_t size)
 {
 	struct hp_error e;
 	STACK_OF(X509_INFO) *info = NULL;
@@ -420,8 +423,8 @@ static bool sid_ok(const struct tlv *sid, X509 *leaf)
 	return ok;
 }
 
-static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version,
-			       const uint8_t *dalg, size_t dalg_len, X509 *leaf)
+static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version, const uint8_t *dalg,
+			       size_t dalg_len, X509 *leaf)
 {
 	const unsigned char *p = sig, *q, *r;
 	struct tlv ci, oid, ex, sd, v, algs, alg, encap, t, si;
@@ -464,8 +467,8 @@ static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version,
 struct vstate {
 	CMS_ContentInfo *cms;
 	CMS_SignerInfo *si;
-	STACK_OF(X509) *certs; /* embedded */
-	X509 *leaf;	       /* one of certs */
+	STACK_OF(X509) * certs; /* embedded */
+	X509 *leaf;		/* one of certs */
 	int md_nid;
 	char *msg;
 	size_t size;
@@ -483,7 +486,8 @@ static int parse_signature(struct vstate *s, const uint8_t *sig, size_t len)
 			   "MANIFEST.sig is not a DER CMS structure (%s)", ossl_reason());
 	if (p != sig + len)
 		return say(HP_V_SIGNATURE, s->msg, s->size,
-			   "MANIFEST.sig has %zu bytes after its signature", len - (size_t)(p - sig));
+			   "MANIFEST.sig has %zu bytes after its signature",
+			   len - (size_t)(p - sig));
 	n = i2d_CMS_ContentInfo(s->cms, &der);
 	if (n < 0 || (size_t)n != len || memcmp(der, sig, len)) {
 		OPENSSL_free(der);
@@ -584,11 +588,13 @@ static int signature_algorithms(struct vstate *s, const uint8_t *sig, size_t len
 			   "MANIFEST.sig has unexpected algorithm parameters");
 	rc = CMS_SignerInfo_get0_signer_id(s->si, &keyid, NULL, NULL);
 	dlen = i2d_X509_ALGOR(dig, &dder);
-	if (!rc || dlen <= 0 || !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen, s->leaf)) {
+	if (!rc || dlen <= 0 ||
+	    !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen, s->leaf)) {
 		OPENSSL_free(dder);
 		ERR_clear_error();
-		return say(HP_V_SIGNATURE, s->msg, s->size,
-			   "MANIFEST.sig has inconsistent versions, digest algorithms or signer id");
+		return say(
+			HP_V_SIGNATURE, s->msg, s->size,
+			"MANIFEST.sig has inconsistent versions, digest algorithms or signer id");
 	}
 	OPENSSL_free(dder);
 	return HP_V_OK;
@@ -654,7 +660,7 @@ static int chain_error(struct vstate *s, X509_STORE_CTX *ctx)
 }
 
 /* Fill in what the caller shows about the signer. */
-static void describe(X509 *leaf, STACK_OF(X509) *chain, struct hp_signer_info *info)
+static void describe(X509 *leaf, STACK_OF(X509) * chain, struct hp_signer_info *info)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
@@ -761,8 +767,8 @@ void hp_wipe(void *p, size_t n)
 struct hp_signer {
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain; /* intermediates to embed */
-	ENGINE *engine;	       /* for a PKCS#11 key */
+	STACK_OF(X509) * chain; /* intermediates to embed */
+	ENGINE *engine;		/* for a PKCS#11 key */
 	const EVP_MD *md;
 };
 
@@ -892,8 +898,10 @@ static EVP_PKEY *load_engine_key(struct hp_signer *s, const char *uri, const cha
 
 	s->engine = ENGINE_by_id("pkcs11");
 	if (!s->engine) {
-		say(-1, msg, size, "pkcs11: OpenSSL engine \"pkcs11\" not found "
-		    "(Debian package libengine-pkcs11-openssl): %s", ossl_reason());
+		say(-1, msg, size,
+		    "pkcs11: OpenSSL engine \"pkcs11\" not found "
+		    "(Debian package libengine-pkcs11-openssl): %s",
+		    ossl_reason());
 		return NULL;
 	}
 	if (module && !ENGINE_ctrl_cmd_string(s->engine, "MODULE_PATH", module, 0)) {
@@ -931,8 +939,7 @@ static int check_cert(const struct hp_signer *s, const char *path, int64_t now, 
 	return 0;
 }
 
-int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char *msg,
-		   size_t size)
+int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char *msg, size_t size)
 {
 	struct hp_signer *s = calloc(1, sizeof(*s));
 	int64_t now = o->now ? o->now : (int64_t)time(NULL);
@@ -945,7 +952,8 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 		free(s);
 		return say(-1, msg, size, "out of memory");
 	}
-	if (!(s->cert = load_cert(o->cert, msg, size)) || check_cert(s, o->cert, now, msg, size) < 0)
+	if (!(s->cert = load_cert(o->cert, msg, size)) ||
+	    check_cert(s, o->cert, now, msg, size) < 0)
 		goto fail;
 	if (o->chain && load_chain(s, o->chain, msg, size) < 0)
 		goto fail;
@@ -958,7 +966,8 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 	key_ok(X509_get0_pubkey(s->cert), key, sizeof(key));
 	s->md = !strcmp(key, "ECDSA P-384") ? EVP_sha384() : EVP_sha256();
 	/* Sign once and check it with the certificate: the key must be its key. */
-	if (hp_signer_sign(s, (const uint8_t *)"hpsign", 6, &test, &test_len, why, sizeof(why)) < 0) {
+	if (hp_signer_sign(s, (const uint8_t *)"hpsign", 6, &test, &test_len, why, sizeof(why)) <
+	    0) {
 		/* never the key argument: a PKCS#11 URI may hold a PIN */
 		say(-1, msg, size, "%s: the key does not sign for this certificate (%s)", o->cert,
 		    why);

@@ -28,9 +28,8 @@ enum exit_status {
 };
 
 /* The largest file that can be a package: every member at its limit. */
-#define MAX_PACKAGE                                                                           \
-	((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
-#define MAX_TARGET ((size_t)4 << 30)
+#define MAX_PACKAGE ((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
+#define MAX_TARGET  ((size_t)4 << 30)
 
 static const char usage[] =
 	"usage: hpsign --sign PKG --key KEY --cert CERT [--chain FILE] [-o OUT]\n"
@@ -99,8 +98,21 @@ static int usage_error(const char *fmt, ...)
 /* 0 parsed, 1 --help/--version printed, or an exit status >= 2. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_SIGN = 256, O_VERIFY, O_KEY, O_CERT, O_CHAIN, O_PASS, O_MODULE, O_CA, O_CRL,
-	       O_TARGET, O_JSON, O_TIME, O_VERSION };
+	enum {
+		O_SIGN = 256,
+		O_VERIFY,
+		O_KEY,
+		O_CERT,
+		O_CHAIN,
+		O_PASS,
+		O_MODULE,
+		O_CA,
+		O_CRL,
+		O_TARGET,
+		O_JSON,
+		O_TIME,
+		O_VERSION
+	};
 	static const struct option opts[] = {
 		{"sign", required_argument, NULL, O_SIGN},
 		{"verify", required_argument, NULL, O_VERIFY},
@@ -125,28 +137,58 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_SIGN: a->sign = optarg; break;
-		case O_VERIFY: a->verify = optarg; break;
-		case O_KEY: a->so.key = a->key_arg = optarg; break;
-		case O_CERT: a->so.cert = optarg; break;
-		case O_CHAIN: a->so.chain = optarg; break;
-		case O_PASS: a->so.pass_file = optarg; break;
-		case O_MODULE: a->so.pkcs11_module = optarg; break;
-		case 'o': a->output = optarg; break;
-		case O_CA: a->vo.ca_file = optarg; break;
-		case O_CRL: a->vo.crl_file = optarg; break;
-		case O_TARGET: a->target = optarg; break;
-		case O_JSON: a->json = true; break;
+		case O_SIGN:
+			a->sign = optarg;
+			break;
+		case O_VERIFY:
+			a->verify = optarg;
+			break;
+		case O_KEY:
+			a->so.key = a->key_arg = optarg;
+			break;
+		case O_CERT:
+			a->so.cert = optarg;
+			break;
+		case O_CHAIN:
+			a->so.chain = optarg;
+			break;
+		case O_PASS:
+			a->so.pass_file = optarg;
+			break;
+		case O_MODULE:
+			a->so.pkcs11_module = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case O_CA:
+			a->vo.ca_file = optarg;
+			break;
+		case O_CRL:
+			a->vo.crl_file = optarg;
+			break;
+		case O_TARGET:
+			a->target = optarg;
+			break;
+		case O_JSON:
+			a->json = true;
+			break;
 		case O_TIME:
 			if (hp_time_parse(optarg, &t) < 0 || t <= 0)
-				return usage_error("--time %s: not a time like 2027-02-10T00:00:00Z",
-						   optarg);
+				return usage_error(
+					"--time %s: not a time like 2027-02-10T00:00:00Z", optarg);
 			a->so.now = a->vo.now = t;
 			break;
-		case 'h': fputs(usage, stdout); return 1;
-		case O_VERSION: printf("hpsign %s\n", HP_VERSION); return 1;
-		case ':': return usage_error("%s needs an argument", argv[optind - 1]);
-		default: return usage_error("unknown option %s", argv[optind - 1]);
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case O_VERSION:
+			printf("hpsign %s\n", HP_VERSION);
+			return 1;
+		case ':':
+			return usage_error("%s needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

@@ -68,10 +68,11 @@ void hp_report_text(FILE *f, const char *pkg_file, const char *target_file,
 	if (m->fixes)
 		fprintf(f, "  fixes       %s\n", m->fixes);
 	fprintf(f, "  payload     %s, %" PRIu64 " bytes, %" PRIu64 " raw\n",
-		m->compression == HP_COMP_ZSTD_BASELINE ? "zstd+baseline" : "zstd",
-		m->payload_size, m->payload_raw_size);
+		m->compression == HP_COMP_ZSTD_BASELINE ? "zstd+baseline" : "zstd", m->payload_size,
+		m->payload_raw_size);
 	if (v->payload)
-		fprintf(f, "  changes     %u replaced, %u new functions, %u data items, %u imports\n",
+		fprintf(f,
+			"  changes     %u replaced, %u new functions, %u data items, %u imports\n",
 			c.replaced, c.new_code, c.data, c.imports);
 	else
 		fprintf(f, "  changes     %u replaced (new functions and data unknown)\n",
@@ -138,7 +139,8 @@ static json_object *manifest_json(const struct hp_verified *v)
 		json_object_object_add(o, "expires", NULL);
 	add_str(o, "tools", m->tools);
 	json_object_object_add(o, "fixes", m->fixes ? json_object_new_string(m->fixes) : NULL);
-	add_str(o, "compression", m->compression == HP_COMP_ZSTD_BASELINE ? "zstd+baseline" : "zstd");
+	add_str(o, "compression",
+		m->compression == HP_COMP_ZSTD_BASELINE ? "zstd+baseline" : "zstd");
 	json_object_object_add(o, "payload_size", json_object_new_uint64(m->payload_size));
 	json_object_object_add(o, "payload_raw_size", json_object_new_uint64(m->payload_raw_size));
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -171,16 +173,17 @@ int hp_report_json(FILE *f, const char *pkg_file, const char *target_file,
 	add_str(o, "package", pkg_file);
 	json_object_object_add(o, "valid", json_object_new_boolean(v->cls == HP_V_OK));
 	add_str(o, "class", hp_vclass_name(v->cls));
-	add_str(o, "message", v->cls == HP_V_OK && !v->payload_checked ? HP_NOTE_UNCHECKED
-									 : v->message);
+	add_str(o, "message",
+		v->cls == HP_V_OK && !v->payload_checked ? HP_NOTE_UNCHECKED : v->message);
 	json_object_object_add(o, "signer", v->signed_ok ? signer_json(&v->signer) : NULL);
 	json_object_object_add(o, "manifest", v->manifest ? manifest_json(v) : NULL);
 	json_object_object_add(o, "target",
 			       target_file ? json_object_new_string(target_file) : NULL);
 	json_object_object_add(o, "target_checked", json_object_new_boolean(v->target_checked));
 	json_object_object_add(o, "payload_checked", json_object_new_boolean(v->payload_checked));
-	ret = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								     JSON_C_TO_STRING_NOSLASHESCAPE)) < 0
+	ret = fprintf(f, "%s\n",
+		      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								JSON_C_TO_STRING_NOSLASHESCAPE)) < 0
 		      ? -1
 		      : 0;
 	json_object_put(o);

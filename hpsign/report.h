@@ -21,7 +21,7 @@ int hp_report_json(FILE *f, const char *pkg_file, const char *target_file,
 		   const struct hp_verified *v);
 
 /* The note a zstd+baseline package verified without --target needs. */
-#define HP_NOTE_UNCHECKED \
+#define HP_NOTE_UNCHECKED                                                                          \
 	"payload content not checked: compressed against the baseline; pass --target to check it"
 
 #endif

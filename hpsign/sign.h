@@ -32,8 +32,7 @@ struct hp_signer_opts {
 };
 
 /* Load and check; -1 with a message naming the file at fault. */
-int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char *msg,
-		   size_t size);
+int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char *msg, size_t size);
 void hp_signer_free(struct hp_signer *s);
 
 /* The DER signature of content[0..len); *der is malloc'ed. */

@@ -56,8 +56,7 @@ static int fail(struct hp_verified *v, int cls, const char *fmt, ...)
 }
 
 /* Fail with a format reader's error: "MANIFEST: manifest line 'x': ..." */
-static int fail_format(struct hp_verified *v, int cls, const char *what,
-		       const struct hp_error *e)
+static int fail_format(struct hp_verified *v, int cls, const char *what, const struct hp_error *e)
 {
 	char text[200];
 
@@ -74,9 +73,8 @@ static int check_payload_bytes(const struct hp_hpk *k, const struct hp_manifest 
 	uint8_t h[32];
 
 	if (k->payload_len != m->payload_size)
-		return fail(v, HP_V_PAYLOAD_SIZE,
-			    "payload.zst has %zu bytes, MANIFEST says %llu", k->payload_len,
-			    (unsigned long long)m->payload_size);
+		return fail(v, HP_V_PAYLOAD_SIZE, "payload.zst has %zu bytes, MANIFEST says %llu",
+			    k->payload_len, (unsigned long long)m->payload_size);
 	if (hp_sha256(k->payload, k->payload_len, h) < 0)
 		return fail(v, HP_V_TROUBLE, "cannot hash payload.zst");
 	if (memcmp(h, m->payload_sha256, 32))
@@ -92,8 +90,9 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 	uint8_t h[32];
 
 	if (img->machine != EM_X86_64)
-		return fail(v, HP_V_TARGET, "target is not x86-64 (e_machine %u), package is for %s",
-			    img->machine, m->arch);
+		return fail(v, HP_V_TARGET,
+			    "target is not x86-64 (e_machine %u), package is for %s", img->machine,
+			    m->arch);
 	hp_hex(m->build_id, m->build_id_len, want);
 	hp_hex(img->build_id, img->build_id_len, got);
 	if (img->build_id_len != m->build_id_len ||
@@ -113,15 +112,17 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 		const uint8_t *b = hp_image_bytes(img, f->offset, f->size);
 
 		if (!b)
-			return fail(v, HP_V_TARGET, "replaced function %s (0x%llx, %u bytes) is "
-				    "outside the target's file-backed image", f->name,
-				    (unsigned long long)f->offset, f->size);
+			return fail(v, HP_V_TARGET,
+				    "replaced function %s (0x%llx, %u bytes) is "
+				    "outside the target's file-backed image",
+				    f->name, (unsigned long long)f->offset, f->size);
 		if (hp_sha256(b, f->size, h) < 0)
 			return fail(v, HP_V_TROUBLE, "cannot hash the target");
 		if (memcmp(h, f->sha256, 32))
-			return fail(v, HP_V_TARGET, "baseline bytes of %s (0x%llx, %u bytes) are "
-				    "not the package's", f->name, (unsigned long long)f->offset,
-				    f->size);
+			return fail(v, HP_V_TARGET,
+				    "baseline bytes of %s (0x%llx, %u bytes) are "
+				    "not the package's",
+				    f->name, (unsigned long long)f->offset, f->size);
 	}
 	return 0;
 }
@@ -217,7 +218,8 @@ int hp_verify(const uint8_t *pkg, size_t len, const struct hp_verify_opts *o,
 	int cls;
 
 	memset(out, 0, sizeof(*out));
-	if (hp_trust_load(o->ca_file, o->crl_file, &trust, out->message, sizeof(out->message)) < 0) {
+	if (hp_trust_load(o->ca_file, o->crl_file, &trust, out->message, sizeof(out->message)) <
+	    0) {
 		out->cls = HP_V_TROUBLE;
 		return -1;
 	}

@@ -76,9 +76,9 @@ enum hp_vclass {
 const char *hp_vclass_name(int cls);
 
 struct hp_verify_opts {
-	const char *ca_file;  /* PEM trust anchors (one or more); required */
-	const char *crl_file; /* optional PEM CRLs: then every CA of the chain needs one */
-	int64_t now;	      /* verification time, seconds since the epoch; 0 = now */
+	const char *ca_file;	       /* PEM trust anchors (one or more); required */
+	const char *crl_file;	       /* optional PEM CRLs: then every CA of the chain needs one */
+	int64_t now;		       /* verification time, seconds since the epoch; 0 = now */
 	const struct hp_image *target; /* optional: the baseline (whole file in memory) */
 	/* hpapply's anti-rollback state: refuse sequence <= applied_seq or < floor */
 	bool have_state;
@@ -88,19 +88,19 @@ struct hp_verify_opts {
 
 /* The signer, for display.  Strings are NUL-terminated, possibly truncated. */
 struct hp_signer_info {
-	char subject[256];  /* one-line RFC 2253 form */
+	char subject[256]; /* one-line RFC 2253 form */
 	char issuer[256];
-	char serial[80];    /* lower-case hex */
+	char serial[80]; /* lower-case hex */
 	int64_t not_before, not_after;
-	char key[32];	    /* "ECDSA P-256", "RSA 3072" */
-	char digest[16];    /* of the signature: "SHA-256" */
-	int chain_len;	    /* certificates from leaf to anchor, both included */
-	char anchor[256];   /* subject of the trust anchor */
+	char key[32];	  /* "ECDSA P-256", "RSA 3072" */
+	char digest[16];  /* of the signature: "SHA-256" */
+	int chain_len;	  /* certificates from leaf to anchor, both included */
+	char anchor[256]; /* subject of the trust anchor */
 };
 
 struct hp_verified {
-	int cls;	    /* enum hp_vclass: HP_V_OK when hp_verify returned 0 */
-	char message[512];  /* what failed (or, when valid, empty) */
+	int cls;		      /* enum hp_vclass: HP_V_OK when hp_verify returned 0 */
+	char message[512];	      /* what failed (or, when valid, empty) */
 	struct hp_manifest *manifest; /* parsed MANIFEST once step 4 passed, else NULL */
 	struct hp_payload *payload;   /* decoded payload once step 7 passed, else NULL */
 	bool payload_checked;	      /* steps 7 ran (false: zstd+baseline without target) */

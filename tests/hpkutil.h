@@ -25,8 +25,8 @@
 static inline struct hp_payload *hk_payload_model(uint32_t n)
 {
 	/* push %rbp; lea 0(%rip),%rax; call new; call image+0x1000; pop %rbp; ret */
-	static const uint8_t repl[] = {0x55, 0x48, 0x8d, 0x05, 0, 0, 0, 0, 0xe8, 0, 0, 0, 0,
-				       0xe8, 0, 0, 0, 0, 0x5d, 0xc3};
+	static const uint8_t repl[] = {0x55, 0x48, 0x8d, 0x05, 0, 0, 0, 0, 0xe8, 0,
+				       0,    0,	   0,	 0xe8, 0, 0, 0, 0, 0x5d, 0xc3};
 	static const uint8_t newf[] = {0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3};
 	struct hp_payload *p = calloc(1, sizeof(*p));
 
@@ -51,15 +51,16 @@ static inline struct hp_payload *hk_payload_model(uint32_t n)
 			c->relocs = calloc(3, sizeof(*c->relocs));
 			c->relocs[0] = (struct hp_preloc){4, R_X86_64_PC32, HP_PT_DATA, 0, 0, -4};
 			c->relocs[1] = (struct hp_preloc){9, R_X86_64_PLT32, HP_PT_CODE, n, 0, -4};
-			c->relocs[2] = (struct hp_preloc){14, R_X86_64_PLT32, HP_PT_IMAGE, 0, 0x1000, -4};
+			c->relocs[2] =
+				(struct hp_preloc){14, R_X86_64_PLT32, HP_PT_IMAGE, 0, 0x1000, -4};
 		} else {
 			c->size = sizeof(newf);
 			c->code = malloc(sizeof(newf));
 			memcpy(c->code, newf, sizeof(newf));
 			c->nrelocs = 1;
 			c->relocs = calloc(1, sizeof(*c->relocs));
-			c->relocs[0] =
-				(struct hp_preloc){3, R_X86_64_REX_GOTPCRELX, HP_PT_IMPORT, 0, 0, -4};
+			c->relocs[0] = (struct hp_preloc){
+				3, R_X86_64_REX_GOTPCRELX, HP_PT_IMPORT, 0, 0, -4};
 		}
 	}
 	p->ndata = 1;
@@ -93,12 +94,12 @@ static inline uint8_t *hk_payload_bytes(uint32_t n, size_t *len)
 struct hk_spec {
 	const uint8_t *raw; /* the raw payload; NULL: hk_payload_bytes(nfuncs) */
 	size_t raw_len;
-	uint8_t compression; /* enum hp_compression */
+	uint8_t compression;   /* enum hp_compression */
 	const uint8_t *prefix; /* zstd+baseline: the baseline bytes */
 	size_t prefix_len;
 	const uint8_t *zst; /* payload.zst as is (not compressed here) */
 	size_t zst_len;
-	int level; /* zstd level; 0: 19 */
+	int level;	      /* zstd level; 0: 19 */
 	struct hp_manifest m; /* funcs point into funcs[] */
 	struct hp_manifest_func funcs[4];
 	char names[4][64];
@@ -141,9 +142,10 @@ static inline void hk_members(struct hk_spec *s, char **manifest, size_t *mlen, 
 		memcpy(*zst, s->zst, s->zst_len);
 		*zlen = s->zst_len;
 	} else {
-		hk_assert(hp_zstd_compress(raw, raw_len,
-					   s->compression == HP_COMP_ZSTD_BASELINE ? s->prefix : NULL,
-					   s->prefix_len, s->level ? s->level : 19, zst, zlen, &e) == 0,
+		hk_assert(hp_zstd_compress(
+				  raw, raw_len,
+				  s->compression == HP_COMP_ZSTD_BASELINE ? s->prefix : NULL,
+				  s->prefix_len, s->level ? s->level : 19, zst, zlen, &e) == 0,
 			  "%s", e.what);
 	}
 	for (uint32_t i = 0; i < s->m.nfuncs; i++)
@@ -160,8 +162,8 @@ static inline void hk_members(struct hk_spec *s, char **manifest, size_t *mlen, 
 }
 
 /* The container of the given members (sig may be NULL); malloc'ed. */
-static inline uint8_t *hk_container(const void *manifest, size_t mlen, const void *sig,
-				    size_t slen, const void *zst, size_t zlen, size_t *len)
+static inline uint8_t *hk_container(const void *manifest, size_t mlen, const void *sig, size_t slen,
+				    const void *zst, size_t zlen, size_t *len)
 {
 	struct hp_hpk k = {manifest, mlen, sig, slen, zst, zlen, 1700000000};
 	struct hp_error e;

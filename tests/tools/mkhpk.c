@@ -21,13 +21,13 @@
 
 #include "hp.h"
 
-#define hk_assert(cond, ...)                                                                  \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "mkhpk: " __VA_ARGS__);                               \
-			fputc('\n', stderr);                                                  \
-			exit(2);                                                              \
-		}                                                                             \
+#define hk_assert(cond, ...)                                                                       \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "mkhpk: " __VA_ARGS__);                                    \
+			fputc('\n', stderr);                                                       \
+			exit(2);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static char *tu_read(const char *path, size_t *len)
@@ -109,21 +109,34 @@ int main(int argc, char **argv)
 	hk_spec_default(&s);
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 't': target = optarg; break;
+		case 'o':
+			out = optarg;
+			break;
+		case 't':
+			target = optarg;
+			break;
 		case 'f':
 			hk_assert(nfuncs < 3, "at most 3 --func");
 			funcs[nfuncs++] = optarg;
 			break;
-		case 'b': baseline = true; break;
-		case 'r': mib = strtoul(optarg, NULL, 10); break;
+		case 'b':
+			baseline = true;
+			break;
+		case 'r':
+			mib = strtoul(optarg, NULL, 10);
+			break;
 		case 'e':
 			hk_assert(hp_time_parse(optarg, &s.m.expires) == 0, "--expires %s", optarg);
 			s.m.has_expires = true;
 			break;
-		case 'R': raw_out = optarg; break;
-		case 'M': manifest_out = optarg; break;
-		default: hk_assert(0, "bad usage (see the comment at the top of mkhpk.c)");
+		case 'R':
+			raw_out = optarg;
+			break;
+		case 'M':
+			manifest_out = optarg;
+			break;
+		default:
+			hk_assert(0, "bad usage (see the comment at the top of mkhpk.c)");
 		}
 	}
 	hk_assert(out && optind == argc, "usage: mkhpk -o PKG [options]");

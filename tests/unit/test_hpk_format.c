@@ -24,8 +24,8 @@ static uint8_t *sample_archive(bool with_sig, size_t *len)
 }
 
 /* A ustar header as tar(1) would write it, with the checksum filled in. */
-static void tar_header(uint8_t h[512], const char *name, size_t size, char type,
-		       const char *magic, const char *uname)
+static void tar_header(uint8_t h[512], const char *name, size_t size, char type, const char *magic,
+		       const char *uname)
 {
 	unsigned sum = 0;
 
@@ -56,7 +56,10 @@ struct tar {
 
 static void tar_add(struct tar *t, const char *name, size_t size, char type, const char *uname)
 {
-	tar_header(t->buf + t->len, name, size, type, "ustar\0" "00", uname);
+	tar_header(t->buf + t->len, name, size, type,
+		   "ustar\0"
+		   "00",
+		   uname);
 	t->len += 512;
 	memset(t->buf + t->len, 'x', size);
 	t->len += (size + 511) / 512 * 512;
@@ -208,12 +211,18 @@ Test(container, sizes_padding_checksums_and_end)
 
 	/* a member above its limit (the size field alone decides) */
 	memset(&t, 0, sizeof(t));
-	tar_header(t.buf, "MANIFEST", HP_HPK_MAX_MANIFEST + 1, '0', "ustar\0" "00", "root");
+	tar_header(t.buf, "MANIFEST", HP_HPK_MAX_MANIFEST + 1, '0',
+		   "ustar\0"
+		   "00",
+		   "root");
 	t.len = 512 * 4;
 	cr_expect_eq(read_code(t.buf, t.len), HP_ELIMIT, "oversized member");
 	/* a member larger than the archive */
 	memset(&t, 0, sizeof(t));
-	tar_header(t.buf, "MANIFEST", 5000, '0', "ustar\0" "00", "root");
+	tar_header(t.buf, "MANIFEST", 5000, '0',
+		   "ustar\0"
+		   "00",
+		   "root");
 	t.len = 512 * 4;
 	cr_expect_eq(read_code(t.buf, t.len), HP_ETRUNC, "member beyond the end");
 
@@ -328,18 +337,18 @@ Test(manifest, canonical_round_trip)
 
 Test(manifest, canonical_form_violations)
 {
-	expect_refused("sequence: 2", "sequence:  2");	    /* extra space */
-	expect_refused("sequence: 2", "sequence: 2 ");	    /* trailing space */
-	expect_refused("sequence: 2", "sequence:2");	    /* missing space */
-	expect_refused("sequence: 2", "sequence: 02");	    /* leading zero */
+	expect_refused("sequence: 2", "sequence:  2"); /* extra space */
+	expect_refused("sequence: 2", "sequence: 2 "); /* trailing space */
+	expect_refused("sequence: 2", "sequence:2");   /* missing space */
+	expect_refused("sequence: 2", "sequence: 02"); /* leading zero */
 	expect_refused("sequence: 2", "sequence: +2");
 	expect_refused("target-build-id: abab", "target-build-id: ABab"); /* uppercase hex */
-	expect_refused("replace: 0x1370", "replace: 0x01370");		 /* leading zero */
+	expect_refused("replace: 0x1370", "replace: 0x01370");		  /* leading zero */
 	expect_refused("replace: 0x1370", "replace: 0X1370");
 	expect_refused("replace: 0x13c0", "replace: 0x13C0");
 	expect_refused("replace: 0x1370 70", "replace: 0x1370  70");
-	expect_refused("cumulative: yes\n", "cumulative: yes\r\n"); /* CRLF */
-	expect_refused("cumulative: yes\n", "");		    /* missing key */
+	expect_refused("cumulative: yes\n", "cumulative: yes\r\n");		   /* CRLF */
+	expect_refused("cumulative: yes\n", "");				   /* missing key */
 	expect_refused("cumulative: yes\n", "cumulative: yes\ncumulative: yes\n"); /* duplicate */
 	expect_refused("sequence: 2\nmin-sequence: 1\n", "min-sequence: 1\nsequence: 2\n");
 	expect_refused("sequence: 2", "Sequence: 2");
@@ -351,12 +360,12 @@ Test(manifest, canonical_form_violations)
 	expect_refused("created: 2023-11-14T22:13:20Z", "created: 2023-11-14T22:13:20+00:00");
 	expect_refused("created: 2023-11-14T22:13:20Z", "created: 2023-11-14 22:13:20Z");
 	expect_refused("created: 2023-11-14T22:13:20Z", "created: 2023-02-30T22:13:20Z");
-	expect_refused("\xc3\xa9t", "\xc3\x28t");	       /* bad UTF-8 */
-	expect_refused("\xc3\xa9t", "\xc0\xa9t");	       /* overlong */
-	expect_refused("\xc3\xa9t", "\xed\xa0\x80t");	       /* surrogate */
-	expect_refused("(", "\x01");			       /* control character */
+	expect_refused("\xc3\xa9t", "\xc3\x28t");		  /* bad UTF-8 */
+	expect_refused("\xc3\xa9t", "\xc0\xa9t");		  /* overlong */
+	expect_refused("\xc3\xa9t", "\xed\xa0\x80t");		  /* surrogate */
+	expect_refused("(", "\x01");				  /* control character */
 	expect_refused("package-id: test-1", "package-id: ../x"); /* not an identifier */
-	expect_refused("yes\n", "yes\n\n");		       /* blank line */
+	expect_refused("yes\n", "yes\n\n");			  /* blank line */
 }
 
 Test(manifest, missing_final_newline_and_trailing_bytes)
@@ -407,7 +416,8 @@ Test(manifest, writer_refuses_bad_models)
 	cr_expect_eq(hp_manifest_write(&s.m, &out, &len, &e), -1);
 }
 
-/* ---- payload ---------------------------------------------------------------------------------- */
+/* ---- payload ----------------------------------------------------------------------------------
+ */
 
 Test(payload, round_trip)
 {
@@ -494,34 +504,103 @@ static void expect_invalid(void (*breakit)(struct hp_payload *), int code)
 	hp_payload_free(p);
 }
 
-static void bad_kind(struct hp_payload *p) { p->code[0].kind = 3; }
-static void bad_align(struct hp_payload *p) { p->code[0].align = 24; }
-static void big_align(struct hp_payload *p) { p->data[0].align = 8192; }
-static void empty_name(struct hp_payload *p) { p->code[1].name[0] = 0; }
-static void reloc_type(struct hp_payload *p) { p->code[0].relocs[0].type = 0x7f; }
-static void reloc_outside(struct hp_payload *p) { p->code[0].relocs[2].offset = 17; }
-static void reloc_overlap(struct hp_payload *p) { p->code[0].relocs[1].offset = 6; }
-static void reloc_code_index(struct hp_payload *p) { p->code[0].relocs[1].index = 3; }
-static void reloc_data_index(struct hp_payload *p) { p->code[0].relocs[0].index = 1; }
-static void reloc_import_index(struct hp_payload *p) { p->code[2].relocs[0].index = 1; }
-static void image_index(struct hp_payload *p) { p->code[0].relocs[2].index = 1; }
-static void image_negative(struct hp_payload *p) { p->code[0].relocs[2].target_off = -8; }
-static void tpoff_address(struct hp_payload *p) { p->code[0].relocs[0].type = R_X86_64_TPOFF32; }
-static void pc32_const(struct hp_payload *p) { p->code[0].relocs[0].target = HP_PT_CONST; }
-static void bad_target(struct hp_payload *p) { p->code[0].relocs[0].target = 9; }
-static void bss_with_init(struct hp_payload *p) { p->data[0].kind = HP_PDATA_BSS; }
+static void bad_kind(struct hp_payload *p)
+{
+	p->code[0].kind = 3;
+}
+static void bad_align(struct hp_payload *p)
+{
+	p->code[0].align = 24;
+}
+static void big_align(struct hp_payload *p)
+{
+	p->data[0].align = 8192;
+}
+static void empty_name(struct hp_payload *p)
+{
+	p->code[1].name[0] = 0;
+}
+static void reloc_type(struct hp_payload *p)
+{
+	p->code[0].relocs[0].type = 0x7f;
+}
+static void reloc_outside(struct hp_payload *p)
+{
+	p->code[0].relocs[2].offset = 17;
+}
+static void reloc_overlap(struct hp_payload *p)
+{
+	p->code[0].relocs[1].offset = 6;
+}
+static void reloc_code_index(struct hp_payload *p)
+{
+	p->code[0].relocs[1].index = 3;
+}
+static void reloc_data_index(struct hp_payload *p)
+{
+	p->code[0].relocs[0].index = 1;
+}
+static void reloc_import_index(struct hp_payload *p)
+{
+	p->code[2].relocs[0].index = 1;
+}
+static void image_index(struct hp_payload *p)
+{
+	p->code[0].relocs[2].index = 1;
+}
+static void image_negative(struct hp_payload *p)
+{
+	p->code[0].relocs[2].target_off = -8;
+}
+static void tpoff_address(struct hp_payload *p)
+{
+	p->code[0].relocs[0].type = R_X86_64_TPOFF32;
+}
+static void pc32_const(struct hp_payload *p)
+{
+	p->code[0].relocs[0].target = HP_PT_CONST;
+}
+static void bad_target(struct hp_payload *p)
+{
+	p->code[0].relocs[0].target = 9;
+}
+static void bss_with_init(struct hp_payload *p)
+{
+	p->data[0].kind = HP_PDATA_BSS;
+}
 static void data_no_init(struct hp_payload *p)
 {
 	free(p->data[0].init);
 	p->data[0].init = NULL;
 }
-static void data_kind(struct hp_payload *p) { p->data[0].kind = 4; }
-static void import_name(struct hp_payload *p) { p->imports[0].name[0] = 0; }
-static void repl_index(struct hp_payload *p) { p->replaced[1] = 7; }
-static void repl_of_new(struct hp_payload *p) { p->replaced[1] = 2; }
-static void repl_twice(struct hp_payload *p) { p->replaced[1] = 0; }
-static void repl_unused(struct hp_payload *p) { p->nreplaced = 1; }
-static void zero_size(struct hp_payload *p) { p->code[2].size = 0; }
+static void data_kind(struct hp_payload *p)
+{
+	p->data[0].kind = 4;
+}
+static void import_name(struct hp_payload *p)
+{
+	p->imports[0].name[0] = 0;
+}
+static void repl_index(struct hp_payload *p)
+{
+	p->replaced[1] = 7;
+}
+static void repl_of_new(struct hp_payload *p)
+{
+	p->replaced[1] = 2;
+}
+static void repl_twice(struct hp_payload *p)
+{
+	p->replaced[1] = 0;
+}
+static void repl_unused(struct hp_payload *p)
+{
+	p->nreplaced = 1;
+}
+static void zero_size(struct hp_payload *p)
+{
+	p->code[2].size = 0;
+}
 
 Test(payload, validation_rules)
 {
@@ -566,7 +645,8 @@ Test(payload, counts_are_checked_before_allocating)
 	free(a);
 }
 
-/* ---- zstd -------------------------------------------------------------------------------------- */
+/* ---- zstd --------------------------------------------------------------------------------------
+ */
 
 Test(zstd, round_trip_with_and_without_prefix)
 {
@@ -582,8 +662,9 @@ Test(zstd, round_trip_with_and_without_prefix)
 		x = x * 1103515245u + 12345u;
 		prefix[i] = (uint8_t)(x >> 24);
 	}
-	cr_assert_eq(hp_zstd_compress((const uint8_t *)text, sizeof(text), NULL, 0, 19, &z, &zlen,
-				      &e), 0);
+	cr_assert_eq(
+		hp_zstd_compress((const uint8_t *)text, sizeof(text), NULL, 0, 19, &z, &zlen, &e),
+		0);
 	cr_assert_eq(hp_zstd_decompress(z, zlen, NULL, 0, sizeof(text), &out, &e), 0);
 	cr_expect(!memcmp(out, text, sizeof(text)));
 	free(out);
@@ -595,11 +676,12 @@ Test(zstd, round_trip_with_and_without_prefix)
 	/* (a copy: zstd drops the part of a prefix that overlaps the input) */
 	memcpy(copy, prefix, sizeof(prefix));
 	copy[200] ^= 1;
-	cr_assert_eq(hp_zstd_compress(copy, sizeof(copy), prefix, sizeof(prefix), 19, &z2, &z2len,
-				      &e), 0);
+	cr_assert_eq(
+		hp_zstd_compress(copy, sizeof(copy), prefix, sizeof(prefix), 19, &z2, &z2len, &e),
+		0);
 	cr_expect_lt(z2len, zlen / 4);
-	cr_assert_eq(hp_zstd_decompress(z2, z2len, prefix, sizeof(prefix), sizeof(prefix), &out,
-					&e), 0);
+	cr_assert_eq(
+		hp_zstd_decompress(z2, z2len, prefix, sizeof(prefix), sizeof(prefix), &out, &e), 0);
 	cr_expect(!memcmp(out, copy, sizeof(copy)));
 	free(out);
 	cr_expect_eq(hp_zstd_decompress(z2, z2len, NULL, 0, sizeof(prefix), &out, &e), -1);
@@ -624,7 +706,8 @@ Test(zstd, frames_by_hand)
 	/* magic, single segment with a 1-byte content size of 5, a last raw block of 5 */
 	uint8_t ok[] = {0x28, 0xb5, 0x2f, 0xfd, 0x20, 5, 0x29, 0, 0, 'h', 'e', 'l', 'l', 'o'};
 	/* no content size: window descriptor, then the block */
-	uint8_t unknown[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x29, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+	uint8_t unknown[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x29,
+			     0,	   0,	 'h',  'e',  'l',  'l',	 'o'};
 	/* a skippable frame of 4 bytes */
 	uint8_t skip[] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
 	uint8_t two[sizeof(ok) * 2];

@@ -11,7 +11,7 @@
 #include "../../hpsign/sign.h"
 #include "../../hpsign/verify.h"
 
-#define TARGET HP_SAMPLEDIR "/gcc-O2/body-change/old"
+#define TARGET	     HP_SAMPLEDIR "/gcc-O2/body-change/old"
 #define OTHER_TARGET HP_SAMPLEDIR "/gcc-O2/switch-jumptable/old"
 
 static char *tmp;
@@ -34,7 +34,8 @@ TestSuite(verify, .init = setup, .fini = teardown);
 
 static uint8_t *lib_sign(const char *leaf, const void *content, size_t len, size_t *sig_len)
 {
-	struct hp_signer_opts o = {.key = pki_file(leaf, ".key"), .cert = pki_file(leaf, ".pem"),
+	struct hp_signer_opts o = {.key = pki_file(leaf, ".key"),
+				   .cert = pki_file(leaf, ".pem"),
 				   .chain = pki_file(leaf, ".chain")};
 	struct hp_signer *s;
 	uint8_t *sig;
@@ -61,8 +62,8 @@ static uint8_t *ossl_sign(const char *leaf, const char *md, const void *content,
 	snprintf(cmd, sizeof(cmd),
 		 "OPENSSL_CONF=/dev/null openssl cms -sign -binary -outform DER -nosmimecap -md %s "
 		 "-in %s -signer %s -inkey %s %s%s -out %s",
-		 md, in, pki_file(leaf, ".pem"), pki_file(leaf, ".key"),
-		 chain ? "-certfile " : "", chain ? pki_file(leaf, ".chain") : "", out);
+		 md, in, pki_file(leaf, ".pem"), pki_file(leaf, ".key"), chain ? "-certfile " : "",
+		 chain ? pki_file(leaf, ".chain") : "", out);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	sig = tu_read(out, sig_len);
 	cr_assert(sig);
@@ -489,7 +490,11 @@ static size_t fcs_offset(const uint8_t *z)
 {
 	uint8_t fhd = z[4];
 
-	return 5 + !(fhd & 0x20) + ((fhd & 3) == 1 ? 1 : (fhd & 3) == 2 ? 2 : (fhd & 3) == 3 ? 4 : 0);
+	return 5 + !(fhd & 0x20) +
+	       ((fhd & 3) == 1	 ? 1
+		: (fhd & 3) == 2 ? 2
+		: (fhd & 3) == 3 ? 4
+				 : 0);
 }
 
 Test(verify, decompression_bomb_and_corrupt_frame)
@@ -714,7 +719,8 @@ Test(verify, baseline_function_bytes_differ)
 	free(t.file);
 }
 
-/* ---- sequence --------------------------------------------------------------------------------- */
+/* ---- sequence ---------------------------------------------------------------------------------
+ */
 
 Test(verify, sequence_state)
 {

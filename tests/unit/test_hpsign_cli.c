@@ -12,8 +12,8 @@
 #include "../pkiutil.h"
 #include "../../hpsign/verify.h"
 
-#define HPSIGN HP_BINDIR "/hpsign"
-#define TARGET HP_SAMPLEDIR "/gcc-O2/body-change/old"
+#define HPSIGN	       HP_BINDIR "/hpsign"
+#define TARGET	       HP_SAMPLEDIR "/gcc-O2/body-change/old"
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 static char *tmp;
@@ -77,17 +77,32 @@ static char *unsigned_pkg(const char *name, uint8_t comp)
 
 static struct run sign_as(const char *pkg, const char *leaf, const char *out)
 {
-	char *argv[] = {HPSIGN, "--sign", (char *)pkg, "--key", (char *)pki_file(leaf, ".key"),
-			"--cert", (char *)pki_file(leaf, ".pem"), "--chain",
-			(char *)pki_file(leaf, ".chain"), out ? "-o" : NULL, (char *)out, NULL};
+	char *argv[] = {HPSIGN,
+			"--sign",
+			(char *)pkg,
+			"--key",
+			(char *)pki_file(leaf, ".key"),
+			"--cert",
+			(char *)pki_file(leaf, ".pem"),
+			"--chain",
+			(char *)pki_file(leaf, ".chain"),
+			out ? "-o" : NULL,
+			(char *)out,
+			NULL};
 
 	return tu_run(argv);
 }
 
 static struct run verify_run(const char *pkg, const char *extra1, const char *extra2)
 {
-	char *argv[] = {HPSIGN, "--verify", (char *)pkg, "--ca", (char *)pki_file("root", ".pem"),
-			(char *)extra1, (char *)extra2, NULL};
+	char *argv[] = {HPSIGN,
+			"--verify",
+			(char *)pkg,
+			"--ca",
+			(char *)pki_file("root", ".pem"),
+			(char *)extra1,
+			(char *)extra2,
+			NULL};
 
 	return tu_run(argv);
 }
@@ -251,8 +266,7 @@ Test(cli, json_verdicts)
 	cr_expect(json_object_object_get_ex(x, "key", &x));
 	cr_expect_str_eq(json_object_get_string(x), "RSA 2048");
 	cr_expect(json_object_object_get_ex(o, "manifest", &x) &&
-		  json_object_object_get_ex(x, "replaced", &x) &&
-		  json_object_array_length(x) == 2);
+		  json_object_object_get_ex(x, "replaced", &x) && json_object_array_length(x) == 2);
 	json_object_put(o);
 	tu_run_free(&r);
 
@@ -321,8 +335,8 @@ Test(cli, resigning_changes_only_the_signature)
 
 Test(cli, refuses_keys_a_verifier_would_refuse)
 {
-	static const char *const leaves[] = {"rsa1024", "sha1", "noeku", "caleaf",
-					     "self", "expired", "notyet"};
+	static const char *const leaves[] = {"rsa1024", "sha1",	   "noeku", "caleaf",
+					     "self",	"expired", "notyet"};
 	char *pkg = unsigned_pkg("a.hpk", HP_COMP_ZSTD), *out = path("out.hpk");
 
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
@@ -336,8 +350,16 @@ Test(cli, refuses_keys_a_verifier_would_refuse)
 	}
 	{
 		/* a key that is not the certificate's */
-		char *argv[] = {HPSIGN, "--sign", pkg, "--key", (char *)pki_file("p384", ".key"),
-				"--cert", (char *)pki_file("p256", ".pem"), "-o", out, NULL};
+		char *argv[] = {HPSIGN,
+				"--sign",
+				pkg,
+				"--key",
+				(char *)pki_file("p384", ".key"),
+				"--cert",
+				(char *)pki_file("p256", ".pem"),
+				"-o",
+				out,
+				NULL};
 		struct run r = tu_run(argv);
 
 		cr_expect_eq(r.status, 2);
@@ -362,11 +384,26 @@ Test(cli, encrypted_pem_key_with_pass_file)
 		 pki_file("p256", ".key"), pass, key);
 	cr_assert_eq(system(cmd), 0);
 	{
-		char *argv[] = {HPSIGN, "--sign", pkg, "--key", key, "--pass-file", pass, "--cert",
-				(char *)pki_file("p256", ".pem"), "--chain",
-				(char *)pki_file("p256", ".chain"), NULL};
-		char *nopass[] = {HPSIGN, "--sign", pkg, "--key", key, "--cert",
-				  (char *)pki_file("p256", ".pem"), NULL};
+		char *argv[] = {HPSIGN,
+				"--sign",
+				pkg,
+				"--key",
+				key,
+				"--pass-file",
+				pass,
+				"--cert",
+				(char *)pki_file("p256", ".pem"),
+				"--chain",
+				(char *)pki_file("p256", ".chain"),
+				NULL};
+		char *nopass[] = {HPSIGN,
+				  "--sign",
+				  pkg,
+				  "--key",
+				  key,
+				  "--cert",
+				  (char *)pki_file("p256", ".pem"),
+				  NULL};
 
 		r = tu_run(nopass);
 		cr_expect_eq(r.status, 2);
@@ -399,10 +436,11 @@ static int openssl_verify(const char *pkg)
 	cr_assert_eq(hp_hpk_read((uint8_t *)data, len, &k, &e), 0);
 	tu_write(m, k.manifest, k.manifest_len);
 	tu_write(sig, k.sig, k.sig_len);
-	snprintf(cmd, sizeof(cmd),
-		 "OPENSSL_CONF=/dev/null openssl cms -verify -binary -inform DER -in %s -content %s "
-		 "-CAfile %s -purpose any -out /dev/null 2>/dev/null",
-		 sig, m, pki_file("root", ".pem"));
+	snprintf(
+		cmd, sizeof(cmd),
+		"OPENSSL_CONF=/dev/null openssl cms -verify -binary -inform DER -in %s -content %s "
+		"-CAfile %s -purpose any -out /dev/null 2>/dev/null",
+		sig, m, pki_file("root", ".pem"));
 	st = system(cmd);
 	free(data);
 	free(m);
@@ -424,13 +462,15 @@ Test(cli, stock_openssl_accepts_hpsign_signatures)
 
 Test(cli, pkcs11_key_in_softhsm)
 {
-	char *pkg = unsigned_pkg("a.hpk", HP_COMP_ZSTD), *hsm = path("hsm"), conf[1024],
-	     cmd[4096], uri[256];
+	char *pkg = unsigned_pkg("a.hpk", HP_COMP_ZSTD), *hsm = path("hsm"), conf[1024], cmd[4096],
+	     uri[256];
 	struct run r;
 
 	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", hsm);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tokens && printf 'directories.tokendir = %s/tokens\\n"
-		 "objectstore.backend = file\\nlog.level = ERROR\\n' > %s", hsm, hsm, conf);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/tokens && printf 'directories.tokendir = %s/tokens\\n"
+		 "objectstore.backend = file\\nlog.level = ERROR\\n' > %s",
+		 hsm, hsm, conf);
 	cr_assert_eq(system(cmd), 0);
 	setenv("SOFTHSM2_CONF", conf, 1);
 	snprintf(cmd, sizeof(cmd),
@@ -439,12 +479,21 @@ Test(cli, pkcs11_key_in_softhsm)
 		 "--pin 1234 >/dev/null",
 		 pki_file("p256", ".p8"));
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	snprintf(uri, sizeof(uri), "pkcs11:token=hptest;object=signkey;type=private;pin-value=1234");
+	snprintf(uri, sizeof(uri),
+		 "pkcs11:token=hptest;object=signkey;type=private;pin-value=1234");
 	{
-		char *argv[] = {HPSIGN, "--sign", pkg, "--key", uri, "--cert",
-				(char *)pki_file("p256", ".pem"), "--chain",
-				(char *)pki_file("p256", ".chain"), "--pkcs11-module",
-				SOFTHSM_MODULE, NULL};
+		char *argv[] = {HPSIGN,
+				"--sign",
+				pkg,
+				"--key",
+				uri,
+				"--cert",
+				(char *)pki_file("p256", ".pem"),
+				"--chain",
+				(char *)pki_file("p256", ".chain"),
+				"--pkcs11-module",
+				SOFTHSM_MODULE,
+				NULL};
 
 		r = tu_run(argv);
 		cr_assert_eq(r.status, 0, "%s", r.err);
@@ -457,8 +506,15 @@ Test(cli, pkcs11_key_in_softhsm)
 	cr_expect_eq(openssl_verify(pkg), 0);
 	{
 		/* the token's key is not p384's: refused, and the PIN is never printed */
-		char *argv[] = {HPSIGN, "--sign", pkg, "--key", uri, "--cert",
-				(char *)pki_file("p384", ".pem"), "--pkcs11-module", SOFTHSM_MODULE,
+		char *argv[] = {HPSIGN,
+				"--sign",
+				pkg,
+				"--key",
+				uri,
+				"--cert",
+				(char *)pki_file("p384", ".pem"),
+				"--pkcs11-module",
+				SOFTHSM_MODULE,
 				NULL};
 
 		r = tu_run(argv);
@@ -475,7 +531,7 @@ Test(cli, pkcs11_key_in_softhsm)
 
 Test(cli, man_page_lints_and_documents_every_class)
 {
-	char *argv[] = {"/usr/bin/groff", "-man", "-Tutf8", "-ww", "-z",
+	char *argv[] = {"/usr/bin/groff",	    "-man", "-Tutf8", "-ww", "-z",
 			HP_SRCDIR "/docs/hpsign.1", NULL};
 	struct run r = tu_run(argv);
 	char *man = tu_read(HP_SRCDIR "/docs/hpsign.1", NULL), *usage;
@@ -498,7 +554,8 @@ Test(cli, man_page_lints_and_documents_every_class)
 
 		r = tu_run(help);
 		usage = r.out;
-		cr_expect(strstr(usage, "exit status: 0 valid (or signed), 1 not valid, 2 could not"));
+		cr_expect(strstr(usage,
+				 "exit status: 0 valid (or signed), 1 not valid, 2 could not"));
 		tu_run_free(&r);
 	}
 	free(man);
@@ -515,8 +572,16 @@ Test(cli, chain_file_with_other_certificates)
 		 chain);
 	cr_assert_eq(system(cmd), 0);
 	{
-		char *argv[] = {HPSIGN, "--sign", pkg, "--key", (char *)pki_file("p384", ".key"),
-				"--cert", (char *)pki_file("p384", ".pem"), "--chain", chain, NULL};
+		char *argv[] = {HPSIGN,
+				"--sign",
+				pkg,
+				"--key",
+				(char *)pki_file("p384", ".key"),
+				"--cert",
+				(char *)pki_file("p384", ".pem"),
+				"--chain",
+				chain,
+				NULL};
 
 		r = tu_run(argv);
 		cr_assert_eq(r.status, 0, "%s", r.err);
