@@ -22,9 +22,9 @@ $(B)/bin/hpsign: $(HPSIGN_TOOL_OBJ) $(HPVERIFY_LIB) $(LIBFORMAT)
 TOOLS += $(B)/bin/hpsign
 TEST_LIBS := $(HPVERIFY_LIB) $(TEST_LIBS)
 TEST_LDLIBS += $(LIBS_HPVERIFY) -ljson-c
-# softhsm2, the pkcs11 engine and pkcs11-tool: the PKCS#11 signing tests;
-# groff-base: the man page check; tar, xxd: the auditing recipe's test.
-DEB_PACKAGES += softhsm2 libengine-pkcs11-openssl opensc groff-base tar xxd
+# softhsm2 and the pkcs11 engine: PKCS#11 keys and their tests; groff-base:
+# the man page check; tar: the auditing recipe's test.
+DEB_PACKAGES += softhsm2 libengine-pkcs11-openssl groff-base tar
 FUZZ_LIB_SRC += $(filter-out hpsign/main.c hpsign/report.c,$(HPSIGN_SRC))
 FUZZ_LDLIBS += $(LIBS_HPVERIFY)
 EXTRA_DEPS += $(HPSIGN_OBJ:.o=.d)
