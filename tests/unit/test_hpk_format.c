@@ -732,3 +732,85 @@ Test(zstd, frames_by_hand)
 	ok[6] = 0x2f;
 	cr_expect_neq(unzstd_code(ok, sizeof(ok), 5), HP_OK, "reserved block type");
 }
+
+/* ---- image ---------------------------------------------------------------------------------- */
+
+TestSuite(image);
+
+#define TARGET HP_SAMPLEDIR "/gcc-O2/body-change/old"
+
+Test(image, sample_program)
+{
+	struct hk_target t;
+	struct hk_spec s;
+	char cmd[512], line[256];
+	FILE *p;
+
+	hk_target_load(&t, TARGET);
+	cr_expect_eq(t.img.machine, EM_X86_64);
+	cr_expect_eq(t.img.type, ET_DYN); /* a PIE */
+	cr_expect_eq(t.img.base, 0);
+	cr_expect_eq(t.img.build_id_len, 20);
+	cr_expect(t.img.nsegs >= 2);
+	/* the build-id readelf shows */
+	snprintf(cmd, sizeof(cmd), "readelf -n %s | awk '/Build ID/ { print $3 }'", TARGET);
+	p = popen(cmd, "r");
+	cr_assert(p && fgets(line, sizeof(line), p));
+	pclose(p);
+	{
+		char hex[129];
+
+		hp_hex(t.img.build_id, t.img.build_id_len, hex);
+		cr_expect(!strncmp(line, hex, 40), "%s vs %s", line, hex);
+	}
+	/* a function's bytes by image offset are its bytes in the file */
+	hk_spec_default(&s);
+	hk_bind(&s, &t, TARGET, 0, "latwin_avg");
+	{
+		const uint8_t *b = hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size);
+		const struct hp_segment *seg = hp_image_segment(&t.img, s.funcs[0].offset);
+
+		cr_assert(b && seg);
+		cr_expect(seg->flags & PF_X);
+		cr_expect_eq(b,
+			     t.file + seg->offset + (t.img.base + s.funcs[0].offset - seg->vaddr));
+	}
+	/* outside every segment, across a segment's end, beyond the file-backed part */
+	cr_expect_null(hp_image_bytes(&t.img, t.img.size + 16, 1));
+	cr_expect_null(hp_image_bytes(&t.img, UINT64_MAX - 2, 8));
+	for (size_t i = 0; i < t.img.nsegs; i++) {
+		const struct hp_segment *g = &t.img.segs[i];
+
+		cr_expect_null(hp_image_bytes(&t.img, g->vaddr - t.img.base + g->filesz - 1, 2));
+		cr_expect_not_null(hp_image_bytes(&t.img, g->vaddr - t.img.base, g->filesz));
+	}
+	free(t.file);
+}
+
+Test(image, refuses_what_is_not_a_linked_elf)
+{
+	struct hk_target t;
+	struct hp_image img;
+	struct hp_error e;
+	uint8_t *copy;
+
+	hk_target_load(&t, TARGET);
+	cr_expect_eq(hp_image_parse(t.file, 63, &img, &e), -1);
+	copy = malloc(t.len);
+	memcpy(copy, t.file, t.len);
+	copy[EI_CLASS] = ELFCLASS32;
+	cr_expect_eq(hp_image_parse(copy, t.len, &img, &e), -1);
+	copy[EI_CLASS] = ELFCLASS64;
+	copy[16] = ET_REL; /* an object file */
+	cr_expect_eq(hp_image_parse(copy, t.len, &img, &e), -1);
+	copy[16] = ET_DYN;
+	copy[32] = 0xff; /* e_phoff beyond the file */
+	copy[33] = 0xff;
+	copy[34] = 0xff;
+	cr_expect_eq(hp_image_parse(copy, t.len, &img, &e), -1);
+	cr_expect_eq(e.code, HP_ERANGE);
+	/* cut inside the segments: a program header points past the end */
+	cr_expect_eq(hp_image_parse(t.file, t.len / 4, &img, &e), -1);
+	free(copy);
+	free(t.file);
+}
