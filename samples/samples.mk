@@ -172,6 +172,9 @@ $(foreach v,$(SAMPLE_VARIANTS),$(eval $(call samples_variant_rule,$(v))))
 $(foreach v,$(SAMPLE_VARIANTS),$(foreach s,$(SAMPLE_SCENARIOS),\
   $(eval $(call samples_scenario_rule,$(v),$(s)))))
 
+# kvd, the multi-threaded demo server (make demo, tests/cli/load_test.sh)
+include $(SAMPLES_DIR)/server/server.mk
+
 .PHONY: samples samples-clean
 samples: $(SAMPLE_TARGETS)
 
