@@ -595,7 +595,8 @@ static int order_replaced(struct packer *p)
 	p->pl.replaced = xcalloc(p->nfuncs + 1, sizeof(*p->pl.replaced));
 	if (!p->pl.replaced)
 		return -1;
-	memcpy(p->pl.replaced, p->func_code, p->nfuncs * sizeof(*p->func_code));
+	if (p->nfuncs) /* func_code is NULL when nothing is replaced */
+		memcpy(p->pl.replaced, p->func_code, p->nfuncs * sizeof(*p->func_code));
 	p->pl.nreplaced = p->nfuncs;
 	return 0;
 }
