@@ -13,7 +13,12 @@ $(HPAPPLY_LIB): $(filter-out $(B)/obj/hpapply/main.o,$(HPAPPLY_OBJ)) $(B)/obj/hp
 
 $(B)/bin/hpapply: $(B)/obj/hpapply/main.o $(HPAPPLY_LIB) $(B)/libhpverify.a $(LIBFORMAT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lelf -ljson-c -lzstd -lcrypto -ldl
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lelf -ljson-c -lzstd -lcrypto -ldl $(LIBS_UNWIND)
+
+# libunwind confirms suspected return addresses on stacks (safety.c).
+LIBS_UNWIND := -lunwind-ptrace -lunwind-generic -lunwind
+DEB_PACKAGES += libunwind-dev
+TEST_LDLIBS += $(LIBS_UNWIND)
 
 TOOLS += $(B)/bin/hpapply
 TEST_LIBS := $(HPAPPLY_LIB) $(TEST_LIBS)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -41,6 +42,23 @@ static int add_thread(struct tracee *tr, pid_t tid)
 	return 0;
 }
 
+/* Is the thread gone, or a zombie or dead task on its way out? */
+static bool thread_exiting(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256], *state;
+	FILE *f;
+	bool exiting = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (fgets(buf, sizeof(buf), f) && (state = strrchr(buf, ')')) && state[1] == ' ')
+		exiting = state[2] == 'Z' || state[2] == 'X' || state[2] == 'x';
+	fclose(f);
+	return exiting;
+}
+
 /* Seize threads that are not attached yet; true in *more if any were new. */
 static int seize_new(struct tracee *tr, bool *more)
 {
@@ -58,12 +76,16 @@ static int seize_new(struct tracee *tr, bool *more)
 		if (known)
 			continue;
 		if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
-			if (errno == ESRCH) /* exited meanwhile */
+			int err = errno;
+			pid_t tid = tids[i];
+
+			/* a thread in the middle of exiting refuses to be traced: let it go */
+			if (err == ESRCH || (err == EPERM && thread_exiting(tr->pid, tid)))
 				continue;
 			free(tids);
 			return error("process %d: cannot attach to thread %d: %s%s", (int)tr->pid,
-				     (int)tids[i], strerror(errno),
-				     errno == EPERM ? " (traced by a debugger, or not permitted)" : "");
+				     (int)tid, strerror(err),
+				     err == EPERM ? " (traced by a debugger, or not permitted)" : "");
 		}
 		if (add_thread(tr, tids[i]) < 0) {
 			free(tids);
@@ -325,8 +347,15 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		int st;
-		pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
+		pid_t w;
 
+		/* the flag first: a thread that ends right after the commit still did it */
+		if (proc_read(rc->tr->mem, flag, &done, 1) < 0)
+			return error("process %d: cannot read the commit flag: %s", (int)rc->tr->pid,
+				     strerror(errno));
+		if (done)
+			return 0;
+		w = waitpid(t->tid, &st, __WALL | WNOHANG);
 		if (w == t->tid && WIFSTOPPED(st)) {
 			/* a signal arrived while committing: pass it through */
 			int sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
@@ -334,14 +363,11 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 			ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)sig);
 		} else if (w == t->tid) {
 			t->gone = true;
+			if (proc_read(rc->tr->mem, flag, &done, 1) == 0 && done)
+				return 0;
 			return error("process %d: thread %d ended during the commit", (int)rc->tr->pid,
 				     (int)t->tid);
 		}
-		if (proc_read(rc->tr->mem, flag, &done, 1) < 0)
-			return error("process %d: cannot read the commit flag: %s", (int)rc->tr->pid,
-				     strerror(errno));
-		if (done)
-			return 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec -
 			    (uint64_t)start.tv_nsec >

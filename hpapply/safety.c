@@ -4,11 +4,15 @@
  * A thread whose instruction pointer is inside a function being replaced
  * would run on in the old code, and might be in the very bytes the
  * redirect overwrites.  A thread with a return address into such a
- * function on its stack would come back into old code later.  Stacks are
- * scanned from the stack pointer to the end of the stack's mapping: every
- * aligned word that points into a checked range and follows a call
- * instruction counts, which may be a stale word (then the check is merely
- * conservative: hpapply retries) but never misses a real frame.
+ * function on its stack would come back into old code later.
+ *
+ * Stacks are first scanned from the stack pointer to the end of the
+ * stack's mapping: an aligned word that points into a checked range and
+ * follows a call instruction may be a return address.  That never misses a
+ * real frame, but stale words (a return address left in a buffer by an
+ * earlier call) look the same; so a suspect thread is then unwound
+ * precisely from the unwind tables, and its frames decide.  If the unwind
+ * cannot finish (code without unwind tables), the suspicion stands.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +21,13 @@
 
 #include "x86_64.h"
 #include "safety.h"
+#include "unwind.h"
 #include "util.h"
 
 #define STACK_SCAN_MAX (8ull << 20)
 #define CHUNK 65536
+
+#define MAX_FRAMES 1024
 
 static const struct busy_range *in_range(const struct busy_range *r, size_t n, uint64_t a)
 {
@@ -60,7 +67,8 @@ static int scan_stack(struct tracee *tr, const struct maps *m, const struct thre
 		if (proc_read(tr->mem, at, buf, len) < 0)
 			break;
 		for (size_t i = 0; i < len / 8 && !*hit; i++) {
-			const struct busy_range *b = in_range(r, n, buf[i]);
+			/* a return address after a final call is the function's end */
+			const struct busy_range *b = in_range(r, n, buf[i] - 1);
 
 			if (b && after_call(tr->mem, buf[i]))
 				*hit = b;
@@ -68,6 +76,26 @@ static int scan_stack(struct tracee *tr, const struct maps *m, const struct thre
 	}
 	free(buf);
 	return 0;
+}
+
+/* The scan suspects thread t: do its real frames return into a checked range? */
+static const struct busy_range *confirm(const struct thread *t, const struct busy_range *r,
+					size_t n, const struct busy_range *suspect)
+{
+	uint64_t *pcs = xmalloc(MAX_FRAMES * sizeof(*pcs));
+	const struct busy_range *hit = NULL;
+	size_t frames;
+
+	if (!pcs)
+		return suspect;
+	if (unwind_thread(t->tid, pcs, MAX_FRAMES, &frames) < 0) {
+		free(pcs);
+		return suspect; /* incomplete: stay conservative */
+	}
+	for (size_t i = 1; i < frames && !hit; i++)
+		hit = in_range(r, n, pcs[i] - 1);
+	free(pcs);
+	return hit;
 }
 
 int safety_check(struct tracee *tr, const struct maps *m, const struct busy_range *r, size_t n,
@@ -88,6 +116,8 @@ int safety_check(struct tracee *tr, const struct maps *m, const struct busy_rang
 		}
 		if (scan_stack(tr, m, t, r, n, &b) < 0)
 			return -1;
+		if (b)
+			b = confirm(t, r, n, b);
 		if (b) {
 			snprintf(why, size, "thread %d (%s) will return into %s", (int)t->tid,
 				 proc_comm(tr->pid, t->tid, comm, sizeof(comm)), b->name);

@@ -34,12 +34,23 @@ int session_open(struct session *s, pid_t pid)
 	s->op_fd = -1;
 	if (tracee_attach(&s->tr, pid) < 0)
 		return -1;
-	/* The main thread runs the calls if it can; any thread would do. */
-	for (s->caller = 0; s->caller < s->tr.n; s->caller++) {
-		if (tracee_stop(&s->tr, s->caller) < 0)
-			return -1;
-		if (!s->tr.t[s->caller].gone)
-			break;
+	/*
+	 * The main thread runs the calls: it lives as long as the process.
+	 * Only if it has ended (pthread_exit from main) does another one do.
+	 */
+	s->caller = s->tr.n;
+	for (size_t i = 0; i < s->tr.n; i++)
+		if (s->tr.t[i].tid == pid)
+			s->caller = i;
+	if (s->caller < s->tr.n && tracee_stop(&s->tr, s->caller) < 0)
+		return -1;
+	if (s->caller == s->tr.n || s->tr.t[s->caller].gone) {
+		for (s->caller = 0; s->caller < s->tr.n; s->caller++) {
+			if (tracee_stop(&s->tr, s->caller) < 0)
+				return -1;
+			if (!s->tr.t[s->caller].gone)
+				break;
+		}
 	}
 	if (s->caller == s->tr.n)
 		return error("process %d: no thread to work with", (int)pid);

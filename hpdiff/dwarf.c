@@ -12,6 +12,7 @@
  */
 #include <dwarf.h>
 #include <libdwarf.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -863,7 +864,26 @@ static bool has_debug_info(const struct object *o, bool *compressed, bool *abbre
 	return info;
 }
 
+/*
+ * libdwarf keeps global state (found by ThreadSanitizer in its string
+ * helpers: hpdiff crashed now and then comparing trees in parallel), so
+ * one object's DWARF is read at a time; the rest of the work stays parallel.
+ */
+static pthread_mutex_t libdwarf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int dwarf_load_locked(struct object *o, struct dwarf_info **out);
+
 int dwarf_load(struct object *o, struct dwarf_info **out)
+{
+	int ret;
+
+	pthread_mutex_lock(&libdwarf_lock);
+	ret = dwarf_load_locked(o, out);
+	pthread_mutex_unlock(&libdwarf_lock);
+	return ret;
+}
+
+static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 {
 	struct access a = {o, NULL};
 	Dwarf_Obj_Access_Interface iface = {&a, &methods};

@@ -81,7 +81,7 @@ run_one() {
 
 for vdir in "$samples"/*/; do
 	v=$(basename "$vdir")
-	[ "$v" = src ] && continue
+	[ "$v" = src ] || [ "$v" = server ] && continue
 	for sdir in "$vdir"*/; do
 		s=$(basename "$sdir")
 		# main never returns: it cannot be replaced in a running process (documented)
