@@ -150,6 +150,22 @@ else
 fi
 finish "$spid"
 
+# a stale return address into check() in a buffer on the stack: not a reason to refuse
+for fix in 0 1; do
+	mkdir -p "$work/st$fix"
+	cp "$here/progs/stale.c" "$work/st$fix/stale.c"
+	(cd "$work/st$fix" && gcc -O2 -g -fPIE -DFIX=$fix -c stale.c -o stale.o && gcc -pie stale.o -o stale)
+done
+"$bin/hpdiff" -o "$work/stale.hpd" "$work/st0/stale.o" "$work/st1/stale.o" >/dev/null
+pack "$work/stale.hpk" 1 "$work/st0/stale" "$work/stale.hpd"
+"$work/st0/stale" &
+stpid=$!
+sleep 0.2
+"$bin/hpapply" "$stpid" "$work/stale.hpk" --ca "$pki/root.pem" >"$work/stale.log" 2>&1 &&
+	ok "a stale return address on the stack does not block the apply" ||
+	fail "stale return address: $(cat "$work/stale.log")"
+finish "$stpid"
+
 # ---- trouble: exit 2 -----------------------------------------------------------------------------
 
 "$bin/hpapply" 999999 "$work/p1.hpk" --ca "$pki/root.pem" >/dev/null 2>&1
