@@ -45,6 +45,22 @@ static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
 	}
 }
 
+/* DT_NEEDED count and DF_1_PIE from the dynamic section. */
+static void scan_dynamic(struct hp_image *img, const uint8_t *p, uint64_t n)
+{
+	img->has_dynamic = true;
+	for (uint64_t pos = 0; pos + 16 <= n; pos += 16) {
+		uint64_t tag = u64(p + pos), val = u64(p + pos + 8);
+
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_NEEDED)
+			img->needed++;
+		else if (tag == DT_FLAGS_1 && (val & DF_1_PIE))
+			img->pie = true;
+	}
+}
+
 int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp_error *e)
 {
 	uint64_t phoff, end = 0;
@@ -73,13 +89,17 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 		uint64_t off = u64(ph + 8), vaddr = u64(ph + 16), filesz = u64(ph + 32);
 		uint64_t memsz = u64(ph + 40), align = u64(ph + 48);
 
-		if (type != PT_LOAD && type != PT_NOTE && type != PT_TLS)
+		if (type == PT_INTERP)
+			img->has_interp = true;
+		if (type != PT_LOAD && type != PT_NOTE && type != PT_TLS && type != PT_DYNAMIC)
 			continue;
 		if (off > len || filesz > len - off || filesz > memsz || vaddr + memsz < vaddr)
 			return hp_fail(e, HP_ERANGE, phoff + (uint64_t)i * phentsize, "program header");
 		if (type == PT_NOTE) {
 			if (!img->build_id_len)
 				scan_notes(img, f + off, filesz);
+		} else if (type == PT_DYNAMIC) {
+			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {
 			img->tls_vaddr = vaddr;
 			img->tls_memsz = memsz;

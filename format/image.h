@@ -12,6 +12,7 @@
 #ifndef HP_IMAGE_H
 #define HP_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +38,23 @@ struct hp_image {
 	struct hp_segment segs[HP_IMAGE_MAX_SEGMENTS];
 	size_t nsegs;
 	uint64_t tls_vaddr, tls_memsz, tls_align; /* PT_TLS; tls_memsz 0 if none */
+	bool has_interp;  /* PT_INTERP: a program started by the dynamic linker */
+	bool has_dynamic; /* PT_DYNAMIC */
+	bool pie;	  /* DF_1_PIE: a position-independent program */
+	uint32_t needed;  /* DT_NEEDED entries: libraries it loads */
 };
+
+/* A program (not a shared library): its own thread-local offsets are fixed. */
+static inline bool hp_image_is_program(const struct hp_image *img)
+{
+	return img->type == 2 /* ET_EXEC */ || img->has_interp || img->pie || !img->has_dynamic;
+}
+
+/* Can the image's code reach other modules' symbols at all? */
+static inline bool hp_image_links_libraries(const struct hp_image *img)
+{
+	return img->has_dynamic && (img->needed || !hp_image_is_program(img));
+}
 
 /* Parse a 64-bit little-endian ET_EXEC or ET_DYN file held in memory. */
 int hp_image_parse(const uint8_t *file, size_t len, struct hp_image *img, struct hp_error *e);

@@ -154,6 +154,17 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 			if ((type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT) && name) {
 				if (add_slot(&b->got, &b->ngot, name, r.r_offset) < 0)
 					return -1;
+			} else if (type == R_X86_64_IRELATIVE) {
+				/* an IFUNC of the binary itself: keyed by its resolver */
+				char *key = xasprintf("@ifunc:%llx", (unsigned long long)r.r_addend);
+
+				if (!key || add_slot(&b->got, &b->ngot, key, r.r_offset) < 0)
+					return -1;
+				b->owned_keys = xrealloc(b->owned_keys,
+							 (b->nowned + 1) * sizeof(*b->owned_keys));
+				if (!b->owned_keys)
+					return -1;
+				b->owned_keys[b->nowned++] = key;
 			} else if (type == R_X86_64_TPOFF64) {
 				/* named: a global TLS symbol; unnamed: our own, by offset */
 				char *key = name ? xstrdup(name)
@@ -170,8 +181,12 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 }
 
 /*
- * PLT entries: each is a 16-byte stub whose `jmp *slot(%rip)` (ff 25,
- * maybe after endbr64 or a bnd prefix) reads the GOT slot of one import.
+ * PLT entries: each holds a `jmp *slot(%rip)` (ff 25 disp32) that reads the
+ * GOT slot of one import.  Layouts differ: 16-byte lazy entries, 16-byte
+ * .plt.sec entries after endbr64 and a bnd prefix, 8-byte static .iplt
+ * entries (jmp; xchg %ax,%ax).  So every jmp whose slot is a GOT slot we
+ * know counts, and the patch calls the jmp itself, which behaves as the
+ * whole entry does.
  */
 static int load_plt(struct baseline *b, Elf *e, const char *secname)
 {
@@ -179,26 +194,28 @@ static int load_plt(struct baseline *b, Elf *e, const char *secname)
 	Elf_Scn *scn = find_section(e, SHT_PROGBITS, secname, &sh);
 	const uint8_t *code;
 
-	if (!scn || sh.sh_size < 16)
+	if (!scn || sh.sh_size < 6)
 		return 0;
 	code = hp_image_bytes(&b->img, sh.sh_addr - b->img.base, sh.sh_size);
 	if (!code)
 		return 0;
-	for (uint64_t entry = 0; entry + 16 <= sh.sh_size; entry += 16) {
-		for (uint64_t k = entry; k + 6 <= entry + 16; k++) {
-			int32_t disp;
-			uint64_t slot;
+	for (uint64_t k = 0; k + 6 <= sh.sh_size; k++) {
+		int32_t disp;
+		uint64_t slot;
+		const char *name = NULL;
 
-			if (code[k] != 0xff || code[k + 1] != 0x25)
-				continue;
-			memcpy(&disp, code + k + 2, 4);
-			slot = sh.sh_addr + k + 6 + (int64_t)disp;
-			for (size_t g = 0; g < b->ngot; g++)
-				if (b->got[g].vaddr == slot &&
-				    add_slot(&b->plt, &b->nplt, b->got[g].name, sh.sh_addr + entry) < 0)
-					return -1;
-			break;
-		}
+		if (code[k] != 0xff || code[k + 1] != 0x25)
+			continue;
+		memcpy(&disp, code + k + 2, 4);
+		slot = sh.sh_addr + k + 6 + (int64_t)disp;
+		for (size_t g = 0; g < b->ngot && !name; g++)
+			if (b->got[g].vaddr == slot)
+				name = b->got[g].name;
+		if (!name)
+			continue;
+		if (add_slot(&b->plt, &b->nplt, name, sh.sh_addr + k) < 0)
+			return -1;
+		k += 5;
 	}
 	return 0;
 }
@@ -268,6 +285,9 @@ void baseline_free(struct baseline *b)
 		elf_end(b->bin_elf);
 	for (size_t i = 0; i < b->ntls_got; i++)
 		free((char *)b->tls_got[i].name);
+	for (size_t i = 0; i < b->nowned; i++)
+		free(b->owned_keys[i]);
+	free(b->owned_keys);
 	free(b->tls_got);
 	free(b->got);
 	free(b->plt);
@@ -343,6 +363,22 @@ uint64_t baseline_plt(const struct baseline *b, const char *name)
 uint64_t baseline_got(const struct baseline *b, const char *name)
 {
 	return find_slot(b->got, b->ngot, name);
+}
+
+uint64_t baseline_ifunc_plt(const struct baseline *b, const struct bsym *s)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "@ifunc:%llx", (unsigned long long)s->value);
+	return find_slot(b->plt, b->nplt, key);
+}
+
+uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "@ifunc:%llx", (unsigned long long)s->value);
+	return find_slot(b->got, b->ngot, key);
 }
 
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s)

@@ -45,6 +45,8 @@ struct baseline {
 	size_t ngot;
 	struct bslot *tls_got; /* initial-exec TLS slots (TPOFF64) by name or offset */
 	size_t ntls_got;
+	char **owned_keys; /* slot names made here (IFUNC keys) */
+	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
 	uint8_t *sym_file;	  /* --baseline-symbols file, if any */
 };
@@ -68,6 +70,13 @@ size_t baseline_find(const struct baseline *b, const char *name, const char *fil
 /* vaddr of the PLT entry / GOT slot through which the binary reaches name, or 0. */
 uint64_t baseline_plt(const struct baseline *b, const char *name);
 uint64_t baseline_got(const struct baseline *b, const char *name);
+/*
+ * For an IFUNC the binary defines itself: the PLT entry and the slot
+ * (IRELATIVE) through which the binary calls the implementation, or 0.
+ */
+uint64_t baseline_ifunc_plt(const struct baseline *b, const struct bsym *s);
+uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s);
+
 /* vaddr of the initial-exec TLS slot for a TLS symbol, or 0. */
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s);
 

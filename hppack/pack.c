@@ -390,6 +390,14 @@ static int resolve_tls(struct packer *p, const struct input *in, const struct bs
 {
 	uint64_t slot;
 
+	if (!hp_image_is_program(&p->b->img) &&
+	    (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
+	     (r->type == R_X86_64_GOTTPOFF && !baseline_tls_slot(p->b, s)))) {
+		refuse(p, "%s: thread-local %s: %s is a shared library, whose thread-local "
+			  "offsets are only known when it is loaded",
+		       in->path, s->name, p->b->path);
+		return 1;
+	}
 	switch (r->type) {
 	case R_X86_64_TPOFF32:
 	case R_X86_64_TPOFF64:
@@ -417,6 +425,31 @@ static int resolve_tls(struct packer *p, const struct input *in, const struct bs
 	}
 }
 
+/*
+ * An IFUNC the binary defines (a static program's string functions): its
+ * symbol is the resolver, so calls go through the binary's own PLT entry
+ * and loads through its IRELATIVE slot, which hold the implementation.
+ */
+static int resolve_ifunc(struct packer *p, const struct input *in, const struct bsym *s,
+			 struct hp_preloc *r)
+{
+	uint64_t v = 0;
+
+	if (r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32)
+		v = baseline_ifunc_plt(p->b, s);
+	else if (is_got_type(r->type) && (v = baseline_ifunc_slot(p->b, s)))
+		r->type = R_X86_64_PC32;
+	if (!v) {
+		refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot "
+			  "for it that new code could use",
+		       in->path, s->name, p->b->path);
+		return 1;
+	}
+	r->target = HP_PT_IMAGE;
+	r->target_off = (int64_t)(v - p->b->img.base);
+	return 0;
+}
+
 /* A symbol the binary does not define: through its PLT or GOT, or an import. */
 static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_preloc *r)
 {
@@ -435,6 +468,12 @@ static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_p
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
 		return 0;
+	}
+	/* a static program has nothing to import from (a weak symbol is just null) */
+	if (!hp_image_links_libraries(&p->b->img) && hs->bind != HP_BIND_WEAK) {
+		refuse(p, "%s is not defined in %s, a static program that loads no library",
+		       hs->name, p->b->path);
+		return 1;
 	}
 	idx = import_index(p, hs->name, hs->bind == HP_BIND_WEAK);
 	if (idx < 0)
@@ -495,6 +534,8 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 	}
 	if (s->type == STT_TLS)
 		return resolve_tls(p, in, s, r);
+	if (s->type == STT_GNU_IFUNC)
+		return resolve_ifunc(p, in, s, r);
 	if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_GOTTPOFF) {
 		refuse(p, "%s: %s is thread-local in the object but not in %s", in->path, hs->name,
 		       p->b->path);

@@ -12,8 +12,11 @@
 int sign_manifest(const char *manifest, size_t len, const struct pack_opts *o, uint8_t **sig,
 		  size_t *sig_len)
 {
-	struct hp_signer_opts so = {.key = o->key, .cert = o->cert, .chain = o->chain,
-				    .now = o->created};
+	/*
+	 * The certificate must be valid now, when the signature is made: not at
+	 * the package's creation time, which SOURCE_DATE_EPOCH may set years back.
+	 */
+	struct hp_signer_opts so = {.key = o->key, .cert = o->cert, .chain = o->chain, .now = 0};
 	struct hp_signer *s = NULL;
 	char msg[512];
 	int ret;

@@ -529,6 +529,24 @@ Test(hppack, signed_package_verifies_against_its_target)
 	cr_expect_str_neq(r.err, "");
 	cr_expect(!tu_exists(tpath("e.hpk")));
 	tu_run_free(&r);
+
+	/*
+	 * Validity is checked at signing time, not at SOURCE_DATE_EPOCH: a
+	 * reproducible build dated 2017, before the certificate existed, signs;
+	 * one dated 2020, while the expired certificate was still valid, does not.
+	 */
+	setenv("SOURCE_DATE_EPOCH", "1500000000", 1);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("o.hpk"), "--key",
+		pki_file("p256", ".key"), "--cert", pki_file("p256", ".pem"), "--chain",
+		pki_file("p256", ".chain"), hpd, NULL);
+	expect_status(&r, 0, "dated before the certificate's notBefore");
+	tu_run_free(&r);
+	setenv("SOURCE_DATE_EPOCH", "1590969600", 1);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("e.hpk"), "--key",
+		pki_file("expired", ".key"), "--cert", pki_file("expired", ".pem"), hpd, NULL);
+	expect_status(&r, 2, "expired signer, dated while it was valid");
+	cr_expect(!tu_exists(tpath("e.hpk")));
+	tu_run_free(&r);
 }
 
 Test(hppack, compression_is_the_smaller_of_zstd_and_zstd_against_the_baseline)
