@@ -205,8 +205,8 @@ static int listing_build(const struct func *fn, struct listing *l)
 		return -1;
 	for (long i = 0; i < fn->ninsns; i++) {
 		const struct insn *in = &fn->insns[i];
-		char asmtext[128], refs[256] = "", hex[64] = "", tn[128];
-		size_t rl = 0;
+		char asmtext[128], refs[256] = "", all[256] = "", hex[64] = "", tn[128];
+		size_t rl = 0, al = 0;
 
 		insn_format(fn->code + in->off, in->len, in->off, asmtext, sizeof(asmtext));
 		for (uint8_t k = 0; k < in->len && k < 16; k++)
@@ -215,18 +215,35 @@ static int listing_build(const struct func *fn, struct listing *l)
 			r++;
 		for (size_t j = r; j < fn->nrefs && fn->refs[j].off < in->off + in->len; j++) {
 			size_t at = 2 * (fn->refs[j].off - in->off);
+			bool is_branch = in->type == INSN_CALL || in->type == INSN_JUMP ||
+					 in->type == INSN_JUMP_COND;
+			char *operand = strrchr(asmtext, ' ');
 
 			for (size_t k = 0; k < 2u * fn->refs[j].size && at + k < 32; k++)
 				hex[at + k] = '.';
+			target_name(&fn->refs[j].t, tn, sizeof(tn));
+			al += (size_t)snprintf(all + al, al < sizeof(all) ? sizeof(all) - al : 0,
+					       "%s%s", al ? ", " : "", tn);
+			if (al >= sizeof(all))
+				al = sizeof(all) - 1;
+			if (is_branch && in->rel_size && operand &&
+			    fn->refs[j].off == in->off + in->rel_off) {
+				/*
+				 * The branch's own target: show it as the operand, not as
+				 * the address an unrelocated displacement points at.
+				 */
+				snprintf(operand + 1, sizeof(asmtext) - (size_t)(operand + 1 - asmtext),
+					 "%s", tn);
+				continue;
+			}
 			rl += (size_t)snprintf(refs + rl, rl < sizeof(refs) ? sizeof(refs) - rl : 0,
-					       "%s%s", rl ? ", " : "",
-					       target_name(&fn->refs[j].t, tn, sizeof(tn)));
+					       "%s%s", rl ? ", " : "", tn);
 			if (rl >= sizeof(refs))
 				rl = sizeof(refs) - 1;
 		}
 		l->text[i] = rl ? xasprintf("%6x:  %-36s  # %s", in->off, asmtext, refs)
 				: xasprintf("%6x:  %s", in->off, asmtext);
-		l->key[i] = xasprintf("%s|%s", hex, refs);
+		l->key[i] = xasprintf("%s|%s", hex, all);
 		l->n = i + 1;
 		if (!l->text[i] || !l->key[i])
 			return -1;

@@ -373,6 +373,24 @@ Test(cli, show_prints_a_disassembly_diff)
 	tu_run_free(&r);
 }
 
+/*
+ * A call's target is shown by name: through a relocation (an import) or,
+ * without function sections, decoded from the displacement (a function
+ * earlier in .text), never as the address an unrelocated field points at.
+ */
+Test(cli, show_names_call_targets)
+{
+	char *argv[] = {HPDIFF, "--show", SAMPLE("gcc-O2", "new-static-helper", "old.o"),
+			SAMPLE("gcc-O2", "new-static-helper", "new.o"), NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_expect(strstr(r.out, "  call key_valid\n"), "%s", r.out);
+	cr_expect(strstr(r.out, "  call strlen\n"), "%s", r.out);
+	cr_expect(!strstr(r.out, "call 0x"), "%s", r.out);
+	tu_run_free(&r);
+}
+
 /* glibc's libc.a has empty compatibility objects without a symbol table. */
 Test(cli, empty_objects_without_symbols_are_fine_stripped_code_is_not)
 {
