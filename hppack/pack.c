@@ -29,12 +29,23 @@ static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const
 	char msg[1024];
 	va_list ap;
 
+	char **said;
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	error("%s", msg);
 	if (p->status < PACK_REFUSED)
 		p->status = PACK_REFUSED;
+	for (size_t i = 0; i < p->nsaid; i++)
+		if (!strcmp(p->said[i], msg))
+			return;
+	error("%s", msg);
+	said = xrealloc(p->said, (p->nsaid + 1) * sizeof(*said));
+	if (!said)
+		return;
+	p->said = said;
+	if ((said[p->nsaid] = xstrdup(msg)))
+		p->nsaid++;
 }
 
 static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
@@ -689,5 +700,8 @@ void pack_free(struct packer *p)
 	free(p->funcs);
 	free(p->func_code);
 	free(p->tools);
+	for (size_t i = 0; i < p->nsaid; i++)
+		free(p->said[i]);
+	free(p->said);
 	memset(p, 0, sizeof(*p));
 }

@@ -39,6 +39,8 @@ struct packer {
 	uint32_t nfuncs;
 	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
 	int status;  /* worst enum pack_status so far */
+	char **said; /* refusals printed, each once (a symbol may be used many times) */
+	size_t nsaid;
 };
 
 /* Read and check the .hpd files; PACK_OK or the status to exit with. */

@@ -5,7 +5,7 @@
 #     that entry and the running program, patched, answers as the new build.
 #  2. The fix calls fnmatch, which the static program does not contain: no
 #     library will ever be loaded to find it in, so hppack refuses (exit 1,
-#     no package).
+#     no package), saying so once however often the fix calls it.
 # Environment: HP_BIN, HP_SAMPLES.
 set -uo pipefail
 bin=${HP_BIN:?} samples=${HP_SAMPLES:?}
@@ -78,7 +78,7 @@ cat >"$work/new/match.c" <<'C'
 #include <fnmatch.h>
 int name_matches(const char *pattern, const char *name)
 {
-	return fnmatch(pattern, name, 0) == 0;
+	return fnmatch(pattern, name, 0) == 0 || fnmatch(pattern, name, FNM_CASEFOLD) == 0;
 }
 C
 cat >"$work/main.c" <<'C'
@@ -95,7 +95,8 @@ else
 	"$bin/hppack" --baseline "$work/prog" --seq 1 -o "$work/b.hpk" "${sign[@]}" \
 		"$work/b.hpd" 2>"$work/b.err"
 	st=$?
-	if [ $st = 1 ] && grep -q "fnmatch is not defined in .*a static program" "$work/b.err" &&
+	# said once, though fnmatch is called twice
+	if [ $st = 1 ] && [ "$(grep -c "fnmatch is not defined in .*a static program" "$work/b.err")" = 1 ] &&
 		[ ! -e "$work/b.hpk" ]; then
 		ok "an import into a static program is refused when packing"
 	else
