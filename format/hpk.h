@@ -116,6 +116,18 @@ int hp_zstd_compress(const uint8_t *src, size_t len, const uint8_t *prefix, size
  */
 int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, size_t prefix_len,
 		       size_t raw_size, uint8_t **out, struct hp_error *e);
+/*
+ * The same checks, decompressing into the caller's out[0..raw_size) piece
+ * by piece: after each piece, progress(arg, n) (when not NULL) says that
+ * out[0..n) holds its final bytes, so another thread may read them while
+ * the rest is decoded (n grows; it reaches raw_size only on success).  The
+ * framing is checked before anything is decoded; a frame that fails later
+ * fails after some progress, and out is then not to be used.
+ */
+typedef void hp_zstd_progress_fn(void *arg, size_t done);
+int hp_zstd_decompress_into(const uint8_t *src, size_t len, const uint8_t *prefix,
+			    size_t prefix_len, uint8_t *out, size_t raw_size,
+			    hp_zstd_progress_fn *progress, void *arg, struct hp_error *e);
 
 /* ---- payload ------------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "hpk.h"
 
-/* Bound the decoder's window: payloads are far smaller than 256 MiB. */
+/* Bound the decoder's window (docs/format.md): payloads are far smaller than 256 MiB. */
 #define WINDOW_LOG_MAX 28
 
 int hp_zstd_compress(const uint8_t *src, size_t len, const uint8_t *prefix, size_t prefix_len,
@@ -54,47 +54,142 @@ int hp_zstd_compress(const uint8_t *src, size_t len, const uint8_t *prefix, size
 	return 0;
 }
 
-int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, size_t prefix_len,
-		       size_t raw_size, uint8_t **out, struct hp_error *e)
+/*
+ * ZSTD_d_stableOutBuffer: zstd decodes straight into the caller's buffer,
+ * which holds the whole output, instead of into a window buffer of its own
+ * that it copies out of.  It is in zstd.h's experimental section, with the
+ * same value since zstd 1.4.4; a library that refuses it decodes through
+ * its window buffer, slower, to the same result.
+ */
+#define STABLE_OUT_BUFFER ZSTD_d_experimentalParam2
+
+/* Compressed bytes handed to the decoder per call: the grain of progress. */
+#define CHUNK ((size_t)256 << 10)
+
+/*
+ * The window a frame header asks for (RFC 8878, 3.1.1.1): the content size
+ * for a single-segment frame, else what its Window_Descriptor byte says.
+ */
+static unsigned long long frame_window(const uint8_t *src, unsigned long long declared)
+{
+	unsigned exponent = src[5] >> 3, mantissa = src[5] & 7;
+	unsigned long long base = 1ull << (10 + exponent);
+
+	return src[4] & 0x20 ? declared : base + base / 8 * mantissa;
+}
+
+/* The frame's framing, checked before any of its blocks is decoded. */
+static int check_frame(const uint8_t *src, size_t len, size_t raw_size, struct hp_error *e)
 {
 	unsigned long long declared = ZSTD_getFrameContentSize(src, len);
-	size_t frame = ZSTD_findFrameCompressedSize(src, len), n;
-	ZSTD_DCtx *d;
-	uint8_t *buf;
+	size_t frame = ZSTD_findFrameCompressedSize(src, len);
 
-	*out = NULL;
 	/* a data frame: a skippable frame "declares" 0 bytes and holds anything */
-	if (len < 4 || src[0] != 0x28 || src[1] != 0xb5 || src[2] != 0x2f || src[3] != 0xfd ||
+	if (len < 6 || src[0] != 0x28 || src[1] != 0xb5 || src[2] != 0x2f || src[3] != 0xfd ||
 	    declared == ZSTD_CONTENTSIZE_ERROR || ZSTD_isError(frame))
 		return hp_fail(e, HP_EMAGIC, 0, "payload.zst is not a zstd frame");
 	if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
 		return hp_fail(e, HP_EVALUE, 0, "payload.zst does not declare its size");
 	if (declared != raw_size)
 		return hp_fail(e, HP_ELIMIT, 0, "payload.zst declares another size than MANIFEST");
+	/* (zstd checks it too, but not when it decodes a frame in one pass) */
+	if (frame_window(src, declared) > 1ull << WINDOW_LOG_MAX)
+		return hp_fail(e, HP_ELIMIT, 5, "payload.zst's window is larger than 2^28 bytes");
 	if (frame != len)
 		return hp_fail(e, HP_ETRAILING, frame, "after the zstd frame");
+	return 0;
+}
+
+/* A decoder error as the format's error. */
+static int decode_error(size_t r, struct hp_error *e)
+{
+	switch (ZSTD_getErrorCode(r)) {
+	case ZSTD_error_dstSize_tooSmall:
+	case ZSTD_error_noForwardProgress_destFull:
+		return hp_fail(e, HP_ELIMIT, 0, "payload decompresses beyond its declared size");
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return hp_fail(e, HP_ELIMIT, 0, "payload.zst's window is larger than 2^28 bytes");
+	case ZSTD_error_memory_allocation:
+		return hp_fail(e, HP_ENOMEM, 0, "decompressing the payload");
+	default:
+		return hp_fail(e, HP_EVALUE, 0, ZSTD_getErrorName(r));
+	}
+}
+
+/*
+ * Hand the frame to the decoder CHUNK bytes at a time: after each call,
+ * out[0..pos) is final (zstd writes each block it completes at out[pos..)
+ * and afterwards only reads matches from it).  Handed the whole frame at
+ * once, zstd would decode it in one pass, with no progress to report.
+ */
+static int decode_chunks(ZSTD_DCtx *d, const uint8_t *src, size_t len, uint8_t *out,
+			 size_t raw_size, hp_zstd_progress_fn *progress, void *arg,
+			 struct hp_error *e)
+{
+	ZSTD_outBuffer ob = {out, raw_size, 0};
+	ZSTD_inBuffer ib = {src, 0, 0};
+	size_t r = 1;
+
+	while (r) {
+		size_t pos = ob.pos;
+
+		if (ib.pos == ib.size) {
+			if (ib.size == len)
+				break; /* the frame ends inside a block */
+			ib.size += len - ib.size > CHUNK ? CHUNK : len - ib.size;
+		}
+		/* 0 once the frame is complete; zstd fails when it cannot progress */
+		r = ZSTD_decompressStream(d, &ob, &ib);
+		if (ZSTD_isError(r))
+			return decode_error(r, e);
+		if (ob.pos > pos && progress)
+			progress(arg, ob.pos);
+	}
+	if (r || ob.pos != raw_size)
+		return hp_fail(e, HP_EVALUE, 0, "payload shorter than declared");
+	return 0;
+}
+
+int hp_zstd_decompress_into(const uint8_t *src, size_t len, const uint8_t *prefix,
+			    size_t prefix_len, uint8_t *out, size_t raw_size,
+			    hp_zstd_progress_fn *progress, void *arg, struct hp_error *e)
+{
+	ZSTD_DCtx *d;
+	int ret;
+
+	if (check_frame(src, len, raw_size, e) < 0)
+		return -1;
 	d = ZSTD_createDCtx();
-	buf = hp_alloc_large(raw_size);
-	if (!d || !buf) {
+	if (!d)
+		return hp_fail(e, HP_ENOMEM, 0, "decompressing the payload");
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, WINDOW_LOG_MAX)) ||
+	    (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))) {
 		ZSTD_freeDCtx(d);
-		free(buf);
 		return hp_fail(e, HP_ENOMEM, 0, "decompressing the payload");
 	}
-	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
-	if (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len))) {
-		ZSTD_freeDCtx(d);
-		free(buf);
-		return hp_fail(e, HP_ENOMEM, 0, "decompressing the payload");
-	}
-	/* Output capacity is the declared size: a frame producing more fails here. */
-	n = ZSTD_decompressDCtx(d, buf, raw_size, src, len);
+	ZSTD_DCtx_setParameter(d, STABLE_OUT_BUFFER, 1);
+	/* Output capacity is the declared size: a frame producing more fails. */
+	ret = decode_chunks(d, src, len, out, raw_size, progress, arg, e);
 	ZSTD_freeDCtx(d);
-	if (ZSTD_isError(n) || n != raw_size) {
+	return ret;
+}
+
+int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, size_t prefix_len,
+		       size_t raw_size, uint8_t **out, struct hp_error *e)
+{
+	uint8_t *buf;
+
+	*out = NULL;
+	/* the framing first: no buffer of raw_size bytes for what is no frame */
+	if (check_frame(src, len, raw_size, e) < 0)
+		return -1;
+	buf = hp_alloc_large(raw_size);
+	if (!buf)
+		return hp_fail(e, HP_ENOMEM, 0, "decompressing the payload");
+	if (hp_zstd_decompress_into(src, len, prefix, prefix_len, buf, raw_size, NULL, NULL, e) <
+	    0) {
 		free(buf);
-		if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
-			return hp_fail(e, HP_ELIMIT, 0, "payload decompresses beyond its declared size");
-		return hp_fail(e, HP_EVALUE, 0, ZSTD_isError(n) ? ZSTD_getErrorName(n)
-							      : "payload shorter than declared");
+		return -1;
 	}
 	*out = buf;
 	return 0;

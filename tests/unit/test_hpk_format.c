@@ -733,6 +733,235 @@ Test(zstd, frames_by_hand)
 	cr_expect_neq(unzstd_code(ok, sizeof(ok), 5), HP_OK, "reserved block type");
 }
 
+/* ---- zstd, in pieces ------------------------------------------------------------------------- */
+
+/*
+ * n bytes like a payload's: the first half incompressible, the rest 64-byte
+ * words drawn from a small set (it compresses, with matches reaching back).
+ */
+static uint8_t *mixed_bytes(size_t n, uint32_t seed)
+{
+	uint8_t *b = malloc(n), words[32][64];
+	uint32_t x = seed;
+
+	cr_assert(b);
+	for (size_t i = 0; i < sizeof(words); i++) {
+		x = x * 1103515245u + 12345u;
+		words[i / 64][i % 64] = (uint8_t)(x >> 24);
+	}
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		b[i] = (uint8_t)(x >> 24);
+	}
+	for (size_t i = n / 2; i + 64 <= n; i += 64) {
+		x = x * 1103515245u + 12345u;
+		memcpy(b + i, words[(x >> 16) % 32], 64);
+	}
+	return b;
+}
+
+/* What hp_zstd_decompress_into reported, checked against the bytes expected. */
+struct progress {
+	const uint8_t *out, *want;
+	size_t want_len;
+	size_t calls, last;
+	bool grows, final; /* every report larger than the last; out[0..done) as wanted */
+};
+
+static void on_progress(void *arg, size_t done)
+{
+	struct progress *p = arg;
+
+	p->grows = p->grows && done > p->last;
+	p->final = p->final && done <= p->want_len && !memcmp(p->out, p->want, done);
+	p->last = done;
+	p->calls++;
+}
+
+/* Decompress z into a buffer of raw_size; the error code (HP_OK) and the reports in *p. */
+static int unzstd_into(const uint8_t *z, size_t zlen, const uint8_t *prefix, size_t prefix_len,
+		       size_t raw_size, const uint8_t *want, size_t want_len, struct progress *p)
+{
+	struct hp_error e = {0};
+	uint8_t *out = malloc(raw_size ? raw_size : 1);
+	int r;
+
+	*p = (struct progress){
+		.out = out, .want = want, .want_len = want_len, .grows = true, .final = true};
+	r = hp_zstd_decompress_into(z, zlen, prefix, prefix_len, out, raw_size, on_progress, p, &e);
+	if (r == 0)
+		cr_expect(!memcmp(out, want, raw_size), "decompressed bytes differ");
+	free(out);
+	return r == 0 ? HP_OK : e.code;
+}
+
+/* Where the 4-byte content size field of a frame header is. */
+static size_t fcs4_at(const uint8_t *z)
+{
+	static const size_t dict_id[] = {0, 1, 2, 4};
+	uint8_t fhd = z[4];
+
+	cr_assert_eq(fhd >> 6, 2, "expected a 4-byte content size field");
+	return 5 + !(fhd & 0x20) + dict_id[fhd & 3];
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Offset of the first block header at or after byte `from` of the frame (0: none). */
+static size_t block_from(const uint8_t *z, size_t zlen, size_t from, int type)
+{
+	size_t at = fcs4_at(z) + 4;
+
+	while (at + 3 <= zlen) {
+		uint32_t h = z[at] | (z[at + 1] << 8) | ((uint32_t)z[at + 2] << 16);
+
+		if (at >= from && (int)((h >> 1) & 3) == type)
+			return at;
+		if (h & 1)
+			break;
+		at += 3 + (((h >> 1) & 3) == 1 ? 1 : h >> 3);
+	}
+	return 0;
+}
+
+#define BIG (3u << 20)
+
+Test(zstd, decompresses_a_large_frame_in_pieces)
+{
+	uint8_t *raw = mixed_bytes(BIG, 1), *prefix = mixed_bytes(BIG, 2), *z;
+	struct progress p;
+	struct hp_error e;
+	size_t zlen;
+
+	cr_assert_eq(hp_zstd_compress(raw, BIG, NULL, 0, 3, &z, &zlen, &e), 0);
+	cr_assert_gt(zlen, 1u << 20, "a frame of several pieces");
+	cr_expect_eq(unzstd_into(z, zlen, NULL, 0, BIG, raw, BIG, &p), HP_OK);
+	cr_expect_gt(p.calls, 2);
+	cr_expect(p.grows && p.final, "each report is of final bytes, and more of them");
+	cr_expect_eq(p.last, BIG);
+	free(z);
+	/* against a prefix: a near copy of it */
+	memcpy(raw, prefix, BIG);
+	raw[BIG / 3] ^= 1;
+	raw[BIG - 10] ^= 1;
+	cr_assert_eq(hp_zstd_compress(raw, BIG, prefix, BIG, 3, &z, &zlen, &e), 0);
+	cr_expect_lt(zlen, 1u << 16);
+	cr_expect_eq(unzstd_into(z, zlen, prefix, BIG, BIG, raw, BIG, &p), HP_OK);
+	cr_expect(p.grows && p.final && p.last == BIG);
+	cr_expect_neq(unzstd_into(z, zlen, NULL, 0, BIG, raw, BIG, &p), HP_OK,
+		      "without the prefix");
+	free(z);
+	free(raw);
+	free(prefix);
+}
+
+Test(zstd, a_large_frame_failing_after_progress)
+{
+	uint8_t *raw = mixed_bytes(BIG, 3), *z, *out;
+	struct progress p;
+	struct hp_error e;
+	size_t zlen, at, n;
+	int code;
+
+	cr_assert_eq(hp_zstd_compress(raw, BIG, NULL, 0, 3, &z, &zlen, &e), 0);
+	/* declares (and MANIFEST says) 1 MiB less than it holds: a bomb */
+	put_le32(z + fcs4_at(z), BIG - (1u << 20));
+	cr_expect_eq(unzstd_into(z, zlen, NULL, 0, BIG - (1u << 20), raw, BIG, &p), HP_ELIMIT);
+	cr_expect(p.calls > 0 && p.last <= BIG - (1u << 20) && p.grows && p.final);
+	cr_expect_eq(hp_zstd_decompress(z, zlen, NULL, 0, BIG - (1u << 20), &out, &e), -1);
+	cr_expect_eq(e.code, HP_ELIMIT);
+	/* declares more than it holds */
+	put_le32(z + fcs4_at(z), BIG + 1000);
+	cr_expect_eq(unzstd_into(z, zlen, NULL, 0, BIG + 1000, raw, BIG, &p), HP_EVALUE);
+	cr_expect(p.calls > 0 && p.last <= BIG && p.grows && p.final);
+	cr_expect_eq(hp_zstd_decompress(z, zlen, NULL, 0, BIG + 1000, &out, &e), -1);
+	cr_expect_eq(e.code, HP_EVALUE);
+	put_le32(z + fcs4_at(z), BIG);
+	/* a compressed block in the second half, damaged: an error after progress */
+	at = block_from(z, zlen, zlen / 2, 2);
+	cr_assert(at);
+	n = (z[at] | (z[at + 1] << 8) | ((uint32_t)z[at + 2] << 16)) >> 3;
+	for (size_t i = 0; i < n; i++)
+		z[at + 3 + i] ^= 0x5a;
+	code = unzstd_into(z, zlen, NULL, 0, BIG, raw, BIG, &p);
+	cr_expect_neq(code, HP_OK);
+	cr_expect(p.calls > 0 && p.last < BIG && p.grows && p.final);
+	cr_expect_eq(hp_zstd_decompress(z, zlen, NULL, 0, BIG, &out, &e), -1);
+	cr_expect_eq(e.code, code, "the same error in one piece");
+	free(z);
+	free(raw);
+}
+
+Test(zstd, a_large_frame_framing_is_checked_before_decoding)
+{
+	static const uint8_t skip[] = {0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+	static const uint8_t small[] = {0x28, 0xb5, 0x2f, 0xfd, 0x20, 5,   0x29,
+					0,    0,    'h',  'e',	'l',  'l', 'o'};
+	uint8_t *raw = mixed_bytes(BIG, 4), *z, *two;
+	struct progress p;
+	struct hp_error e;
+	size_t zlen, last;
+
+	cr_assert_eq(hp_zstd_compress(raw, BIG, NULL, 0, 3, &z, &zlen, &e), 0);
+	/* cut inside a block, and just before the last block */
+	cr_expect_eq(unzstd_into(z, zlen / 2, NULL, 0, BIG, raw, BIG, &p), HP_EMAGIC);
+	cr_expect_eq(p.calls, 0);
+	for (size_t at = fcs4_at(z) + 4, h = 0; !(h & 1); at += 3 + (h >> 3)) {
+		h = z[at] | (z[at + 1] << 8) | ((uint32_t)z[at + 2] << 16);
+		last = at;
+		cr_assert_neq((h >> 1) & 3, 1, "no RLE block expected");
+	}
+	cr_expect_eq(unzstd_into(z, last, NULL, 0, BIG, raw, BIG, &p), HP_EMAGIC);
+	cr_expect_eq(p.calls, 0);
+	/* another frame, or a skippable frame, after it; a skippable frame before it */
+	two = malloc(zlen + sizeof(skip) + sizeof(small));
+	memcpy(two, z, zlen);
+	memcpy(two + zlen, small, sizeof(small));
+	cr_expect_eq(unzstd_into(two, zlen + sizeof(small), NULL, 0, BIG, raw, BIG, &p),
+		     HP_ETRAILING);
+	cr_expect_eq(p.calls, 0);
+	memcpy(two + zlen, skip, sizeof(skip));
+	cr_expect_eq(unzstd_into(two, zlen + sizeof(skip), NULL, 0, BIG, raw, BIG, &p),
+		     HP_ETRAILING);
+	cr_expect_eq(p.calls, 0);
+	memcpy(two, skip, sizeof(skip));
+	memcpy(two + sizeof(skip), z, zlen);
+	cr_expect_eq(unzstd_into(two, zlen + sizeof(skip), NULL, 0, BIG, raw, BIG, &p), HP_EMAGIC);
+	cr_expect_eq(p.calls, 0);
+	free(two);
+	free(z);
+	free(raw);
+}
+
+Test(zstd, window_of_at_most_2_28_bytes)
+{
+	/* magic, 4-byte content size, window descriptor (2^(10 + exponent)), a last raw block */
+	uint8_t f[] = {0x28, 0xb5, 0x2f, 0xfd, 0x80, 18 << 3, 5,   0,	0,
+		       0,    0x29, 0,	 0,    'h',  'e',     'l', 'l', 'o'};
+	struct progress p;
+
+	cr_expect_eq(unzstd_into(f, sizeof(f), NULL, 0, 5, (const uint8_t *)"hello", 5, &p), HP_OK);
+	f[5] = 19 << 3;
+	cr_expect_eq(unzstd_into(f, sizeof(f), NULL, 0, 5, (const uint8_t *)"hello", 5, &p),
+		     HP_ELIMIT);
+	cr_expect_eq(unzstd_code(f, sizeof(f), 5), HP_ELIMIT);
+	/* single segment: the window is the content size, here 2^28 + 1 */
+	f[4] = 0xa0;
+	f[5] = 1;
+	f[6] = 0;
+	f[7] = 0;
+	f[8] = 0x10;
+	f[9] = 0x29; /* a last raw block of 5 */
+	f[10] = 0;
+	f[11] = 0;
+	memcpy(f + 12, "hello", 5);
+	cr_expect_eq(unzstd_code(f, sizeof(f) - 1, (1u << 28) + 1), HP_ELIMIT);
+}
+
 /* ---- image ---------------------------------------------------------------------------------- */
 
 TestSuite(image);
