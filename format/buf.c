@@ -277,3 +277,14 @@ void hp_get_reserved(struct hp_rbuf *rb, size_t n, const char *what)
 		}
 	}
 }
+
+void hp_prefault(void *p, size_t n)
+{
+	volatile uint8_t *b = p;
+
+	/* the smallest page size: with huge pages most of these faults are none */
+	for (size_t i = 0; i < n; i += 4096)
+		b[i] = 0;
+	if (n)
+		b[n - 1] = 0;
+}

@@ -77,6 +77,12 @@ void hp_get_reserved(struct hp_rbuf *rb, size_t n, const char *what);
  * most of the page faults filling it costs.  Released with free().
  */
 void *hp_alloc_large(size_t n);
+/*
+ * Take the page faults of p[0..n) now, writing a zero to each page: on a
+ * second thread while the first is busy, so that whoever fills the buffer
+ * later does not stop for them.
+ */
+void hp_prefault(void *p, size_t n);
 
 static inline size_t hp_rbuf_left(const struct hp_rbuf *rb)
 {

@@ -601,6 +601,124 @@ Test(verify, replacements_must_match_manifest_functions)
 	free(raw);
 }
 
+/* ---- large payloads: hashed on a second thread, decompressed in pieces ------------------ */
+
+#define BIG (3u << 20)
+
+/* The model payload with a read-only item of BIG bytes: half random, half repeated words. */
+static uint8_t *big_payload(size_t *len)
+{
+	struct hp_payload *p = hk_payload_model(1);
+	struct hp_pdata *d;
+	struct hp_error e;
+	uint8_t *out;
+	uint32_t x = 7;
+
+	p->data = realloc(p->data, 2 * sizeof(*p->data));
+	d = &p->data[p->ndata++];
+	memset(d, 0, sizeof(*d));
+	d->kind = HP_PDATA_RODATA;
+	d->align = 64;
+	d->name = strdup("table");
+	d->size = BIG;
+	d->init = malloc(BIG);
+	for (size_t i = 0; i < BIG; i++) {
+		x = x * 1103515245u + 12345u;
+		d->init[i] =
+			i < BIG / 2 ? (uint8_t)(x >> 24) : (uint8_t)((i / 64) % 7 * 31 + i % 64);
+	}
+	cr_assert_eq(hp_payload_encode(p, &out, len, &e), 0, "%s", e.what);
+	hp_payload_free(p);
+	return out;
+}
+
+static uint8_t *big_zst(const uint8_t *raw, size_t rlen, size_t *zlen)
+{
+	struct hp_error e;
+	uint8_t *z;
+
+	cr_assert_eq(hp_zstd_compress(raw, rlen, NULL, 0, 3, &z, zlen, &e), 0, "%s", e.what);
+	cr_assert_gt(*zlen, 1u << 20, "a frame of several pieces");
+	return z;
+}
+
+Test(verify, large_payload)
+{
+	struct hp_verify_opts o = opts();
+	struct hp_verified v;
+	struct hk_spec s;
+	uint8_t *raw, *pkg;
+	size_t rlen, len;
+
+	raw = big_payload(&rlen);
+	hk_spec_default(&s);
+	s.raw = raw;
+	s.raw_len = rlen;
+	s.level = 3;
+	pkg = signed_pkg(&s, "p256", NULL, &len);
+	cr_assert_eq(hp_verify(pkg, len, &o, &v), 0, "%s", v.message);
+	cr_assert(v.payload_checked && v.payload->ndata == 2);
+	cr_expect_eq(v.payload->data[1].size, BIG);
+	cr_expect(memmem(raw, rlen, v.payload->data[1].init, BIG), "the item's bytes");
+	hp_verified_free(&v);
+	free(pkg);
+	/* unsigned: the hash of payload.zst is abandoned */
+	pkg = hk_package(&s, &len);
+	expect(pkg, len, &o, HP_V_SIGNATURE);
+	free(pkg);
+	free(raw);
+}
+
+Test(verify, large_payload_failures)
+{
+	uint8_t *raw, *z, *flipped;
+	size_t rlen, zlen;
+
+	raw = big_payload(&rlen);
+	z = big_zst(raw, rlen, &zlen);
+	cr_assert_eq(z[4] >> 6, 2, "expected a 4-byte content size field");
+	/* the frame holds 1 MiB more than it (and MANIFEST) declares: fails mid-way */
+	z[fcs_offset(z) + 2] -= 0x10;
+	expect_zst(z, zlen, rlen - (1u << 20), HP_V_PAYLOAD_SIZE);
+	/* it holds less than it declares: fails at its end */
+	z[fcs_offset(z) + 2] += 0x20;
+	expect_zst(z, zlen, rlen + (1u << 20), HP_V_PAYLOAD_FORMAT);
+	z[fcs_offset(z) + 2] -= 0x10;
+	/* decompresses to other bytes than MANIFEST's raw SHA-256 is of */
+	{
+		struct hp_verify_opts o = opts();
+		struct hk_spec s;
+		struct parts p;
+		uint8_t *pkg, *bad;
+		size_t len, blen;
+
+		flipped = malloc(rlen);
+		memcpy(flipped, raw, rlen);
+		flipped[rlen - 100] ^= 1;
+		hk_spec_default(&s);
+		s.raw = flipped;
+		s.raw_len = rlen;
+		s.zst = z;
+		s.zst_len = zlen;
+		pkg = signed_pkg(&s, "p256", NULL, &len);
+		expect(pkg, len, &o, HP_V_PAYLOAD_HASH);
+		free(pkg);
+		/* and a payload.zst that is not the one MANIFEST pins */
+		s.raw = raw;
+		pkg = signed_pkg(&s, "p256", NULL, &len);
+		split(pkg, len, &p);
+		p.z[zlen / 2] ^= 1;
+		bad = join(&p, p.k.manifest_len, p.k.sig_len, zlen, &blen);
+		expect(bad, blen, &o, HP_V_PAYLOAD_HASH);
+		free(bad);
+		free_parts(&p);
+		free(pkg);
+		free(flipped);
+	}
+	free(z);
+	free(raw);
+}
+
 /* ---- target binding ------------------------------------------------------------------------ */
 
 static uint8_t *bound_pkg(struct hk_target *t, uint8_t comp, size_t *len)
@@ -689,6 +807,31 @@ Test(verify, wrong_baselines)
 	expect(pkg, len, &o, HP_V_TARGET);
 	free(copy);
 	free(pkg);
+	free(t.file);
+}
+
+Test(verify, payload_hash_is_reported_before_the_target)
+{
+	struct hp_verify_opts o = opts();
+	struct hk_target t, other;
+	struct parts p;
+	uint8_t *pkg, *bad;
+	size_t len, blen;
+
+	pkg = bound_pkg(&t, HP_COMP_ZSTD, &len);
+	hk_target_load(&other, OTHER_TARGET);
+	o.target = &other.img;
+	expect(pkg, len, &o, HP_V_TARGET);
+	split(pkg, len, &p);
+	p.z[p.k.payload_len / 2] ^= 1;
+	bad = join(&p, p.k.manifest_len, p.k.sig_len, p.k.payload_len, &blen);
+	expect(bad, blen, &o, HP_V_PAYLOAD_HASH);
+	o.target = &t.img;
+	expect(bad, blen, &o, HP_V_PAYLOAD_HASH);
+	free(bad);
+	free_parts(&p);
+	free(pkg);
+	free(other.file);
 	free(t.file);
 }
 
