@@ -72,7 +72,12 @@ static int cmp_input(const void *a, const void *b)
 	const struct input *x = a, *y = b;
 	int c = strcmp(x->h->object, y->h->object);
 
-	return c ? c : strcmp(x->path, y->path);
+	/* by content, not by the paths given: objects of the same name in different directories */
+	if (!c)
+		c = strcmp(x->h->source, y->h->source);
+	if (!c)
+		c = memcmp(x->h->old_sha256, y->h->old_sha256, sizeof(x->h->old_sha256));
+	return c ? c : memcmp(x->h->new_sha256, y->h->new_sha256, sizeof(x->h->new_sha256));
 }
 
 static void print_refusals(const struct input *in)
@@ -180,8 +185,13 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 	}
 	for (size_t i = 0; i < p->nin; i++)
 		for (size_t k = i + 1; k < p->nin; k++)
-			if (!strcmp(p->in[i].h->object, p->in[k].h->object) &&
-			    !strcmp(p->in[i].h->source, p->in[k].h->source))
+			/*
+			 * The same baseline object twice (two fixes of it, or one .hpd
+			 * given twice).  Objects that only share a name, such as
+			 * src/a/util.o and src/b/util.o, are different objects.
+			 */
+			if (!memcmp(p->in[i].h->old_sha256, p->in[k].h->old_sha256,
+				    sizeof(p->in[i].h->old_sha256)))
 				refuse(p, "%s and %s describe the same object (%s)", p->in[i].path,
 				       p->in[k].path, p->in[i].h->object);
 	/* The package does not depend on the order of the arguments. */
