@@ -131,9 +131,12 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 			*done = 1;
 			return 0;
 		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+		default: {
+			char problem[300];
+
+			option_problem(c, argv, problem, sizeof(problem));
+			return usage_error("%s", problem);
+		}
 		}
 	}
 	if (opt->inspect) {

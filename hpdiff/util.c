@@ -1,7 +1,9 @@
 /*
  * Messages and checked allocation for the tools; see util.h.
  */
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +105,26 @@ char *xasprintf(const char *fmt, ...)
 		return NULL;
 	}
 	return s;
+}
+
+void option_problem(int c, char *const argv[], char *buf, size_t size)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *eq = strchr(arg, '=');
+	bool is_long = arg[0] == '-' && arg[1] == '-';
+
+	if (!is_long && optopt > 0 && optopt < 128) {
+		/* a short option, maybe in a cluster such as -vx: name the letter */
+		if (c == ':')
+			snprintf(buf, size, "option '-%c' needs an argument", optopt);
+		else
+			snprintf(buf, size, "unknown option '-%c'", optopt);
+	} else if (c == ':') {
+		snprintf(buf, size, "option '%s' needs an argument", arg);
+	} else if (is_long && eq && optopt) {
+		/* getopt_long names the option it knows in optopt */
+		snprintf(buf, size, "option '%.*s' takes no argument", (int)(eq - arg), arg);
+	} else {
+		snprintf(buf, size, "unknown option '%.*s'", is_long && eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+	}
 }

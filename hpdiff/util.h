@@ -1,6 +1,6 @@
 /*
  * Small helpers the tools' code uses: messages and checked allocation.
- * hpdiff and hppack link this file; each main() sets its name.
+ * Every tool links this file; each main() sets its name.
  *
  * Messages go to stderr as "hpdiff: ..." lines, lower-case, no trailing
  * period, naming the file first.  error() returns -1 so callers can write
@@ -29,6 +29,13 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 /* printf into a new string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * After getopt_long() returned ':' or '?' for argv: the problem in words,
+ * naming the option as it was written ("unknown option '-x'", "option
+ * '--json' takes no argument", "option '-o' needs an argument").
+ */
+void option_problem(int c, char *const argv[], char *buf, size_t size);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -173,9 +173,12 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 			*done = 1;
 			return 0;
 		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+		default: {
+			char problem[300];
+
+			option_problem(ch, argv, problem, sizeof(problem));
+			return usage_error("%s", problem);
+		}
 		}
 	}
 	if (c->inspect) {

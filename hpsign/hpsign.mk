@@ -15,7 +15,7 @@ $(HPVERIFY_LIB): $(filter-out $(HPSIGN_TOOL_OBJ),$(HPSIGN_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/bin/hpsign: $(HPSIGN_TOOL_OBJ) $(HPVERIFY_LIB) $(LIBFORMAT)
+$(B)/bin/hpsign: $(HPSIGN_TOOL_OBJ) $(B)/obj/hpdiff/util.o $(HPVERIFY_LIB) $(LIBFORMAT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HPSIGN)
 

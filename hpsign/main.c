@@ -19,6 +19,7 @@
 #include "report.h"
 #include "sign.h"
 #include "verify.h"
+#include "../hpdiff/util.h"
 
 /* Exit status, as documented in hpsign(1). */
 enum exit_status {
@@ -186,9 +187,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			printf("hpsign %s\n", HP_VERSION);
 			return 1;
 		case ':':
-			return usage_error("%s needs an argument", argv[optind - 1]);
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+		default: {
+			char problem[300];
+
+			option_problem(c, argv, problem, sizeof(problem));
+			return usage_error("%s", problem);
+		}
 		}
 	}
 	if (optind < argc)

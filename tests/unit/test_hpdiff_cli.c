@@ -9,6 +9,7 @@
 #include "../testutil.h"
 
 #define HPDIFF HP_BINDIR "/hpdiff"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SAMPLE(v, s, f) HP_SAMPLEDIR "/" v "/" s "/" f
 
 static char *tmp;
@@ -62,6 +63,27 @@ Test(cli, bad_usage_is_status_2_on_stderr)
 		cr_assert_eq(r.status, 2, "case %zu", i);
 		cr_assert_str_empty(r.out, "case %zu", i);
 		cr_assert(strstr(r.err, "hpdiff:") || strstr(r.err, "usage:"), "case %zu", i);
+		tu_run_free(&r);
+	}
+}
+
+/* The option at fault, as it was written: a letter inside a group, a switch given a value. */
+Test(cli, bad_options_are_named)
+{
+	static const char *const want[][2] = {
+		{"-Sx", "hpdiff: unknown option '-S'\n"},
+		{"--json=1", "hpdiff: option '--json' takes no argument\n"},
+		{"--frob=2", "hpdiff: unknown option '--frob'\n"},
+		{"-j", "hpdiff: option '-j' needs an argument\n"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		char *argv[] = {HPDIFF, (char *)want[i][0], NULL};
+		struct run r = tu_run(argv);
+
+		cr_expect_eq(r.status, 2, "%s", want[i][0]);
+		cr_expect(!strncmp(r.err, want[i][1], strlen(want[i][1])), "%s: %s", want[i][0],
+			  r.err);
 		tu_run_free(&r);
 	}
 }
