@@ -61,7 +61,7 @@ const char *hp_reloc_name(uint16_t machine, uint32_t type, char *buf, size_t siz
 	if (machine == HP_MACHINE_X86_64 && type < sizeof(other_names) / sizeof(other_names[0]) &&
 	    other_names[type])
 		return other_names[type];
-	snprintf(buf, size, "relocation type %u", type);
+	snprintf(buf, size, "type %u", type);
 	return buf;
 }
 
@@ -71,7 +71,7 @@ const char *hp_reloc_hint(uint16_t machine, uint32_t type)
 		return "";
 	if (type >= 34 && type <= 36)
 		return " (TLS descriptors, from -mtls-dialect=gnu2: build with the default dialect)";
-	if ((type >= 25 && type <= 31) || type == 27)
-		return " (large code model, from -mcmodel=large: not supported)";
+	if (type >= 25 && type <= 31)
+		return " (large code model, from -mcmodel=large: build with the default code model)";
 	return "";
 }

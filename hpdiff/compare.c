@@ -206,11 +206,55 @@ struct mismatch {
 	const struct ref *ra, *rb; /* differing references, if that was the cause */
 };
 
-static char *insn_text(const struct func *f, long i, char *buf, size_t size)
+/* The instruction of f holding byte off, or -1 (insns are sorted and do not overlap). */
+static long insn_at(const struct func *f, uint32_t off)
+{
+	long lo = 0, hi = f->ninsns;
+
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+
+		if (f->insns[mid].off + f->insns[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->ninsns && f->insns[lo].off <= off ? lo : -1;
+}
+
+const struct ref *func_branch_ref(const struct func *f, long i)
 {
 	const struct insn *in = &f->insns[i];
+	uint32_t at = in->off + in->rel_off;
+	size_t lo = 0, hi = f->nrefs;
+
+	if ((in->type != INSN_CALL && in->type != INSN_JUMP && in->type != INSN_JUMP_COND) ||
+	    !in->rel_size)
+		return NULL;
+	while (lo < hi) { /* refs are sorted by offset */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->refs[mid].off < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nrefs && f->refs[lo].off == at ? &f->refs[lo] : NULL;
+}
+
+char *func_insn_text(const struct func *f, long i, char *buf, size_t size)
+{
+	const struct insn *in = &f->insns[i];
+	const struct ref *r = func_branch_ref(f, i);
+	char *operand;
 
 	insn_format(f->code + in->off, in->len, in->off, buf, size);
+	if (r && (operand = strrchr(buf, ' '))) {
+		char tn[128];
+
+		snprintf(operand + 1, size - (size_t)(operand + 1 - buf), "%s",
+			 target_name(&r->t, tn, sizeof(tn)));
+	}
 	return buf;
 }
 
@@ -225,27 +269,27 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 		return xasprintf("code differs%s", size);
 	if (m->ia < 0)
 		return xasprintf("code added at +0x%x: `%s`%s", b->insns[m->ib].off,
-				 insn_text(b, m->ib, ib, sizeof(ib)), size);
+				 func_insn_text(b, m->ib, ib, sizeof(ib)), size);
 	if (m->ib < 0)
 		return xasprintf("code removed at +0x%x: `%s`%s", a->insns[m->ia].off,
-				 insn_text(a, m->ia, ia, sizeof(ia)), size);
+				 func_insn_text(a, m->ia, ia, sizeof(ia)), size);
 	if (m->ra && m->rb && m->ra->t.kind == T_PIECE && m->rb->t.kind == T_PIECE &&
 	    !strcmp(target_name(&m->ra->t, ta, sizeof(ta)), target_name(&m->rb->t, tb, sizeof(tb))))
 		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s", b->insns[m->ib].off,
-				 insn_text(b, m->ib, ib, sizeof(ib)),
+				 func_insn_text(b, m->ib, ib, sizeof(ib)),
 				 m->rb->t.piece->nrefs ? "table" : "constant", size);
 	if (m->ra && m->rb && m->rb->t.kind == T_DATA && m->ra->t.kind == T_DATA &&
 	    m->ra->t.data->twin == m->rb->t.data && m->ra->t.off == m->rb->t.off)
 		return xasprintf("at +0x%x `%s`: the value of %s changed%s", b->insns[m->ib].off,
-				 insn_text(b, m->ib, ib, sizeof(ib)), m->rb->t.data->sym->name,
+				 func_insn_text(b, m->ib, ib, sizeof(ib)), m->rb->t.data->sym->name,
 				 size);
 	if (m->ra && m->rb)
 		return xasprintf("at +0x%x `%s` refers to %s (was %s)%s", b->insns[m->ib].off,
-				 insn_text(b, m->ib, ib, sizeof(ib)),
+				 func_insn_text(b, m->ib, ib, sizeof(ib)),
 				 target_name(&m->rb->t, tb, sizeof(tb)),
 				 target_name(&m->ra->t, ta, sizeof(ta)), size);
 	return xasprintf("at +0x%x `%s` became `%s`%s", b->insns[m->ib].off,
-			 insn_text(a, m->ia, ia, sizeof(ia)), insn_text(b, m->ib, ib, sizeof(ib)),
+			 func_insn_text(a, m->ia, ia, sizeof(ia)), func_insn_text(b, m->ib, ib, sizeof(ib)),
 			 size);
 }
 
@@ -325,7 +369,7 @@ changed:
 static void propagate_labels(struct diff *d)
 {
 	bool again = true;
-	char tn[128];
+	char tn[128], it[96];
 
 	while (again) {
 		again = false;
@@ -339,11 +383,21 @@ static void propagate_labels(struct diff *d)
 
 				if (t->kind != T_FUNC || !t->off || t->func->status == ST_SAME)
 					continue;
+				long in = insn_at(b, b->refs[k].off);
+
 				b->status = b->twin->status = ST_CHANGED;
-				b->diff_off = b->refs[k].off;
-				b->reason = xasprintf("at +0x%x refers to %s, inside a function that "
-						      "changed",
-						      b->refs[k].off, target_name(t, tn, sizeof(tn)));
+				b->diff_off = in >= 0 ? b->insns[in].off : b->refs[k].off;
+				if (in >= 0)
+					b->reason = xasprintf(
+						"at +0x%x `%s` refers to %s, inside a function that "
+						"changed",
+						b->insns[in].off, func_insn_text(b, in, it, sizeof(it)),
+						target_name(t, tn, sizeof(tn)));
+				else
+					b->reason = xasprintf("at +0x%x refers to %s, inside a "
+							      "function that changed",
+							      b->refs[k].off,
+							      target_name(t, tn, sizeof(tn)));
 				again = true;
 				break;
 			}

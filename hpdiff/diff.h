@@ -172,6 +172,14 @@ struct dobj *dobj_of(const struct symbol *s);
 int piece_refs(struct object *o, struct piece *p);
 /* Name a target for messages: "helper+0x4", "string \"bad\"". */
 const char *target_name(const struct target *t, char *buf, size_t size);
+/* The reference that is instruction i's direct branch target, if any. */
+const struct ref *func_branch_ref(const struct func *f, long i);
+/*
+ * Instruction i of f as assembly text; a direct call or jump shows its
+ * target by name ("call helper") when a reference gives it, rather than the
+ * address an unrelocated displacement points at.
+ */
+char *func_insn_text(const struct func *f, long i, char *buf, size_t size);
 /* Clone-number-free key: "foo.constprop.0.isra.1" -> "foo.constprop.isra". */
 char *clone_key(const char *name);
 

@@ -252,7 +252,7 @@ static long emit_piece(struct emitter *e, struct piece *p)
 	if (p->emit >= 0)
 		return p->emit;
 	if (e->depth >= 64) {
-		e->why = "read-only data refers to read-only data more than 64 levels deep";
+		e->why = "refers to read-only data nested more than 64 levels deep";
 		return UNEXPRESSIBLE;
 	}
 	if (piece_refs(p->obj, p) < 0 ||

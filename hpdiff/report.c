@@ -208,34 +208,26 @@ static int listing_build(const struct func *fn, struct listing *l)
 		char asmtext[128], refs[256] = "", all[256] = "", hex[64] = "", tn[128];
 		size_t rl = 0, al = 0;
 
-		insn_format(fn->code + in->off, in->len, in->off, asmtext, sizeof(asmtext));
+		const struct ref *branch = func_branch_ref(fn, i);
+
+		func_insn_text(fn, i, asmtext, sizeof(asmtext));
 		for (uint8_t k = 0; k < in->len && k < 16; k++)
 			snprintf(hex + 2 * k, sizeof(hex) - 2 * k, "%02x", fn->code[in->off + k]);
 		while (r < fn->nrefs && fn->refs[r].off < in->off)
 			r++;
 		for (size_t j = r; j < fn->nrefs && fn->refs[j].off < in->off + in->len; j++) {
 			size_t at = 2 * (fn->refs[j].off - in->off);
-			bool is_branch = in->type == INSN_CALL || in->type == INSN_JUMP ||
-					 in->type == INSN_JUMP_COND;
-			char *operand = strrchr(asmtext, ' ');
 
 			for (size_t k = 0; k < 2u * fn->refs[j].size && at + k < 32; k++)
 				hex[at + k] = '.';
 			target_name(&fn->refs[j].t, tn, sizeof(tn));
+			/* compared: every target; shown as a comment: those not in the operand */
 			al += (size_t)snprintf(all + al, al < sizeof(all) ? sizeof(all) - al : 0,
 					       "%s%s", al ? ", " : "", tn);
 			if (al >= sizeof(all))
 				al = sizeof(all) - 1;
-			if (is_branch && in->rel_size && operand &&
-			    fn->refs[j].off == in->off + in->rel_off) {
-				/*
-				 * The branch's own target: show it as the operand, not as
-				 * the address an unrelocated displacement points at.
-				 */
-				snprintf(operand + 1, sizeof(asmtext) - (size_t)(operand + 1 - asmtext),
-					 "%s", tn);
+			if (&fn->refs[j] == branch)
 				continue;
-			}
 			rl += (size_t)snprintf(refs + rl, rl < sizeof(refs) ? sizeof(refs) - rl : 0,
 					       "%s%s", rl ? ", " : "", tn);
 			if (rl >= sizeof(refs))
