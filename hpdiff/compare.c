@@ -15,7 +15,20 @@
 #include "diff.h"
 #include "util.h"
 
-#define MAX_PIECE_DEPTH 8
+/*
+ * Anonymous read-only data is compared through its pointers (a table of
+ * strings, a table of tables).  The walk is bounded in depth and in the
+ * number of pieces visited, so a crafted object cannot make it run away; a
+ * walk that hits a bound counts as a difference and says so.
+ */
+#define MAX_PIECE_DEPTH 64
+#define MAX_PIECE_VISITS 100000
+
+struct walk {
+	int depth;
+	long visits;
+	bool gave_up; /* a bound was hit: "different" means "not shown equal" */
+};
 
 /* R_X86_64_PLT32 and PC32 mean the same for a direct call or jump. */
 static uint32_t norm_type(uint32_t t)
@@ -23,10 +36,12 @@ static uint32_t norm_type(uint32_t t)
 	return t == R_X86_64_PLT32 ? R_X86_64_PC32 : t;
 }
 
-static bool ref_equal(const struct ref *a, const struct ref *b, int depth)
+static bool target_equal(const struct target *a, const struct target *b, struct walk *w);
+
+static bool ref_equal(const struct ref *a, const struct ref *b, struct walk *w)
 {
 	return a->size == b->size && norm_type(a->type) == norm_type(b->type) &&
-	       a->adj == b->adj && target_equal(&a->t, &b->t, depth);
+	       a->adj == b->adj && target_equal(&a->t, &b->t, w);
 }
 
 /* Bytes equal outside the reference fields (refs sorted, inside [0, n)). */
@@ -46,24 +61,33 @@ static bool masked_equal(const uint8_t *a, const uint8_t *b, size_t n, const str
 	return pos >= n || !memcmp(a + pos, b + pos, n - pos);
 }
 
-static bool piece_equal(struct piece *a, struct piece *b, int depth)
+static bool piece_equal(struct piece *a, struct piece *b, struct walk *w)
 {
-	if (a == NULL || b == NULL || a->size != b->size || depth > MAX_PIECE_DEPTH)
+	bool eq = true;
+
+	if (a == NULL || b == NULL || a->size != b->size)
 		return false;
 	if ((a->sec->data == NULL) != (b->sec->data == NULL))
 		return false;
 	if (!a->sec->data)
 		return true;
+	if (w->depth >= MAX_PIECE_DEPTH || ++w->visits > MAX_PIECE_VISITS) {
+		w->gave_up = true;
+		return false;
+	}
 	if (piece_refs(a->obj, a) < 0 || piece_refs(b->obj, b) < 0 || a->nrefs != b->nrefs)
 		return false;
-	for (size_t i = 0; i < a->nrefs; i++)
-		if (a->refs[i].off != b->refs[i].off || !ref_equal(&a->refs[i], &b->refs[i], depth + 1))
-			return false;
-	return masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
-			    a->nrefs, 0);
+	if (!masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
+			  a->nrefs, 0))
+		return false;
+	w->depth++;
+	for (size_t i = 0; i < a->nrefs && eq; i++)
+		eq = a->refs[i].off == b->refs[i].off && ref_equal(&a->refs[i], &b->refs[i], w);
+	w->depth--;
+	return eq;
 }
 
-bool target_equal(const struct target *a, const struct target *b, int depth)
+static bool target_equal(const struct target *a, const struct target *b, struct walk *w)
 {
 	if (a->kind != b->kind || a->off != b->off)
 		return false;
@@ -79,7 +103,7 @@ bool target_equal(const struct target *a, const struct target *b, int depth)
 	case T_UNDEF:
 		return !strcmp(a->sym->name, b->sym->name);
 	case T_PIECE:
-		return piece_equal(a->piece, b->piece, depth);
+		return piece_equal(a->piece, b->piece, w);
 	case T_SECTION:
 		return a->sec->twin == b->sec;
 	default:
@@ -122,8 +146,16 @@ static char *data_difference(const struct dobj *a, const struct dobj *b)
 					 "removed",
 					 off);
 		}
-		if (!ref_equal(&a->refs[i], &b->refs[j], 0))
-			return xasprintf("initial value changed: pointer at offset %u now points "
+		struct walk w = {0};
+
+		if (ref_equal(&a->refs[i], &b->refs[j], &w))
+			continue;
+		if (w.gave_up)
+			return xasprintf("initial value: the read-only data the pointer at offset "
+					 "%u refers to is nested too deeply to compare, so it "
+					 "counts as changed",
+					 a->refs[i].off);
+		return xasprintf("initial value changed: pointer at offset %u now points "
 					 "to %s (was %s)",
 					 a->refs[i].off, target_name(&b->refs[j].t, tb, sizeof(tb)),
 					 target_name(&a->refs[i].t, ta, sizeof(ta)));
@@ -204,6 +236,7 @@ static size_t refs_in(const struct func *f, size_t *cursor, uint64_t off, uint64
 struct mismatch {
 	long ia, ib;	     /* instruction indexes, -1 if that side ended */
 	const struct ref *ra, *rb; /* differing references, if that was the cause */
+	bool too_deep;		   /* ... not shown equal: the data was nested too deeply */
 };
 
 /* The instruction of f holding byte off, or -1 (insns are sorted and do not overlap). */
@@ -273,6 +306,11 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 	if (m->ib < 0)
 		return xasprintf("code removed at +0x%x: `%s`%s", a->insns[m->ia].off,
 				 func_insn_text(a, m->ia, ia, sizeof(ia)), size);
+	if (m->ra && m->rb && m->too_deep)
+		return xasprintf("at +0x%x `%s`: the read-only data it refers to is nested too "
+				 "deeply to compare, so it counts as changed%s",
+				 b->insns[m->ib].off, func_insn_text(b, m->ib, ib, sizeof(ib)),
+				 size);
 	if (m->ra && m->rb && m->ra->t.kind == T_PIECE && m->rb->t.kind == T_PIECE &&
 	    !strcmp(target_name(&m->ra->t, ta, sizeof(ta)), target_name(&m->rb->t, tb, sizeof(tb))))
 		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s", b->insns[m->ib].off,
@@ -310,9 +348,12 @@ static bool insn_equal(const struct func *a, const struct func *b, long i, long 
 
 		if (!ra || !rb || ra->off - x->off != rb->off - y->off)
 			return false;
-		if (!ref_equal(ra, rb, 0)) {
+		struct walk w = {0};
+
+		if (!ref_equal(ra, rb, &w)) {
 			m->ra = ra;
 			m->rb = rb;
+			m->too_deep = w.gave_up;
 			return false;
 		}
 	}
@@ -324,15 +365,18 @@ static bool raw_equal(const struct func *a, const struct func *b)
 {
 	if (a->size != b->size || a->nrefs != b->nrefs)
 		return false;
-	for (size_t k = 0; k < a->nrefs; k++)
-		if (a->refs[k].off != b->refs[k].off || !ref_equal(&a->refs[k], &b->refs[k], 0))
+	for (size_t k = 0; k < a->nrefs; k++) {
+		struct walk w = {0};
+
+		if (a->refs[k].off != b->refs[k].off || !ref_equal(&a->refs[k], &b->refs[k], &w))
 			return false;
+	}
 	return masked_equal(a->code, b->code, a->size, a->refs, a->nrefs, 0);
 }
 
 static void compare_func(struct func *a, struct func *b)
 {
-	struct mismatch m = {-1, -1, NULL, NULL};
+	struct mismatch m = {-1, -1, NULL, NULL, false};
 	size_t ca = 0, cb = 0;
 	long i = 0, j = 0;
 

@@ -188,7 +188,6 @@ int correlate(struct diff *d);
 
 /* compare.c: statuses and reasons */
 int compare(struct diff *d);
-bool target_equal(const struct target *a, const struct target *b, int depth);
 
 /*
  * widen.c: rewrite f's code so that short (rel8) branches leaving it become

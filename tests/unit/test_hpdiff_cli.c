@@ -432,3 +432,60 @@ Test(cli, empty_objects_without_symbols_are_fine_stripped_code_is_not)
 	expect_refused(OLD_O, st, "no symbol table (stripped object?)");
 	free(e1), free(e2), free(st);
 }
+
+/*
+ * f points at a chain of DEPTH anonymous read-only pieces, each pointing to
+ * the next, identical in both objects; g changes.  Written as assembly: a
+ * compiler gives such data symbols.
+ */
+static void nested_chain(int depth, const char *dir, int value)
+{
+	char cmd[8192];
+	char *s = path("t.s");
+	FILE *f = fopen(s, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "\t.section .rodata,\"a\"\n\t.p2align 3\n");
+	for (int i = 0; i < depth; i++)
+		fprintf(f, ".L%d:\t.quad .L%d\n", i, i + 1);
+	fprintf(f, ".L%d:\t.quad 0\n\t.text\n", depth);
+	fprintf(f, "\t.globl f\n\t.type f,@function\nf:\tleaq .L0(%%rip), %%rax\n\tret\n"
+		   "\t.size f,.-f\n");
+	fprintf(f, "\t.globl g\n\t.type g,@function\ng:\tmovl $%d, %%eax\n\tret\n"
+		   "\t.size g,.-g\n", value);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s && cd %s/%s && cp %s t.s && as t.s -o t.o",
+		 tmp, dir, tmp, dir, s);
+	cr_assert(system(cmd) == 0);
+	free(s);
+}
+
+Test(cli, nested_read_only_data_is_compared_through_its_pointers)
+{
+	char *o = path("a/t.o"), *n = path("b/t.o");
+	char *argv[] = {HPDIFF, o, n, NULL};
+	struct run r;
+
+	/* 20 levels: compared to the end, equal, so f is not changed */
+	nested_chain(20, "a", 1);
+	nested_chain(20, "b", 2);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	cr_expect(strstr(r.out, "func changed  g:"), "%s", r.out);
+	cr_expect(!strstr(r.out, " f:"), "%s", r.out);
+	tu_run_free(&r);
+
+	/* 70 levels: past the bound, so f counts as changed, and the report says why */
+	nested_chain(70, "a", 1);
+	nested_chain(70, "b", 2);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 3, "%s", r.err);
+	cr_expect(strstr(r.out, "func changed  f: NOT HOTPATCHABLE: at +0x0 `lea (%rip), %rax`: "
+				"the read-only data it refers to is nested too deeply to compare, "
+				"so it counts as changed; refers to read-only data nested more "
+				"than 64 levels deep\n"),
+		  "%s", r.out);
+	tu_run_free(&r);
+	free(o);
+	free(n);
+}
