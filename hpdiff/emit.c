@@ -409,6 +409,11 @@ static int emit_func(struct emitter *e, struct func *f)
 
 	if (f->unpatchable)
 		return 0;
+	if ((f->wmap ? f->wsize : f->size) > HP_HPD_MAX_CODE ||
+	    (f->twin && f->twin->size > HP_HPD_MAX_CODE)) {
+		refuse(f, "the function is larger than a package carries (64 MiB of code)");
+		return 0;
+	}
 	hf->status = f->status == ST_NEW ? HP_FUNC_NEW : HP_FUNC_CHANGED;
 	hf->bind = hp_bind_of(f->sym);
 	hf->align = clamp_align(f->sym->sec->align);

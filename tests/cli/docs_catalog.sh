@@ -37,8 +37,8 @@ calls_for() {
 	local msgs="error warn usage_error =why"
 	case $base in
 	hpdiff/compare.c | hpdiff/emit.c | hpdiff/layout.c | hpdiff/diff.c | hpdiff/object.c)
-		echo "$msgs xasprintf xstrdup snprintf append" ;;
-	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c)
+		echo "$msgs refuse xasprintf xstrdup snprintf append" ;;
+	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c | hpdiff/util.c)
 		echo "$msgs fprintf printf fputs puts xasprintf snprintf" ;;
 	hpdiff/*) echo "$msgs" ;;
 	format/common.c) echo "hp_fail snprintf =messages" ;;
