@@ -108,7 +108,8 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 
 	*data = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: opening a FIFO must not wait for a writer before it is refused */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return hp_fail(e, HP_EIO, 0, "cannot open");
 	if (fstat(fd, &st) < 0) {
@@ -125,6 +126,10 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 
 		snprintf(what, sizeof(what), "file is larger than the limit of %zu bytes", max_size);
 		hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, what);
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		hp_fail(e, HP_EIO, 0, "cannot open");
 		goto fail;
 	}
 	size = (size_t)st.st_size;

@@ -142,13 +142,13 @@ static int check_header(struct elf *elf, Elf *e)
 		return bad(elf, "not a little-endian ELF file (only x86-64 is supported)");
 	if (eh.e_machine != EM_X86_64)
 		return bad(elf, "not an x86-64 object (unsupported machine)");
-	if (eh.e_shoff > elf->size ||
-	    (uint64_t)eh.e_shnum * eh.e_shentsize > elf->size - eh.e_shoff)
-		return bad(elf, "section header table extends past the end of the file");
 	if (eh.e_type != ET_REL)
 		return error("%s: not a relocatable object (ET_REL); hpdiff compares the .o "
 			     "files of a build, not linked programs or libraries",
 			     elf->name);
+	if (eh.e_shoff > elf->size ||
+	    (uint64_t)eh.e_shnum * eh.e_shentsize > elf->size - eh.e_shoff)
+		return bad(elf, "section header table extends past the end of the file");
 	return 0;
 }
 

@@ -188,8 +188,13 @@ static int member_job(struct jobs *js, const char *rel, const char *oldar, const
 		return -1;
 	j->name = m->dup > 1 ? xasprintf("%s(%s#%d)", rel, m->name, m->dup)
 			     : xasprintf("%s(%s)", rel, m->name);
-	j->old_name = a ? xasprintf("%s(%s)", oldar, a->name) : NULL;
-	j->new_name = b ? xasprintf("%s(%s)", newar, b->name) : NULL;
+	/* the messages' names: the second of two same-named members is name#2 */
+	j->old_name = !a ? NULL
+		      : a->dup > 1 ? xasprintf("%s(%s#%d)", oldar, a->name, a->dup)
+				   : xasprintf("%s(%s)", oldar, a->name);
+	j->new_name = !b ? NULL
+		      : b->dup > 1 ? xasprintf("%s(%s#%d)", newar, b->name, b->dup)
+				   : xasprintf("%s(%s)", newar, b->name);
 	if (a) {
 		j->old = a->data;
 		j->old_len = a->len;
@@ -317,7 +322,11 @@ static int walk(const char *root, const char *rel, struct paths *out, const stru
 		if (!path) {
 			ret = -1;
 		} else if (stat(path, &st) < 0) {
-			warn("%s: %s; skipped", path, strerror(errno));
+			/* an object or archive that cannot be read: the trees cannot be compared */
+			if (wanted(nm))
+				ret = error("%s: %s", path, strerror(errno));
+			else
+				warn("%s: %s; skipped", path, strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			ret = walk(root, sub, out, &here);
 		} else if (S_ISREG(st.st_mode) && wanted(nm)) {

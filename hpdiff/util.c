@@ -26,10 +26,19 @@ void set_progname(const char *name)
 /* One fprintf per message, so lines from worker threads do not interleave. */
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char buf[1024], *msg = buf;
+	va_list again;
+	int n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg);
+	va_copy(again, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* a long path is said whole: a message cut short names no file */
+	if (n >= (int)sizeof(buf) && (msg = malloc((size_t)n + 1)))
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	va_end(again);
+	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg ? msg : buf);
+	if (msg != buf)
+		free(msg);
 }
 
 int error(const char *fmt, ...)

@@ -156,6 +156,16 @@ Test(cli, truncated)
 	free(buf);
 }
 
+/* A FIFO is refused at once, not waited on for a writer. */
+Test(cli, a_fifo_is_not_a_regular_file)
+{
+	char *p = path("fifo.o");
+
+	cr_assert(mkfifo(p, 0600) == 0);
+	expect_refused(OLD_O, p, "not a regular file");
+	free(p);
+}
+
 Test(cli, wrong_class_machine_type)
 {
 	size_t len;
@@ -173,9 +183,14 @@ Test(cli, wrong_class_machine_type)
 	free(p);
 	eh->e_machine = EM_X86_64;
 	free(buf);
-	/* A linked program is not an object. */
+	/* A linked program is not an object, even cut short (its section headers gone). */
 	expect_refused(SAMPLE("gcc-O2", "body-change", "old"), SAMPLE("gcc-O2", "body-change", "new"),
 		       "not a relocatable object");
+	buf = sample_copy(SAMPLE("gcc-O2", "body-change", "old"), &len);
+	write_bad("prog-cut", buf, 1000, &p);
+	expect_refused(OLD_O, p, "not a relocatable object");
+	free(p);
+	free(buf);
 }
 
 static Elf64_Shdr *section_of_type(char *buf, uint32_t type)
@@ -334,6 +349,16 @@ Test(cli, archives_pair_members_by_name_and_occurrence)
 	cr_assert(!tu_exists(b), "unchanged member got an .hpd");
 	free(a), free(b), free(a2), free(d);
 	tu_run_free(&r);
+
+	/* a message about the second a.o names it as the report does: a.o#2 */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rm new.a && echo garbage > 2/a.o && ar qcS new.a 1/a.o 1/b.o 1/d.o 2/a.o",
+		 n);
+	cr_assert(system(cmd) == 0);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, "new.a(a.o#2): not an ELF object file"), "%s", r.err);
+	tu_run_free(&r);
 	free(o), free(n), free(out), free(oa), free(na);
 }
 
@@ -364,6 +389,25 @@ Test(cli, trees_pair_by_relative_path)
 	cr_assert(tu_exists(p1) && tu_exists(p2) && tu_exists(p3), "%s", r.out);
 	cr_assert(!tu_exists(p4));
 	free(p1), free(p2), free(p3), free(p4);
+	tu_run_free(&r);
+
+	/* a dangling link named like an object: the trees cannot be compared */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && ln -s nowhere %s/notes.txt && ln -s gone.o %s/y.o",
+		 out, n, n);
+	cr_assert(system(cmd) == 0);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
+	cr_expect(strstr(r.err, "/new/y.o: No such file or directory\n"), "%s", r.err);
+	cr_expect(!tu_exists(out));
+	tu_run_free(&r);
+	/* any other name: skipped with a warning */
+	snprintf(cmd, sizeof(cmd), "rm %s/y.o", n);
+	cr_assert(system(cmd) == 0);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 3, "%s%s", r.out, r.err);
+	cr_expect(strstr(r.err, "hpdiff: warning: "), "%s", r.err);
+	cr_expect(strstr(r.err, "/new/notes.txt: No such file or directory; skipped\n"), "%s",
+		  r.err);
 	tu_run_free(&r);
 	free(o), free(n), free(out);
 }
