@@ -7,10 +7,10 @@
  * serve as the decompression prefix.
  *
  * Two threads share the work without changing that order.  While this
- * thread checks the signature and the MANIFEST, a helper computes
- * payload.zst's SHA-256 (compared only in step 5); this thread meanwhile
- * takes the page faults of the decompression buffer and hashes the target
- * (reported only in step 6).  Once payload.zst matched, this thread
+ * thread hashes payload.zst (the hash is compared in step 5), a helper
+ * checks the signature and the MANIFEST (steps 2 to 4), takes the page
+ * faults of the buffer step 7 decompresses into and hashes the target
+ * (reported in step 6).  Once payload.zst matched, this thread
  * decompresses it while the helper hashes the raw bytes already produced,
  * so step 7 costs about the larger of decompression and hashing, not both.
  */
@@ -75,23 +75,33 @@ static int fail_format(struct hp_verified *v, int cls, const char *what, const s
 	return fail(v, cls, "%s: %s", what, hp_error_text(e, text, sizeof(text)));
 }
 
-/* ---- hashing on the second core ----------------------------------------------------- */
+/* ---- the helper thread --------------------------------------------------------------- */
 
 /*
- * The SHA-256 of data[0..total), computed by a helper thread that reads
- * only data[0..avail): the owner grows avail as the bytes become final
- * (hasher_feed, the progress of a decompression).  The owner collects the
- * digest, or gives up on it, with hasher_finish() on every path; that joins
- * the thread.  Without a thread (pthread_create failed) hasher_finish()
- * hashes in the caller: slower, same result.
+ * The helper thread of one verification.  First it runs first(arg), while
+ * the caller hashes payload.zst; then it computes the SHA-256 of the buffer
+ * the caller assigns (helper_hash), reading only data[0..avail): the caller
+ * grows avail as bytes become final (helper_feed, the progress of a
+ * decompression).  One thread for both: one that has run wakes up at once
+ * on the core it has, a new one may wait for the scheduler's next tick
+ * (4 ms) to get a core when the caller keeps its own busy.
+ *
+ * The caller waits for first() with helper_wait_first() and ends the
+ * helper with helper_finish() on every path, which joins it.  Without a
+ * thread (pthread_create failed) first() runs in helper_start() and the
+ * hash in helper_finish(): slower, same results.
  */
-struct hasher {
+struct helper {
 	pthread_mutex_t lock;
-	pthread_cond_t more;
+	pthread_cond_t cond;
+	void (*first)(void *arg);
+	void *arg;
+	bool first_done; /* under lock */
+	bool assigned;	 /* under lock: data and total are set */
 	const uint8_t *data;
 	size_t total;
 	size_t avail; /* under lock; only grows */
-	bool stop;    /* under lock: the owner no longer wants the digest */
+	bool stop;    /* under lock: the caller no longer wants the digest */
 	bool threaded;
 	int status; /* the thread's result: 0 when sha256 holds the digest */
 	uint8_t sha256[32];
@@ -101,23 +111,25 @@ struct hasher {
 /* Bytes hashed between two looks at avail and stop. */
 #define HASH_STEP ((size_t)1 << 20)
 
-static void *hasher_run(void *arg)
+/* The hash of phase two: 0 with h->sha256 filled, or -1 (stopped, or failed). */
+static int helper_hash(struct helper *h)
 {
-	struct hasher *h = arg;
 	struct hp_digest *d = hp_digest_new();
 	size_t done = 0, n;
 	int status = d ? 0 : -1;
+	bool stop;
 
-	while (status == 0 && done < h->total) {
+	while (status == 0) {
 		pthread_mutex_lock(&h->lock);
-		while (!h->stop && h->avail == done)
-			pthread_cond_wait(&h->more, &h->lock);
-		n = h->stop ? 0 : h->avail - done;
+		while (!h->stop && !(h->assigned && (h->avail > done || done == h->total)))
+			pthread_cond_wait(&h->cond, &h->lock);
+		stop = h->stop;
+		n = h->avail - done;
 		pthread_mutex_unlock(&h->lock);
-		if (!n) {
+		if (stop)
 			status = -1;
+		if (stop || !n) /* !n: all of data[0..total) is hashed */
 			break;
-		}
 		n = n < HASH_STEP ? n : HASH_STEP;
 		status = hp_digest_update(d, h->data + done, n);
 		done += n;
@@ -125,45 +137,80 @@ static void *hasher_run(void *arg)
 	if (status == 0)
 		status = hp_digest_final(d, h->sha256);
 	hp_digest_free(d);
-	h->status = status;
+	return status;
+}
+
+static void *helper_run(void *arg)
+{
+	struct helper *h = arg;
+
+	h->first(h->arg);
+	pthread_mutex_lock(&h->lock);
+	h->first_done = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	h->status = helper_hash(h);
 	return NULL;
 }
 
-static void hasher_start(struct hasher *h, const uint8_t *data, size_t avail, size_t total)
+static void helper_start(struct helper *h, void (*first)(void *), void *arg)
 {
 	memset(h, 0, sizeof(*h));
 	h->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	h->more = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	h->cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	h->first = first;
+	h->arg = arg;
+	h->threaded = pthread_create(&h->thread, NULL, helper_run, h) == 0;
+	if (!h->threaded) {
+		first(arg);
+		h->first_done = true;
+	}
+}
+
+static void helper_wait_first(struct helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (!h->first_done)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Phase two: hash data[0..total), of which data[0..avail) is final. */
+static void helper_assign(struct helper *h, const uint8_t *data, size_t avail, size_t total)
+{
+	pthread_mutex_lock(&h->lock);
 	h->data = data;
-	h->avail = avail;
 	h->total = total;
-	h->threaded = pthread_create(&h->thread, NULL, hasher_run, h) == 0;
+	h->avail = avail;
+	h->assigned = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* data[0..avail) is final: an hp_zstd_progress_fn. */
-static void hasher_feed(void *arg, size_t avail)
+static void helper_feed(void *arg, size_t avail)
 {
-	struct hasher *h = arg;
+	struct helper *h = arg;
 
 	pthread_mutex_lock(&h->lock);
 	h->avail = avail;
-	pthread_cond_signal(&h->more);
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 }
 
 /*
- * The digest of data[0..total) into out: 0, or -1 when hashing failed or
- * when the owner gives up (or never fed all of it; out may then be NULL),
- * and the thread stops early.  Either way the thread is joined.
+ * The digest of the assigned buffer into out: 0, or -1 when hashing failed
+ * or the caller gives up (or never assigned or fed all of it; out may then
+ * be NULL), and the helper stops early.  Either way it is joined.
  */
-static int hasher_finish(struct hasher *h, bool give_up, uint8_t out[32])
+static int helper_finish(struct helper *h, bool give_up, uint8_t out[32])
 {
 	int status;
 
 	pthread_mutex_lock(&h->lock);
-	give_up = give_up || h->avail != h->total;
+	give_up = give_up || !h->assigned || h->avail != h->total;
 	h->stop = give_up;
-	pthread_cond_signal(&h->more);
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 	if (h->threaded) {
 		pthread_join(h->thread, NULL);
@@ -171,7 +218,7 @@ static int hasher_finish(struct hasher *h, bool give_up, uint8_t out[32])
 	} else {
 		status = give_up ? -1 : hp_sha256(h->data, h->total, h->sha256);
 	}
-	pthread_cond_destroy(&h->more);
+	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	if (give_up || status < 0)
 		return -1;
@@ -181,15 +228,11 @@ static int hasher_finish(struct hasher *h, bool give_up, uint8_t out[32])
 
 /* ---- steps ----------------------------------------------------------------------------- */
 
-/* zh: payload.zst's SHA-256 being computed; finished here. */
-static int check_payload_bytes(const struct hp_hpk *k, const struct hp_manifest *m,
-			       struct hasher *zh, struct hp_verified *v)
+/* hashed, h: hp_sha256() of payload.zst, computed while steps 2 to 4 ran. */
+static int check_payload_bytes(const struct hp_hpk *k, const struct hp_manifest *m, int hashed,
+			       const uint8_t h[32], struct hp_verified *v)
 {
-	bool size_ok = k->payload_len == m->payload_size;
-	uint8_t h[32];
-	int hashed = hasher_finish(zh, !size_ok, h);
-
-	if (!size_ok)
+	if (k->payload_len != m->payload_size)
 		return fail(v, HP_V_PAYLOAD_SIZE, "payload.zst has %zu bytes, MANIFEST says %llu",
 			    k->payload_len, (unsigned long long)m->payload_size);
 	if (hashed < 0)
@@ -268,26 +311,29 @@ static uint8_t *baseline_prefix(const struct hp_image *img, const struct hp_mani
 
 /*
  * raw: raw_size bytes to decompress into, owned by the caller.  The raw
- * SHA-256 is computed on the second core while the frame is decompressed
- * here, each piece once zstd has finished it; it is compared, and the
- * payload parsed, only once the whole frame decompressed as declared.
+ * SHA-256 is computed by the helper while the frame is decompressed here,
+ * each piece once zstd has finished it; it is compared, and the payload
+ * parsed, only once the whole frame decompressed as declared.  The helper
+ * is finished here.
  */
 static int check_payload(const struct hp_hpk *k, const struct hp_manifest *m,
-			 const struct hp_image *img, uint8_t *raw, struct hp_verified *v)
+			 const struct hp_image *img, uint8_t *raw, struct helper *helper,
+			 struct hp_verified *v)
 {
 	size_t raw_size = (size_t)m->payload_raw_size, prefix_len = 0;
-	struct hasher rh;
 	struct hp_error e;
 	uint8_t *prefix = NULL, h[32];
 	int unpacked, hashed, ret = -1;
 
 	if (m->compression == HP_COMP_ZSTD_BASELINE &&
-	    !(prefix = baseline_prefix(img, m, &prefix_len)))
+	    !(prefix = baseline_prefix(img, m, &prefix_len))) {
+		helper_finish(helper, true, NULL);
 		return fail(v, HP_V_TROUBLE, "out of memory");
-	hasher_start(&rh, raw, 0, raw_size);
+	}
+	helper_assign(helper, raw, 0, raw_size);
 	unpacked = hp_zstd_decompress_into(k->payload, k->payload_len, prefix, prefix_len, raw,
-					   raw_size, hasher_feed, &rh, &e);
-	hashed = hasher_finish(&rh, unpacked < 0, h);
+					   raw_size, helper_feed, helper, &e);
+	hashed = helper_finish(helper, unpacked < 0, h);
 	if (unpacked < 0) {
 		fail_format(v, e.code == HP_ELIMIT ? HP_V_PAYLOAD_SIZE : HP_V_PAYLOAD_FORMAT,
 			    "payload.zst", &e);
@@ -333,44 +379,78 @@ static int check_sequence(const struct hp_verify_opts *o, const struct hp_manife
 
 /* ---- the pipeline ------------------------------------------------------------------------- */
 
-/* Steps 2 to 4: MANIFEST's bytes are signed by a code-signing leaf of an anchor, and parse. */
-static int check_signed_manifest(const struct hp_trust *trust, const struct hp_hpk *k, int64_t now,
-				 struct hp_verified *out)
+/* What the helper does first: steps 2 to 4, and what needs only them. */
+struct signed_part {
+	const struct hp_trust *trust;
+	const struct hp_hpk *k;
+	int64_t now;
+	const struct hp_image *target;
+	struct hp_verified *out;
+	int ret;	/* steps 2 to 4: 0, or -1 and out says why */
+	int target_ret; /* step 6 (reported after step 5, which overwrites *out) */
+	bool unpack;	/* step 7 runs */
+	uint8_t *raw;	/* then its buffer, page faults taken */
+};
+
+static int check_signed_manifest(struct signed_part *s)
 {
+	struct hp_verified *out = s->out;
 	struct hp_error e;
 	char when[32];
 	int cls;
 
-	if (!k->sig)
+	if (!s->k->sig)
 		return fail(out, HP_V_SIGNATURE, "package is not signed");
-	cls = hp_cms_verify(trust, k->sig, k->sig_len, k->manifest, k->manifest_len, now,
-			    &out->signer, out->message, sizeof(out->message));
+	cls = hp_cms_verify(s->trust, s->k->sig, s->k->sig_len, s->k->manifest, s->k->manifest_len,
+			    s->now, &out->signer, out->message, sizeof(out->message));
 	if (cls != HP_V_OK) {
 		out->cls = cls;
 		return -1;
 	}
 	out->signed_ok = true;
-	if (hp_manifest_parse(k->manifest, k->manifest_len, &out->manifest, &e) < 0)
+	if (hp_manifest_parse(s->k->manifest, s->k->manifest_len, &out->manifest, &e) < 0)
 		return fail_format(out, HP_V_MANIFEST, "MANIFEST", &e);
-	if (out->manifest->has_expires && out->manifest->expires <= now) {
+	if (out->manifest->has_expires && out->manifest->expires <= s->now) {
 		hp_time_format(out->manifest->expires, when, sizeof(when));
 		return fail(out, HP_V_EXPIRED, "package expired at %s", when);
 	}
 	return 0;
 }
 
+static void check_signed_part(void *arg)
+{
+	struct signed_part *s = arg;
+	const struct hp_manifest *m;
+
+	s->ret = check_signed_manifest(s);
+	if (s->ret < 0)
+		return;
+	m = s->out->manifest;
+	s->unpack = s->target || m->compression != HP_COMP_ZSTD_BASELINE;
+	if (s->unpack) {
+		s->raw = hp_alloc_large((size_t)m->payload_raw_size);
+		if (!s->raw) {
+			s->ret = fail(s->out, HP_V_TROUBLE, "out of memory");
+			return;
+		}
+		hp_prefault(s->raw, (size_t)m->payload_raw_size);
+	}
+	if (s->target)
+		s->target_ret = check_target(s->target, m, s->out);
+}
+
 int hp_verify(const uint8_t *pkg, size_t len, const struct hp_verify_opts *o,
 	      struct hp_verified *out)
 {
-	int64_t now = o->now ? o->now : (int64_t)time(NULL);
+	struct signed_part sp = {
+		.now = o->now ? o->now : (int64_t)time(NULL), .target = o->target, .out = out};
 	struct hp_trust *trust = NULL;
-	struct hasher zh;
+	struct helper helper;
 	struct hp_error e;
 	struct hp_hpk k;
-	uint8_t *raw = NULL;
-	bool hashing = false, unpack;
-	int target_ret = 0;
-	size_t raw_size;
+	uint8_t zh[32];
+	bool helping = false;
+	int zhashed;
 
 	memset(out, 0, sizeof(*out));
 	if (hp_trust_load(o->ca_file, o->crl_file, &trust, out->message, sizeof(out->message)) <
@@ -383,51 +463,39 @@ int hp_verify(const uint8_t *pkg, size_t len, const struct hp_verify_opts *o,
 		fail_format(out, HP_V_CONTAINER, "container", &e);
 		goto fail;
 	}
-	/* payload.zst's SHA-256 on the second core, compared in step 5 */
-	hasher_start(&zh, k.payload, k.payload_len, k.payload_len);
-	hashing = true;
-	/* 2, 3, 4. the signed MANIFEST */
-	if (check_signed_manifest(trust, &k, now, out) < 0)
+	/* 2, 3, 4. the signed MANIFEST, on the helper; payload.zst's hash here meanwhile */
+	sp.trust = trust;
+	sp.k = &k;
+	helper_start(&helper, check_signed_part, &sp);
+	helping = true;
+	zhashed = hp_sha256(k.payload, k.payload_len, zh);
+	helper_wait_first(&helper);
+	if (sp.ret < 0)
 		goto fail;
-	/*
-	 * Meanwhile, what needs the MANIFEST only: the page faults of the
-	 * buffer step 7 decompresses into, and the target's hashes (a target
-	 * failure stays in *out unless step 5 fails first and overwrites it).
-	 */
-	unpack = o->target || out->manifest->compression != HP_COMP_ZSTD_BASELINE;
-	raw_size = (size_t)out->manifest->payload_raw_size;
-	if (unpack) {
-		raw = hp_alloc_large(raw_size);
-		if (!raw) {
-			fail(out, HP_V_TROUBLE, "out of memory");
-			goto fail;
-		}
-		hp_prefault(raw, raw_size);
-	}
-	if (o->target)
-		target_ret = check_target(o->target, out->manifest, out);
 	/* 5. payload.zst is the one the MANIFEST pins */
-	hashing = false;
-	if (check_payload_bytes(&k, out->manifest, &zh, out) < 0)
+	if (check_payload_bytes(&k, out->manifest, zhashed, zh, out) < 0)
 		goto fail;
 	/* 6. the package is for this baseline */
-	if (target_ret < 0)
+	if (sp.target_ret < 0)
 		goto fail;
 	out->target_checked = o->target != NULL;
 	/* 7. the payload decodes to what the MANIFEST promises */
-	if (unpack && check_payload(&k, out->manifest, o->target, raw, out) < 0)
+	helping = false;
+	if (!sp.unpack)
+		helper_finish(&helper, true, NULL);
+	else if (check_payload(&k, out->manifest, o->target, sp.raw, &helper, out) < 0)
 		goto fail;
 	/* 8. not older than what is applied */
 	if (o->have_state && check_sequence(o, out->manifest, out) < 0)
 		goto fail;
-	free(raw);
+	free(sp.raw);
 	hp_trust_free(trust);
 	out->cls = HP_V_OK;
 	return 0;
 fail:
-	if (hashing)
-		hasher_finish(&zh, true, NULL);
-	free(raw);
+	if (helping)
+		helper_finish(&helper, true, NULL);
+	free(sp.raw);
 	hp_trust_free(trust);
 	return -1;
 }
