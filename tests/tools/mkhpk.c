@@ -4,12 +4,16 @@
  * theirs in-process with the same tests/hpkutil.h).
  *
  *   mkhpk -o PKG [--target FILE --func NAME...] [--baseline-compression]
- *         [--random-mb N] [--expires TIME] [--raw FILE] [--manifest FILE]
+ *         [--random-mb N] [--code-from FILE --code-mb N] [--expires TIME]
+ *         [--raw FILE] [--manifest FILE]
  *
  * --target binds the package to a linked file (build-id, SHA-256, each
  * --func's image offset, size and hash, from nm); --random-mb adds a
  * read-only data item of N MiB of random bytes, so payload.zst is that
- * large; --raw and --manifest also write the raw payload and MANIFEST.
+ * large; --code-from makes the new function's code N MiB of FILE's bytes
+ * (FILE repeated when shorter), compressed at hppack's level, so the
+ * payload compresses as real code does when FILE is machine code; --raw
+ * and --manifest also write the raw payload and MANIFEST.
  * Exit status 0, or 2 with a message.
  */
 #include <getopt.h>
@@ -51,12 +55,40 @@ static void write_file(const char *path, const void *data, size_t len)
 		  hp_error_text(&e, text, sizeof(text)));
 }
 
-/* The model payload plus n MiB of random read-only bytes. */
-static uint8_t *raw_payload(uint32_t nfuncs, size_t mib, size_t *len)
+/* n bytes of the file at path, repeated as often as needed. */
+static uint8_t *file_bytes(const char *path, size_t n)
+{
+	size_t len, k;
+	uint8_t *f = (uint8_t *)tu_read(path, &len), *out = malloc(n ? n : 1);
+
+	hk_assert(f && len && out, "%s: cannot read, or empty", path);
+	for (size_t got = 0; got < n; got += k) {
+		k = len < n - got ? len : n - got;
+		memcpy(out + got, f, k);
+	}
+	free(f);
+	return out;
+}
+
+/*
+ * The model payload plus n MiB of random read-only bytes, and with
+ * code_from, its new function's code replaced by code_mib MiB of that
+ * file (its one relocation, at offset 3, stays inside).
+ */
+static uint8_t *raw_payload(uint32_t nfuncs, size_t mib, const char *code_from, size_t code_mib,
+			    size_t *len)
 {
 	struct hp_payload *p = hk_payload_model(nfuncs);
 	struct hp_error e;
 	uint8_t *out;
+
+	if (code_from) {
+		struct hp_pcode *c = &p->code[nfuncs];
+
+		free(c->code);
+		c->size = code_mib << 20;
+		c->code = file_bytes(code_from, c->size);
+	}
 
 	if (mib) {
 		struct hp_pdata *d;
@@ -90,16 +122,19 @@ int main(int argc, char **argv)
 		{"func", required_argument, NULL, 'f'},
 		{"baseline-compression", no_argument, NULL, 'b'},
 		{"random-mb", required_argument, NULL, 'r'},
+		{"code-from", required_argument, NULL, 'c'},
+		{"code-mb", required_argument, NULL, 'C'},
 		{"expires", required_argument, NULL, 'e'},
 		{"raw", required_argument, NULL, 'R'},
 		{"manifest", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *target = NULL, *raw_out = NULL, *manifest_out = NULL;
+	const char *code_from = NULL;
 	const char *funcs[3];
 	uint32_t nfuncs = 0;
 	bool baseline = false;
-	size_t mib = 0, mlen, zlen, plen;
+	size_t mib = 0, code_mib = 0, mlen, zlen, plen;
 	struct hk_target t;
 	struct hk_spec s;
 	char *m;
@@ -125,6 +160,12 @@ int main(int argc, char **argv)
 		case 'r':
 			mib = strtoul(optarg, NULL, 10);
 			break;
+		case 'c':
+			code_from = optarg;
+			break;
+		case 'C':
+			code_mib = strtoul(optarg, NULL, 10);
+			break;
 		case 'e':
 			hk_assert(hp_time_parse(optarg, &s.m.expires) == 0, "--expires %s", optarg);
 			s.m.has_expires = true;
@@ -141,6 +182,7 @@ int main(int argc, char **argv)
 	}
 	hk_assert(out && optind == argc, "usage: mkhpk -o PKG [options]");
 	hk_assert(!target == !nfuncs, "--target and --func go together");
+	hk_assert(!code_from == !code_mib, "--code-from and --code-mb N (N > 0) go together");
 	if (target) {
 		size_t n = 0;
 
@@ -170,8 +212,9 @@ int main(int argc, char **argv)
 			 strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
 		s.m.target_name = s.names[3];
 	}
-	s.raw = raw_payload(s.m.nfuncs, mib, &s.raw_len);
-	s.level = mib ? 3 : 19;
+	s.raw = raw_payload(s.m.nfuncs, mib, code_from, code_mib, &s.raw_len);
+	/* random bytes do not compress at any level: the fastest will do */
+	s.level = mib && !code_from ? 3 : 19;
 	hk_members(&s, &m, &mlen, &z, &zlen);
 	pkg = hk_container(m, mlen, NULL, 0, z, zlen, &plen);
 	write_file(out, pkg, plen);
