@@ -36,7 +36,12 @@
  * it is still valid when steps 1-5 pass (the signed MANIFEST pins the
  * compressed bytes), with payload_checked false; callers must say so.
  *
- * The library never prints and never exits.
+ * The library never prints and never exits.  hp_verify() runs part of its
+ * work (steps 2-4, and the raw hash during decompression) on one helper
+ * thread of its own, joined before it returns; the failure reported is the
+ * first in the order above, as if it ran alone.  A caller that must not
+ * have threads started in it (for example after fork in a multi-threaded
+ * program) should verify in a process of its own.
  */
 #ifndef HP_VERIFY_H
 #define HP_VERIFY_H
