@@ -115,6 +115,14 @@ int hp_hpd_encode(const struct hp_hpd *h, uint8_t **out, size_t *len, struct hp_
 		hp_put_str(&wb, h->notes[i].name);
 		hp_put_str(&wb, h->notes[i].reason ? h->notes[i].reason : "");
 	}
+	hp_put_u32(&wb, h->naliases);
+	for (uint32_t i = 0; i < h->naliases; i++) {
+		hp_put_u8(&wb, h->aliases[i].kind);
+		hp_put_u8(&wb, h->aliases[i].bind);
+		hp_put_u16(&wb, 0);
+		hp_put_u32(&wb, h->aliases[i].index);
+		hp_put_str(&wb, h->aliases[i].name);
+	}
 	if (wb.failed || wb.len > HP_HPD_MAX_FILE - 32) {
 		hp_fail(e, wb.failed ? HP_ENOMEM : HP_ELIMIT, HP_NO_OFFSET, "encoding .hpd");
 		hp_wbuf_free(&wb);
@@ -257,7 +265,8 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 	if (!h->tool || !h->tool[0] || !h->object || !h->object[0])
 		return hp_fail(e, HP_ESTRING, HP_NO_OFFSET, "header strings");
 	if (h->nsyms > HP_HPD_MAX_COUNT || h->nfuncs > HP_HPD_MAX_COUNT ||
-	    h->ndata > HP_HPD_MAX_COUNT || h->nnotes > HP_HPD_MAX_COUNT)
+	    h->ndata > HP_HPD_MAX_COUNT || h->nnotes > HP_HPD_MAX_COUNT ||
+	    h->naliases > HP_HPD_MAX_COUNT)
 		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "table size");
 	for (uint32_t i = 0; i < h->nsyms; i++) {
 		const struct hp_sym *s = &h->syms[i];
@@ -284,6 +293,18 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 		if (!n->name || !n->name[0])
 			return fail_at(e, HP_ESTRING, "%s %u name", "note", i, 0);
 		unpatchable |= !n->patchable;
+	}
+	for (uint32_t i = 0; i < h->naliases; i++) {
+		const struct hp_alias *a = &h->aliases[i];
+
+		if (a->kind != HP_TGT_FUNC && a->kind != HP_TGT_DATA)
+			return fail_at(e, HP_EVALUE, "%s %u kind", "alias", i, 0);
+		if (a->bind != HP_BIND_GLOBAL && a->bind != HP_BIND_WEAK)
+			return fail_at(e, HP_EVALUE, "%s %u binding", "alias", i, 0);
+		if (a->index >= (a->kind == HP_TGT_FUNC ? h->nfuncs : h->ndata))
+			return fail_at(e, HP_ERANGE, "%s %u item", "alias", i, 0);
+		if (!a->name || !a->name[0])
+			return fail_at(e, HP_ESTRING, "%s %u name", "alias", i, 0);
 	}
 	if (unpatchable != !!(h->flags & HP_HPD_F_UNPATCHABLE))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET,
@@ -476,6 +497,18 @@ static void get_body(struct hp_rbuf *rb, struct hp_hpd *h)
 		n->name = hp_get_str(rb, HP_HPD_MAX_NAME, false, "note name");
 		n->reason = hp_get_str(rb, HP_HPD_MAX_TEXT, true, "note reason");
 	}
+	if (rb->failed || h->minor < 1)
+		return;
+	h->aliases = get_table(rb, &h->naliases, 12, sizeof(*h->aliases), "alias count");
+	for (uint32_t i = 0; i < h->naliases && !rb->failed; i++) {
+		struct hp_alias *a = &h->aliases[i];
+
+		a->kind = hp_get_u8(rb, "alias kind");
+		a->bind = hp_get_u8(rb, "alias binding");
+		hp_get_reserved(rb, 2, "alias reserved");
+		a->index = hp_get_u32(rb, "alias item");
+		a->name = hp_get_str(rb, HP_HPD_MAX_NAME, false, "alias name");
+	}
 }
 
 int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp_error *e)
@@ -505,7 +538,7 @@ int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp
 	if (rb.failed)
 		goto fail;
 	if (hp_rbuf_left(&rb)) {
-		hp_fail(e, HP_ETRAILING, rb.pos, "after the last note");
+		hp_fail(e, HP_ETRAILING, rb.pos, h->minor < 1 ? "after the last note" : "after the last alias");
 		goto fail;
 	}
 	if (hp_hpd_validate(h, e) < 0)
@@ -541,10 +574,14 @@ void hp_hpd_drop_code(struct hp_hpd *h)
 		free(h->data[i].relocs);
 	}
 	free(h->data);
+	for (uint32_t i = 0; i < h->naliases; i++)
+		free(h->aliases[i].name);
+	free(h->aliases);
 	h->syms = NULL;
 	h->funcs = NULL;
 	h->data = NULL;
-	h->nsyms = h->nfuncs = h->ndata = 0;
+	h->aliases = NULL;
+	h->nsyms = h->nfuncs = h->ndata = h->naliases = 0;
 }
 
 void hp_hpd_free(struct hp_hpd *h)

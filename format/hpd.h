@@ -26,7 +26,7 @@
 #include "hp.h"
 
 #define HP_HPD_MAJOR 1
-#define HP_HPD_MINOR 0
+#define HP_HPD_MINOR 1 /* 1.1: aliases; 1.0 files are read too */
 
 /* Header flags. */
 #define HP_HPD_F_UNPATCHABLE 0x1u /* some finding cannot be hotpatched */
@@ -145,6 +145,18 @@ struct hp_note {
 	char *reason;
 };
 
+/*
+ * Another global or weak name of an emitted function or data item (a
+ * symbol of NEW at the same place, such as glibc's hidden `_rseq_offset`
+ * for `__rseq_offset`): other objects may refer to the item by it.
+ */
+struct hp_alias {
+	uint8_t kind;	/* HP_TGT_FUNC or HP_TGT_DATA */
+	uint8_t bind;	/* HP_BIND_GLOBAL or HP_BIND_WEAK */
+	uint32_t index; /* into funcs or data */
+	char *name;
+};
+
 struct hp_hpd {
 	uint16_t major, minor;
 	uint32_t flags;	  /* HP_HPD_F_* */
@@ -162,6 +174,8 @@ struct hp_hpd {
 	uint32_t ndata;
 	struct hp_note *notes;
 	uint32_t nnotes;
+	struct hp_alias *aliases; /* since 1.1 */
+	uint32_t naliases;
 };
 
 /*
@@ -181,7 +195,7 @@ int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp
 /* Check a model the way the decoder would (used by encode and by tests). */
 int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e);
 
-/* Release symbols, functions and data, keeping the header and notes. */
+/* Release symbols, functions, data and aliases, keeping the header and notes. */
 void hp_hpd_drop_code(struct hp_hpd *h);
 
 void hp_hpd_free(struct hp_hpd *h);

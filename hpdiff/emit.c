@@ -490,6 +490,47 @@ static int emit_notes(struct emitter *e)
 	return 0;
 }
 
+/* Global and weak aliases of what was emitted: other objects may use those names. */
+static int emit_aliases(struct emitter *e)
+{
+	struct hp_hpd *h = e->h;
+
+	for_each_sym(&e->d->new.elf, s) {
+		const struct func *f;
+		const struct dobj *x;
+		struct hp_alias *a;
+		uint8_t kind;
+		int idx;
+
+		if (!s->alias_of || !s->sec || (s->bind != STB_GLOBAL && s->bind != STB_WEAK))
+			continue;
+		if ((f = func_of(s))) {
+			kind = HP_TGT_FUNC;
+			idx = f->unpatchable ? -1 : f->emit;
+		} else if ((x = dobj_of(s))) {
+			kind = HP_TGT_DATA;
+			idx = x->unpatchable ? -1 : x->emit;
+		} else {
+			continue;
+		}
+		if (idx < 0)
+			continue;
+		a = xrealloc(h->aliases, (h->naliases + 1) * sizeof(*a));
+		if (!a)
+			return -1;
+		h->aliases = a;
+		a = &a[h->naliases];
+		a->kind = kind;
+		a->bind = hp_bind_of(s);
+		a->index = (uint32_t)idx;
+		a->name = xstrdup(s->name);
+		if (!a->name)
+			return -1;
+		h->naliases++;
+	}
+	return 0;
+}
+
 struct hp_hpd *emit_hpd(struct diff *d)
 {
 	struct emitter e = {.d = d};
@@ -530,6 +571,8 @@ struct hp_hpd *emit_hpd(struct diff *d)
 		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) == -1)
 			goto fail;
 	}
+	if (emit_aliases(&e) < 0)
+		goto fail;
 	for (size_t i = 0; i < d->new.nfuncs; i++)
 		d->unpatchable |= d->new.funcs[i].unpatchable;
 	for (size_t i = 0; i < d->new.ndata; i++)

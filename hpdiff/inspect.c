@@ -70,6 +70,25 @@ static struct json_object *relocs_json(const struct hp_hpd *h, const struct hp_r
 	return a;
 }
 
+/* The aliases of item index of the kind, as a JSON array of names. */
+static struct json_object *aliases_json(const struct hp_hpd *h, uint8_t kind, uint32_t index)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind && h->aliases[i].index == index)
+			json_object_array_add(a, json_object_new_string(h->aliases[i].name));
+	return a;
+}
+
+static void print_aliases(FILE *f, const struct hp_hpd *h, uint8_t kind, uint32_t index)
+{
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind && h->aliases[i].index == index)
+			fprintf(f, "      also named %s (%s)\n", h->aliases[i].name,
+				bind_name(h->aliases[i].bind));
+}
+
 static struct json_object *to_json(const struct hp_hpd *h)
 {
 	struct json_object *root = json_object_new_object();
@@ -99,6 +118,7 @@ static struct json_object *to_json(const struct hp_hpd *h)
 		json_object_object_add(o, "size", json_object_new_int64(f->size));
 		json_object_object_add(o, "old_size", json_object_new_int64(f->old_size));
 		json_object_object_add(o, "source", json_object_new_string(f->source));
+		json_object_object_add(o, "aliases", aliases_json(h, HP_TGT_FUNC, i));
 		json_object_object_add(o, "references", relocs_json(h, f->relocs, f->nrelocs));
 		json_object_array_add(funcs, o);
 	}
@@ -109,6 +129,7 @@ static struct json_object *to_json(const struct hp_hpd *h)
 		json_object_object_add(o, "name", json_object_new_string(d->name));
 		json_object_object_add(o, "kind", json_object_new_string(data_kind(d->kind)));
 		json_object_object_add(o, "size", json_object_new_int64((int64_t)d->size));
+		json_object_object_add(o, "aliases", aliases_json(h, HP_TGT_DATA, i));
 		json_object_object_add(o, "references", relocs_json(h, d->relocs, d->nrelocs));
 		json_object_array_add(data, o);
 	}
@@ -160,11 +181,13 @@ static void to_text(FILE *f, const struct hp_hpd *h)
 		if (fn->status == HP_FUNC_CHANGED)
 			fprintf(f, ", baseline %s %u bytes", fn->base_name, fn->old_size);
 		fprintf(f, ")\n");
+		print_aliases(f, h, HP_TGT_FUNC, i);
 		print_relocs(f, h, fn->relocs, fn->nrelocs);
 	}
 	for (uint32_t i = 0; i < h->ndata; i++) {
 		fprintf(f, "  %s %s (%llu bytes)\n", data_kind(h->data[i].kind), h->data[i].name,
 			(unsigned long long)h->data[i].size);
+		print_aliases(f, h, HP_TGT_DATA, i);
 		print_relocs(f, h, h->data[i].relocs, h->data[i].nrelocs);
 	}
 }

@@ -203,6 +203,61 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 
 /* ---- placing code and data ------------------------------------------------------ */
 
+#define NO_ITEM UINT32_MAX
+
+/* Does the name, or an alias, belong to data item d of the input? */
+static bool data_named(const struct hp_hpd *h, uint32_t d, const char *name)
+{
+	if (!strcmp(h->data[d].name, name))
+		return true;
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d &&
+		    !strcmp(h->aliases[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * A "new" global variable the baseline already defines under that name (or
+ * an alias) was moved from another object by the fix: it is the same
+ * variable, and the running process holds its value.  The package binds to
+ * the baseline's instance instead of making a second one.  1 bound, 0 not,
+ * -1 trouble; a size that differs is refused.
+ */
+static int bind_existing(struct packer *p, struct input *in, uint32_t d)
+{
+	const struct hp_hpd *h = in->h;
+	const struct hp_data *hd = &h->data[d];
+	const struct bsym *cand[MAX_CANDIDATES];
+	const char *names[1 + 64];
+	size_t nnames = 0;
+
+	in->bound_of[d] = -1;
+	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
+		return 0;
+	names[nnames++] = hd->name;
+	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
+		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d)
+			names[nnames++] = h->aliases[i].name;
+	for (size_t k = 0; k < nnames; k++) {
+		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+		const struct bsym *s = n ? cand[0] : NULL;
+
+		if (!s || (s->type != STT_OBJECT && s->type != STT_NOTYPE))
+			continue;
+		if (s->size != hd->size) {
+			refuse(p, "%s: %s moves into %s with %llu bytes, but %s has it with %llu "
+				  "bytes: a running process cannot change its size",
+			       in->path, names[k], h->object, (unsigned long long)hd->size,
+			       p->b->path, (unsigned long long)s->size);
+			return 0;
+		}
+		in->bound_of[d] = (int64_t)(s->value - p->b->img.base);
+		return 1;
+	}
+	return 0;
+}
+
 static int place(struct packer *p)
 {
 	for (size_t i = 0; i < p->nin; i++) {
@@ -211,7 +266,8 @@ static int place(struct packer *p)
 
 		in->code_of = xcalloc(h->nfuncs + 1, sizeof(*in->code_of));
 		in->data_of = xcalloc(h->ndata + 1, sizeof(*in->data_of));
-		if (!in->code_of || !in->data_of)
+		in->bound_of = xcalloc(h->ndata + 1, sizeof(*in->bound_of));
+		if (!in->code_of || !in->data_of || !in->bound_of)
 			return -1;
 		for (uint32_t f = 0; f < h->nfuncs; f++) {
 			struct hp_pcode *c;
@@ -233,7 +289,14 @@ static int place(struct packer *p)
 		for (uint32_t d = 0; d < h->ndata; d++) {
 			const struct hp_data *hd = &h->data[d];
 			struct hp_pdata *pd;
+			int bound = bind_existing(p, in, d);
 
+			if (bound < 0)
+				return -1;
+			if (bound) {
+				in->data_of[d] = NO_ITEM;
+				continue;
+			}
 			if (grow((void **)&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd)) < 0)
 				return -1;
 			in->data_of[d] = p->pl.ndata;
@@ -378,6 +441,30 @@ static long import_index(struct packer *p, const char *name, bool weak)
 }
 
 /* A new global function or data item of some input, by name: CODE/DATA. */
+/* Point r at data item d of input in: its placed copy, or the baseline's instance. */
+static void to_data(const struct input *in, uint32_t d, struct hp_preloc *r)
+{
+	if (in->data_of[d] == NO_ITEM) {
+		r->target = HP_PT_IMAGE;
+		r->target_off = in->bound_of[d];
+	} else {
+		r->target = HP_PT_DATA;
+		r->index = in->data_of[d];
+	}
+}
+
+static bool func_named(const struct hp_hpd *h, uint32_t f, const char *name)
+{
+	if (!strcmp(h->funcs[f].name, name))
+		return true;
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == f &&
+		    !strcmp(h->aliases[i].name, name))
+			return true;
+	return false;
+}
+
+/* A global another .hpd defines anew, by its name or an alias. */
 static bool new_global(const struct packer *p, const char *name, struct hp_preloc *r)
 {
 	for (size_t i = 0; i < p->nin; i++) {
@@ -385,15 +472,14 @@ static bool new_global(const struct packer *p, const char *name, struct hp_prelo
 
 		for (uint32_t f = 0; f < h->nfuncs; f++)
 			if (h->funcs[f].status == HP_FUNC_NEW && h->funcs[f].bind != HP_BIND_LOCAL &&
-			    !strcmp(h->funcs[f].name, name)) {
+			    func_named(h, f, name)) {
 				r->target = HP_PT_CODE;
 				r->index = p->in[i].code_of[f];
 				return true;
 			}
 		for (uint32_t d = 0; d < h->ndata; d++)
-			if (h->data[d].bind != HP_BIND_LOCAL && !strcmp(h->data[d].name, name)) {
-				r->target = HP_PT_DATA;
-				r->index = p->in[i].data_of[d];
+			if (h->data[d].bind != HP_BIND_LOCAL && data_named(h, d, name)) {
+				to_data(&p->in[i], d, r);
 				return true;
 			}
 	}
@@ -592,8 +678,7 @@ static int resolve_relocs(struct packer *p, const struct input *in, const struct
 			r->index = in->code_of[src[i].target];
 			break;
 		case HP_TGT_DATA:
-			r->target = HP_PT_DATA;
-			r->index = in->data_of[src[i].target];
+			to_data(in, src[i].target, r);
 			break;
 		default:
 			ret = resolve_sym(p, in, &in->h->syms[src[i].target], r);
@@ -628,8 +713,11 @@ static int resolve_input(struct packer *p, struct input *in)
 			return -1;
 	}
 	for (uint32_t d = 0; d < h->ndata; d++) {
-		struct hp_pdata *pd = &p->pl.data[in->data_of[d]];
+		struct hp_pdata *pd;
 
+		if (in->data_of[d] == NO_ITEM) /* the baseline's instance: nothing to fill */
+			continue;
+		pd = &p->pl.data[in->data_of[d]];
 		if (resolve_relocs(p, in, h->data[d].relocs, h->data[d].nrelocs, &pd->relocs,
 				   &pd->nrelocs) < 0)
 			return -1;
@@ -687,6 +775,7 @@ void pack_free(struct packer *p)
 		free(p->in[i].scope);
 		free(p->in[i].code_of);
 		free(p->in[i].data_of);
+		free(p->in[i].bound_of);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {

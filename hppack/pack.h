@@ -23,7 +23,12 @@ struct input {
 	const char *path;
 	struct hp_hpd *h;
 	uint32_t *code_of; /* .hpd function -> payload code */
-	uint32_t *data_of; /* .hpd data -> payload data */
+	uint32_t *data_of; /* .hpd data -> payload data, or NO_ITEM when bound */
+	/*
+	 * .hpd data -> image offset of the baseline's own instance, for a "new"
+	 * global variable the baseline already has (moved between objects), else -1.
+	 */
+	int64_t *bound_of;
 	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };

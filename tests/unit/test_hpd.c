@@ -71,6 +71,9 @@ static struct hp_hpd *sample(void)
 	h->notes = calloc(1, sizeof(*h->notes));
 	h->notes[0] = (struct hp_note){HP_NOTE_FUNC, HP_NOTE_CHANGED, true, strdup("parse"),
 				       strdup("at +0x0 ...")};
+	h->naliases = 1;
+	h->aliases = calloc(1, sizeof(*h->aliases));
+	h->aliases[0] = (struct hp_alias){HP_TGT_FUNC, HP_BIND_WEAK, 0, strdup("__parse")};
 	return h;
 }
 
@@ -117,6 +120,12 @@ Test(hpd, round_trip_is_exact)
 	cr_assert_arr_eq(back->funcs[0].code, code_new, sizeof(code_new));
 	cr_assert_str_eq(back->syms[0].name, "counter.0");
 	cr_assert_str_eq((char *)back->data[0].init, "bad");
+	cr_assert_eq(back->minor, 1);
+	cr_assert_eq(back->naliases, 1);
+	cr_assert_eq(back->aliases[0].kind, HP_TGT_FUNC);
+	cr_assert_eq(back->aliases[0].bind, HP_BIND_WEAK);
+	cr_assert_eq(back->aliases[0].index, 0);
+	cr_assert_str_eq(back->aliases[0].name, "__parse");
 	buf2 = encode(back, &len2);
 	cr_assert_eq(len, len2);
 	cr_assert_arr_eq(buf, buf2, len);
@@ -239,6 +248,56 @@ Test(hpd, semantic_checks)
 	cr_assert_eq(encode_code(h), HP_EVALUE);
 	h->flags = HP_HPD_F_UNPATCHABLE;
 	cr_assert_eq(encode_code(h), HP_OK);
+	h->flags = 0;
+	h->notes[0].patchable = true;
+	/* aliases: an item of the table, global or weak, named */
+	h->aliases[0].index = 2; /* there are two functions */
+	cr_assert_eq(encode_code(h), HP_ERANGE);
+	h->aliases[0].index = 0;
+	h->aliases[0].kind = HP_TGT_SYM;
+	cr_assert_eq(encode_code(h), HP_EVALUE);
+	h->aliases[0].kind = HP_TGT_DATA;
+	cr_assert_eq(encode_code(h), HP_OK);
+	h->aliases[0].bind = HP_BIND_LOCAL;
+	cr_assert_eq(encode_code(h), HP_EVALUE);
+	h->aliases[0].bind = HP_BIND_GLOBAL;
+	h->aliases[0].name[0] = 0;
+	cr_assert_eq(encode_code(h), HP_ESTRING);
+	hp_hpd_free(h);
+}
+
+/* A 1.0 file (no alias table after the notes) is still read, with no aliases. */
+Test(hpd, version_1_0_files_are_read)
+{
+	struct hp_hpd *h = sample(), *back;
+	struct hp_error e;
+	size_t len;
+	uint8_t *buf;
+
+	free(h->aliases[0].name);
+	free(h->aliases);
+	h->aliases = NULL;
+	h->naliases = 0;
+	buf = encode(h, &len);
+	/* 1.1 with an empty alias table is 1.0 plus a zero count: drop it, re-seal */
+	cr_assert_eq(buf[10], 1);
+	buf[10] = 0;
+	memmove(buf + len - 36, buf + len - 32, 32);
+	len -= 4;
+	reseal(buf, len);
+	cr_assert(hp_hpd_decode(buf, len, &back, &e) == 0, "%d %s", e.code, e.what);
+	cr_assert_eq(back->minor, 0);
+	cr_assert_eq(back->naliases, 0);
+	cr_assert_eq(back->nfuncs, 2);
+	hp_hpd_free(back);
+	/* a 1.0 file with bytes where 1.1 has its alias table: trailing bytes */
+	buf = realloc(buf, len + 4);
+	memmove(buf + len - 28, buf + len - 32, 32);
+	memset(buf + len - 32, 0, 4);
+	len += 4;
+	reseal(buf, len);
+	cr_assert_eq(decode_code(buf, len), HP_ETRAILING);
+	free(buf);
 	hp_hpd_free(h);
 }
 

@@ -1,0 +1,120 @@
+#!/bin/bash
+# A fix that moves a global variable into a new object file, as glibc's
+# update moved __rseq_offset into dl-rseq-symbols.o: the fixed a.c refers
+# to it through a hidden alias (_hits) that only the new b.o defines.
+#  1. hpdiff records the alias in b.hpd; hppack binds both names to the
+#     variable the running program already has, so the count goes on
+#     (a second, new copy would restart it at 0).
+#  2. If the move also changes the variable's size, hppack refuses.
+# Environment: HP_BIN.
+set -uo pipefail
+bin=${HP_BIN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/hp-moved-XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail=0
+ok() { echo "ok    $*"; }
+bad() { echo "FAIL  $*"; fail=1; }
+
+bash "$here/../pki/mkpki.sh" "$work/pki" >/dev/null 2>&1 || { echo "cannot make the test PKI"; exit 1; }
+pki=$work/pki
+mkdir -p "$work/v0" "$work/v1" "$work/v2"
+cat >"$work/v0/a.c" <<'C'
+long hits;
+int check(int x) { hits++; return x > 5; }
+long get_hits(void) { return hits; }
+C
+cat >"$work/v1/a.c" <<'C'
+extern long _hits __attribute__((visibility("hidden")));
+int check(int x) { _hits++; return x > 3; }
+long get_hits(void) { return _hits; }
+C
+cat >"$work/v1/b.c" <<'C'
+long hits;
+extern long _hits __attribute__((alias("hits"), visibility("hidden")));
+C
+cp "$work/v1/a.c" "$work/v2/a.c"
+sed 's/^long hits;/int hits;/; s/extern long _hits/extern int _hits/' "$work/v1/b.c" >"$work/v2/b.c"
+sed -i 's/extern long _hits/extern int _hits/' "$work/v2/a.c"
+cat >"$work/main.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+int check(int x);
+long get_hits(void);
+int main(void)
+{
+	char line[64];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof line, stdin)) {
+		int r = check(atoi(line));
+
+		printf("%d %ld\n", r, get_hits());
+	}
+	return 0;
+}
+C
+for v in v0 v1 v2; do
+	mkdir -p "$work/$v/obj"
+	for c in "$work/$v"/*.c; do
+		(cd "$work/$v" && gcc -O2 -c "$(basename "$c")" -o "obj/$(basename "$c" .c).o") ||
+			{ echo "cannot build"; exit 1; }
+	done
+done
+gcc -O2 "$work/main.c" "$work/v0/obj/a.o" -o "$work/prog" || { echo "cannot link"; exit 1; }
+
+# --- 1. moved, same size: bound to the running variable -------------------------
+"$bin/hpdiff" -o "$work/hpd" "$work/v0/obj" "$work/v1/obj" >"$work/hpdiff.out"
+st=$?
+[ $st = 1 ] || bad "hpdiff v0 v1: exit $st: $(cat "$work/hpdiff.out")"
+if "$bin/hpdiff" --inspect "$work/hpd/b.hpd" | grep -q '^      also named _hits (global)$'; then
+	ok "hpdiff records the hidden alias _hits of the new variable hits"
+else
+	bad "no alias in b.hpd: $("$bin/hpdiff" --inspect "$work/hpd/b.hpd")"
+fi
+if ! "$bin/hppack" --baseline "$work/prog" --seq 1 -o "$work/p.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/hpd/a.hpd" "$work/hpd/b.hpd" \
+	2>"$work/err"; then
+	bad "hppack: $(cat "$work/err")"
+	exit 1
+fi
+if "$bin/hppack" --inspect "$work/p.hpk" --baseline "$work/prog" | grep -qE '^  new (data|bss|rodata) +hits,'; then
+	bad "the package carries a second hits"
+else
+	ok "the package carries no second copy of hits"
+fi
+mkfifo "$work/in"
+"$work/prog" <"$work/in" >"$work/out" &
+pid=$!
+exec 9>"$work/in"
+printf '4\n4\n' >&9
+"$bin/hpapply" "$pid" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
+	bad "hpapply: $(cat "$work/apply.log")"
+printf '4\n' >&9
+exec 9>&-
+wait "$pid"
+pid=
+# before: x > 5 is false; after: x > 3 is true, and the third hit counts on
+if [ "$(tr '\n' '|' <"$work/out")" = "0 1|0 2|1 3|" ]; then
+	ok "patched: the fixed check uses the running count through _hits (0 1, 0 2, 1 3)"
+else
+	bad "answers: $(tr '\n' '|' <"$work/out"), wanted 0 1|0 2|1 3|"
+fi
+
+# --- 2. moved and resized: refused ---------------------------------------------
+"$bin/hpdiff" -o "$work/hpd2" "$work/v0/obj" "$work/v2/obj" >/dev/null
+"$bin/hppack" --baseline "$work/prog" --seq 1 -o "$work/q.hpk" "$work/hpd2/a.hpd" \
+	"$work/hpd2/b.hpd" 2>"$work/err2"
+st=$?
+if [ $st = 1 ] && grep -q "hits moves into b.o with 4 bytes, but .*prog has it with 8 bytes" \
+	"$work/err2" && [ ! -e "$work/q.hpk" ]; then
+	ok "a moved variable whose size changed is refused"
+else
+	bad "moved and resized: exit $st: $(cat "$work/err2")"
+fi
+exit $fail
