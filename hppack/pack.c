@@ -258,6 +258,105 @@ static int bind_existing(struct packer *p, struct input *in, uint32_t d)
 	return 0;
 }
 
+static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
+
+/* Where the baseline itself has hs (a symbol, else its PLT entry): an image offset. */
+static bool baseline_target(const struct packer *p, const struct input *in,
+			    const struct hp_sym *hs, int64_t *off)
+{
+	const struct bsym *cand[MAX_CANDIDATES], *s;
+	const char *scope = hs->bind == HP_BIND_LOCAL ? in->scope : NULL;
+	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	uint64_t v;
+
+	if (n) {
+		s = scope ? pick_local(in, cand, n) : cand[0];
+		if (!s || s->type == STT_TLS || s->type == STT_GNU_IFUNC)
+			return false;
+		*off = (int64_t)(s->value - p->b->img.base);
+		return true;
+	}
+	if ((v = baseline_plt(p->b, hs->name))) {
+		*off = (int64_t)(v - p->b->img.base);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Is new function f, as the baseline has it at s, the same code: equal
+ * bytes outside the reference fields, and each reference a PC-relative one
+ * to the place the baseline's field points at?  Anything else (a widened
+ * branch, a reference into the package, a GOT access the linker may have
+ * relaxed) is not shown to be the same.
+ */
+static bool same_code(const struct packer *p, const struct input *in, const struct hp_func *f,
+		      const struct bsym *s)
+{
+	uint64_t at = s->value - p->b->img.base;
+	const uint8_t *bytes = s->size == f->size ? hp_image_bytes(&p->b->img, at, f->size) : NULL;
+	uint32_t pos = 0;
+
+	if (!bytes)
+		return false;
+	for (uint32_t i = 0; i < f->nrelocs; i++) {
+		const struct hp_reloc *r = &f->relocs[i];
+		int64_t target;
+		int32_t field;
+
+		if (r->target_kind != HP_TGT_SYM ||
+		    (r->type != R_X86_64_PC32 && r->type != R_X86_64_PLT32) ||
+		    memcmp(bytes + pos, f->code + pos, r->offset - pos) ||
+		    !baseline_target(p, in, &in->h->syms[r->target], &target))
+			return false;
+		memcpy(&field, bytes + r->offset, 4);
+		if ((int64_t)field != target + r->addend - (int64_t)(at + r->offset))
+			return false;
+		pos = r->offset + 4;
+	}
+	return !memcmp(bytes + pos, f->code + pos, f->size - pos);
+}
+
+/*
+ * A "new" global function the baseline already has under its name or an
+ * alias was moved from another object by the fix.  Moved as it was, it is
+ * the baseline's function (true, and references go there); moved and
+ * changed, the old copy would go on serving every caller the package does
+ * not replace, so the package is refused.
+ */
+static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
+{
+	const struct hp_hpd *h = in->h;
+	const struct hp_func *f = &h->funcs[fi];
+	const struct bsym *cand[MAX_CANDIDATES];
+	const char *names[1 + 64];
+	size_t nnames = 0;
+
+	in->fbound_of[fi] = -1;
+	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
+		return false;
+	names[nnames++] = f->name;
+	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
+		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == fi)
+			names[nnames++] = h->aliases[i].name;
+	for (size_t k = 0; k < nnames; k++) {
+		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+
+		if (!n || cand[0]->type != STT_FUNC)
+			continue;
+		if (same_code(p, in, f, cand[0])) {
+			in->fbound_of[fi] = (int64_t)(cand[0]->value - p->b->img.base);
+			return true;
+		}
+		refuse(p, "%s: %s is new in %s, but %s already has a function %s with other "
+			  "code: moved between objects and changed, which a package cannot "
+			  "replace (every caller of the old copy would keep it)",
+		       in->path, f->name, h->object, p->b->path, names[k]);
+		return false;
+	}
+	return false;
+}
+
 static int place(struct packer *p)
 {
 	for (size_t i = 0; i < p->nin; i++) {
@@ -267,11 +366,16 @@ static int place(struct packer *p)
 		in->code_of = xcalloc(h->nfuncs + 1, sizeof(*in->code_of));
 		in->data_of = xcalloc(h->ndata + 1, sizeof(*in->data_of));
 		in->bound_of = xcalloc(h->ndata + 1, sizeof(*in->bound_of));
-		if (!in->code_of || !in->data_of || !in->bound_of)
+		in->fbound_of = xcalloc(h->nfuncs + 1, sizeof(*in->fbound_of));
+		if (!in->code_of || !in->data_of || !in->bound_of || !in->fbound_of)
 			return -1;
 		for (uint32_t f = 0; f < h->nfuncs; f++) {
 			struct hp_pcode *c;
 
+			if (moved_function(p, in, f)) {
+				in->code_of[f] = NO_ITEM;
+				continue;
+			}
 			if (grow((void **)&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c)) < 0)
 				return -1;
 			in->code_of[f] = p->pl.ncode;
@@ -453,6 +557,18 @@ static void to_data(const struct input *in, uint32_t d, struct hp_preloc *r)
 	}
 }
 
+/* Point r at function f of input in: its placed code, or the baseline's copy. */
+static void to_code(const struct input *in, uint32_t f, struct hp_preloc *r)
+{
+	if (in->code_of[f] == NO_ITEM) {
+		r->target = HP_PT_IMAGE;
+		r->target_off = in->fbound_of[f];
+	} else {
+		r->target = HP_PT_CODE;
+		r->index = in->code_of[f];
+	}
+}
+
 static bool func_named(const struct hp_hpd *h, uint32_t f, const char *name)
 {
 	if (!strcmp(h->funcs[f].name, name))
@@ -473,8 +589,7 @@ static bool new_global(const struct packer *p, const char *name, struct hp_prelo
 		for (uint32_t f = 0; f < h->nfuncs; f++)
 			if (h->funcs[f].status == HP_FUNC_NEW && h->funcs[f].bind != HP_BIND_LOCAL &&
 			    func_named(h, f, name)) {
-				r->target = HP_PT_CODE;
-				r->index = p->in[i].code_of[f];
+				to_code(&p->in[i], f, r);
 				return true;
 			}
 		for (uint32_t d = 0; d < h->ndata; d++)
@@ -674,8 +789,7 @@ static int resolve_relocs(struct packer *p, const struct input *in, const struct
 		r->addend = src[i].addend;
 		switch (src[i].target_kind) {
 		case HP_TGT_FUNC:
-			r->target = HP_PT_CODE;
-			r->index = in->code_of[src[i].target];
+			to_code(in, src[i].target, r);
 			break;
 		case HP_TGT_DATA:
 			to_data(in, src[i].target, r);
@@ -706,8 +820,11 @@ static int resolve_input(struct packer *p, struct input *in)
 	const struct hp_hpd *h = in->h;
 
 	for (uint32_t f = 0; f < h->nfuncs; f++) {
-		struct hp_pcode *c = &p->pl.code[in->code_of[f]];
+		struct hp_pcode *c;
 
+		if (in->code_of[f] == NO_ITEM) /* the baseline's own copy: nothing to place */
+			continue;
+		c = &p->pl.code[in->code_of[f]];
 		if (resolve_relocs(p, in, h->funcs[f].relocs, h->funcs[f].nrelocs, &c->relocs,
 				   &c->nrelocs) < 0)
 			return -1;
@@ -776,6 +893,7 @@ void pack_free(struct packer *p)
 		free(p->in[i].code_of);
 		free(p->in[i].data_of);
 		free(p->in[i].bound_of);
+		free(p->in[i].fbound_of);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {

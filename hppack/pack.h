@@ -22,7 +22,8 @@ enum pack_status {
 struct input {
 	const char *path;
 	struct hp_hpd *h;
-	uint32_t *code_of; /* .hpd function -> payload code */
+	uint32_t *code_of; /* .hpd function -> payload code, or NO_ITEM when bound */
+	int64_t *fbound_of; /* .hpd function -> image offset of the baseline's, if bound */
 	uint32_t *data_of; /* .hpd data -> payload data, or NO_ITEM when bound */
 	/*
 	 * .hpd data -> image offset of the baseline's own instance, for a "new"

@@ -6,6 +6,10 @@
 #     variable the running program already has, so the count goes on
 #     (a second, new copy would restart it at 0).
 #  2. If the move also changes the variable's size, hppack refuses.
+# And a function moved into a new object:
+#  3. moved as it was: the package carries no second copy, the changed caller
+#     calls the baseline's, and the program answers as the fixed build;
+#  4. moved and changed: refused (callers of the old copy would keep it).
 # Environment: HP_BIN.
 set -uo pipefail
 bin=${HP_BIN:?}
@@ -116,5 +120,81 @@ if [ $st = 1 ] && grep -q "hits moves into b.o with 4 bytes, but .*prog has it w
 	ok "a moved variable whose size changed is refused"
 else
 	bad "moved and resized: exit $st: $(cat "$work/err2")"
+fi
+
+# --- 3 and 4. a function moved into a new object ---------------------------------
+mkdir -p "$work/f0" "$work/f1" "$work/f2"
+cat >"$work/f0/a.c" <<'C'
+__attribute__((noinline)) int scale(int x) { return x * 3; }
+int use(int x) { return scale(x) + 1; }
+C
+cat >"$work/f1/a.c" <<'C'
+int scale(int x);
+int use(int x) { return scale(x) + 2; }
+C
+cat >"$work/f1/c.c" <<'C'
+__attribute__((noinline)) int scale(int x) { return x * 3; }
+C
+cp "$work/f1/a.c" "$work/f2/a.c"
+sed 's/x \* 3/x * 4/' "$work/f1/c.c" >"$work/f2/c.c"
+cat >"$work/main2.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+int use(int x);
+int main(void)
+{
+	char line[64];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof line, stdin))
+		printf("%d\n", use(atoi(line)));
+	return 0;
+}
+C
+for v in f0 f1 f2; do
+	mkdir -p "$work/$v/obj"
+	for c in "$work/$v"/*.c; do
+		(cd "$work/$v" && gcc -O2 -c "$(basename "$c")" -o "obj/$(basename "$c" .c).o") ||
+			{ echo "cannot build"; exit 1; }
+	done
+done
+gcc -O2 "$work/main2.c" "$work/f0/obj/a.o" -o "$work/prog2" || { echo "cannot link"; exit 1; }
+"$bin/hpdiff" -o "$work/fh1" "$work/f0/obj" "$work/f1/obj" >/dev/null
+if ! "$bin/hppack" --baseline "$work/prog2" --seq 1 -o "$work/f1.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/fh1/a.hpd" "$work/fh1/c.hpd" \
+	2>"$work/err3"; then
+	bad "moved function: hppack: $(cat "$work/err3")"
+else
+	inspect=$("$bin/hppack" --inspect "$work/f1.hpk" --baseline "$work/prog2")
+	if grep -q '^  new code *scale' <<<"$inspect" || ! grep -q '^  replaces *use ' <<<"$inspect"; then
+		bad "moved function: the package: $inspect"
+	else
+		ok "a function moved as it was: no second copy, its caller replaced"
+	fi
+	rm -f "$work/in"
+	mkfifo "$work/in"
+	"$work/prog2" <"$work/in" >"$work/out2" &
+	pid=$!
+	exec 9>"$work/in"
+	echo 5 >&9
+	"$bin/hpapply" "$pid" "$work/f1.hpk" --ca "$pki/root.pem" >"$work/apply2.log" 2>&1 ||
+		bad "hpapply: $(cat "$work/apply2.log")"
+	echo 5 >&9
+	exec 9>&-
+	wait "$pid"
+	pid=
+	[ "$(tr '\n' '|' <"$work/out2")" = "16|17|" ] &&
+		ok "patched: use() calls the baseline's scale() (16, then 17)" ||
+		bad "answers: $(tr '\n' '|' <"$work/out2"), wanted 16|17|"
+fi
+"$bin/hpdiff" -o "$work/fh2" "$work/f0/obj" "$work/f2/obj" >/dev/null
+"$bin/hppack" --baseline "$work/prog2" --seq 1 -o "$work/f2.hpk" "$work/fh2/a.hpd" \
+	"$work/fh2/c.hpd" 2>"$work/err4"
+st=$?
+if [ $st = 1 ] && grep -q "scale is new in c.o, but .*prog2 already has a function scale with other code" \
+	"$work/err4" && [ ! -e "$work/f2.hpk" ]; then
+	ok "a function moved and changed is refused"
+else
+	bad "moved and changed: exit $st: $(cat "$work/err4")"
 fi
 exit $fail
