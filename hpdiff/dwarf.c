@@ -178,6 +178,13 @@ struct walker {
 	size_t *nmember_types;
 	struct alias *aliases; /* typedefs, applied once every type is known */
 	size_t naliases;
+	/*
+	 * DIEs the walk may still visit.  Every DIE takes at least a byte of
+	 * .debug_info, so a well-formed tree never runs out; DW_AT_sibling
+	 * links that point back into a subtree would otherwise revisit it
+	 * without end.
+	 */
+	uint64_t budget;
 	bool failed;
 };
 
@@ -579,6 +586,7 @@ static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool
 	drop_err(w, &err);
 	while (rc == DW_DLV_OK) {
 		Dwarf_Die next = NULL;
+		Dwarf_Off at = 0, next_at = 0;
 
 		if (walk(w, child, func, ext, direct, depth + 1) < 0) {
 			dwarf_dealloc_die(child);
@@ -586,8 +594,21 @@ static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool
 		}
 		rc = dwarf_siblingof_b(w->dbg, child, 1, &next, &err);
 		drop_err(w, &err);
+		/* a sibling lies after its elder: anything else is a loop */
+		if (rc == DW_DLV_OK &&
+		    (dwarf_dieoffset(child, &at, &err) != DW_DLV_OK ||
+		     dwarf_dieoffset(next, &next_at, &err) != DW_DLV_OK || next_at <= at)) {
+			drop_err(w, &err);
+			dwarf_dealloc_die(next);
+			next = NULL;
+			rc = DW_DLV_ERROR;
+		}
 		dwarf_dealloc_die(child);
 		child = next;
+		if (w->failed && child) { /* out of budget: stop here */
+			dwarf_dealloc_die(child);
+			return 0;
+		}
 	}
 	if (rc == DW_DLV_ERROR)
 		w->failed = true;
@@ -604,6 +625,11 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 
 	if (depth > MAX_DEPTH)
 		return 0;
+	if (w->budget == 0) {
+		w->failed = true;
+		return 0;
+	}
+	w->budget--;
 	if (dwarf_dieoffset(die, &off, &err) != DW_DLV_OK)
 		drop_err(w, &err);
 	switch (tag) {
@@ -906,6 +932,9 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 	if (!abbrev)
 		return error("%s: malformed DWARF: .debug_info without .debug_abbrev", o->name);
 	memset(&w, 0, sizeof(w));
+	for (size_t i = 0; i < o->elf.nsecs; i++)
+		if (!strcmp(o->elf.secs[i].name, ".debug_info"))
+			w.budget += o->elf.secs[i].size;
 	a.relocated = xcalloc(o->elf.nsecs, sizeof(*a.relocated));
 	w.di = xcalloc(1, sizeof(*w.di));
 	if (!a.relocated || !w.di) {

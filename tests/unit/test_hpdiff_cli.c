@@ -251,6 +251,45 @@ Test(cli, corrupt_relocations)
 	free(buf);
 }
 
+/*
+ * A DW_AT_sibling that points back at its own DIE makes the sibling chain a
+ * loop (found by fuzz_object: hpdiff spun forever).  readelf shows where the
+ * first one is; it is a CU-relative ref4, so no relocation touches it.
+ */
+Test(cli, a_dwarf_sibling_loop_is_malformed)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+	char *argv[] = {"/usr/bin/readelf", "--debug-dump=info", NEW_O, NULL};
+	struct run r = tu_run(argv);
+	unsigned die = 0, attr = 0;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(buf + eh->e_shoff);
+	const char *names = buf + sh[eh->e_shstrndx].sh_offset;
+	uint64_t info = 0;
+
+	cr_assert_eq(r.status, 0, "readelf: %s", r.err);
+	for (char *l = strtok(r.out, "\n"); l && !attr; l = strtok(NULL, "\n")) {
+		unsigned lvl, off;
+
+		if (sscanf(l, " <%u><%x>:", &lvl, &off) == 2)
+			die = off;
+		else if (strstr(l, "DW_AT_sibling") && sscanf(l, " <%x>", &off) == 1)
+			attr = off;
+	}
+	cr_assert(die && attr > die, "no DW_AT_sibling in %s", NEW_O);
+	for (int i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(names + sh[i].sh_name, ".debug_info"))
+			info = sh[i].sh_offset;
+	cr_assert(info);
+	memcpy(buf + info + attr, &die, 4);
+	write_bad("siblingloop.o", buf, len, &p);
+	expect_refused(OLD_O, p, "malformed DWARF in .debug_info");
+	free(p);
+	free(buf);
+	tu_run_free(&r);
+}
+
 Test(cli, different_source_files)
 {
 	expect_refused(OLD_O, SAMPLE("gcc-O2", "bounds-check", "new.o"),
