@@ -167,7 +167,9 @@ struct use {
 struct walker {
 	Dwarf_Debug dbg;
 	struct dwarf_info *di;
-	char **files;
+	/* the unit's line table, and its file names by DWARF file number */
+	Dwarf_Line_Context lines;
+	const char **files;
 	Dwarf_Signed nfiles;
 	struct use *uses;
 	size_t nuses, cap_uses;
@@ -555,8 +557,7 @@ static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
 
 	if (!get_udata(w, die, DW_AT_decl_file, &file) || !get_udata(w, die, DW_AT_decl_line, &line))
 		return 0;
-	/* DWARF 5 numbers files from 0, earlier versions from 1 (0 = none). */
-	if ((Dwarf_Signed)file >= w->nfiles)
+	if ((Dwarf_Signed)file >= w->nfiles || !w->files[file])
 		return 0;
 	path = w->files[file];
 	base = strrchr(path, '/');
@@ -824,12 +825,55 @@ static void walker_free(struct walker *w)
 
 static void free_files(struct walker *w)
 {
-	for (Dwarf_Signed i = 0; i < w->nfiles; i++)
-		dwarf_dealloc(w->dbg, w->files[i], DW_DLA_STRING);
-	if (w->files)
-		dwarf_dealloc(w->dbg, w->files, DW_DLA_LIST);
+	free(w->files);
+	if (w->lines)
+		dwarf_srclines_dealloc_b(w->lines);
+	w->lines = NULL;
 	w->files = NULL;
 	w->nfiles = 0;
+}
+
+/*
+ * The unit's file names, indexed by DWARF file number (DWARF 5 numbers
+ * from 0, earlier versions from 1).  Only the names are taken, never the
+ * directories: dwarf_srcfiles() joins the two and, in the libdwarf Debian
+ * 12 ships, reads past its directory array when a file names a directory
+ * the table does not have (found by fuzz_object).  No line table is no
+ * file:line, not an error.
+ */
+static int load_files(struct walker *w, Dwarf_Die cu)
+{
+	Dwarf_Unsigned version;
+	Dwarf_Small tables;
+	Dwarf_Signed base, count, end;
+	Dwarf_Error err = NULL;
+
+	if (dwarf_srclines_b(cu, &version, &tables, &w->lines, &err) != DW_DLV_OK) {
+		drop_err(w, &err);
+		w->lines = NULL;
+		return 0;
+	}
+	if (dwarf_srclines_files_indexes(w->lines, &base, &count, &end, &err) != DW_DLV_OK ||
+	    base < 0 || end <= base || end > (1 << 20)) {
+		drop_err(w, &err);
+		return 0;
+	}
+	w->files = xcalloc((size_t)end, sizeof(*w->files));
+	if (!w->files)
+		return -1;
+	w->nfiles = end;
+	for (Dwarf_Signed i = base; i < end; i++) {
+		const char *name = NULL;
+		Dwarf_Unsigned dir, mtime, size;
+		Dwarf_Form_Data16 *md5;
+
+		if (dwarf_srclines_files_data_b(w->lines, i, &name, &dir, &mtime, &size, &md5,
+						&err) != DW_DLV_OK)
+			drop_err(w, &err);
+		else
+			w->files[i] = name;
+	}
+	return 0;
 }
 
 static int walk_units(struct walker *w)
@@ -856,12 +900,9 @@ static int walk_units(struct walker *w)
 			drop_err(w, &err);
 			return -1;
 		}
-		if (dwarf_srcfiles(cu, &w->files, &w->nfiles, &err) != DW_DLV_OK) {
-			drop_err(w, &err);
-			w->files = NULL;
-			w->nfiles = 0;
-		}
-		rc = walk(w, cu, NULL, false, false, 0);
+		rc = load_files(w, cu);
+		if (rc == 0)
+			rc = walk(w, cu, NULL, false, false, 0);
 		free_files(w);
 		dwarf_dealloc_die(cu);
 		if (rc < 0)

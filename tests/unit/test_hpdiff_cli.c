@@ -572,3 +572,35 @@ Test(cli, nested_read_only_data_is_compared_through_its_pointers)
 	free(o);
 	free(n);
 }
+
+/*
+ * file:line comes from the DWARF file number of the function: DWARF 5
+ * numbers files from 0, DWARF 4 from 1.  With a header first in the table,
+ * an off-by-one names the header instead of the .c file.
+ */
+Test(cli, source_lines_for_dwarf_4_and_5)
+{
+	static const char *const versions[] = {"-gdwarf-4", "-gdwarf-5"};
+
+	for (size_t v = 0; v < ARRAY_SIZE(versions); v++) {
+		char cmd[8192];
+		char *o = path("a/m.o"), *n = path("b/m.o");
+		char *argv[] = {HPDIFF, "--json", o, n, NULL};
+		struct run r;
+
+		snprintf(cmd, sizeof(cmd),
+			 "cd %s && mkdir -p a b && "
+			 "printf 'static inline int h(int x) { return x + 1; }\\n' > h.h && "
+			 "printf '#include \"h.h\"\\nint f(int x)\\n{\\n\\treturn h(x) * 2;\\n}\\n' "
+			 "> m.c && gcc -O2 %s -c m.c -o a/m.o && sed -i 's/\\* 2/* 3/' m.c && "
+			 "gcc -O2 %s -c m.c -o b/m.o",
+			 tmp, versions[v], versions[v]);
+		cr_assert(system(cmd) == 0, "%s", cmd);
+		r = tu_run(argv);
+		cr_expect_eq(r.status, 1, "%s: %s", versions[v], r.err);
+		cr_expect(strstr(r.out, "\"source\":\"m.c:2\""), "%s: %s", versions[v], r.out);
+		tu_run_free(&r);
+		free(o);
+		free(n);
+	}
+}
