@@ -180,6 +180,11 @@ static int load_sections(struct elf *elf, Elf *e)
 		s->size = sh.sh_size;
 		s->align = sh.sh_addralign;
 		s->entsize = sh.sh_entsize;
+		/* code is read from the file: an executable section must have bytes there */
+		if (i && (sh.sh_flags & SHF_EXECINSTR) && sh.sh_size &&
+		    (sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL))
+			return error("%s: section %s is executable but has no contents in the file",
+				     elf->name, s->name);
 		if (i && sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL) {
 			Elf_Data *d;
 
@@ -188,7 +193,7 @@ static int load_sections(struct elf *elf, Elf *e)
 					     elf->name, s->name);
 			if (sh.sh_flags & SHF_COMPRESSED) {
 				/* gcc -gz compresses debug info only; dwarf.c skips it */
-				if (!strncmp(s->name, ".debug", 6))
+				if (!strncmp(s->name, ".debug", 6) && !(sh.sh_flags & SHF_EXECINSTR))
 					continue;
 				return error("%s: section %s is compressed, which is not supported",
 					     elf->name, s->name);

@@ -290,6 +290,21 @@ Test(cli, a_dwarf_sibling_loop_is_malformed)
 	tu_run_free(&r);
 }
 
+/* Code is read from the file: .text turned into SHT_NOBITS has none there. */
+Test(cli, executable_section_without_contents)
+{
+	size_t len;
+	char *buf = sample_copy(NEW_O, &len), *p;
+	Elf64_Shdr *text = section_of_type(buf, SHT_PROGBITS);
+
+	cr_assert(text->sh_flags & SHF_EXECINSTR, "first PROGBITS section is not .text");
+	text->sh_type = SHT_NOBITS;
+	write_bad("nobits.o", buf, len, &p);
+	expect_refused(OLD_O, p, "section .text is executable but has no contents in the file");
+	free(p);
+	free(buf);
+}
+
 Test(cli, different_source_files)
 {
 	expect_refused(OLD_O, SAMPLE("gcc-O2", "bounds-check", "new.o"),
