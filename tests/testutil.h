@@ -7,7 +7,9 @@
 #define HP_TESTUTIL_H
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,11 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* How long tu_run lets a tool run; the slowest takes seconds. */
+#ifndef TU_RUN_TIMEOUT_S
+#define TU_RUN_TIMEOUT_S 300
+#endif
 
 struct run {
 	int status; /* exit status, or 128 + signal */
@@ -63,7 +70,21 @@ static inline struct run tu_run(char *const argv[])
 	cr_assert(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) == 0, "cannot run %s",
 		  argv[0]);
 	posix_spawn_file_actions_destroy(&fa);
-	cr_assert(waitpid(pid, &st, 0) == pid);
+	/* a tool that hangs is a failure, not a test run that never ends */
+	for (int waited_ms = 0;; waited_ms += 2) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		cr_assert(w >= 0, "waitpid: %s", strerror(errno));
+		if (w == pid)
+			break;
+		if (waited_ms >= TU_RUN_TIMEOUT_S * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			cr_assert_fail("%s still running after %d s: killed", argv[0],
+				       TU_RUN_TIMEOUT_S);
+		}
+		usleep(2000);
+	}
 	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	lseek(ofd, 0, SEEK_SET);
 	lseek(efd, 0, SEEK_SET);
