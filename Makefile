@@ -190,4 +190,4 @@ format-code:
 .PHONY: all tools check check-all test-unit test-cli fuzz fuzz-smoke demo bench deps \
 	install clean format-code
 
--include $(FORMAT_OBJ:.o=.d) $(HPDIFF_OBJ:.o=.d) $(EXTRA_DEPS)
+-include $(FORMAT_OBJ:.o=.d) $(HPDIFF_OBJ:.o=.d) $(EXTRA_DEPS) $(UNIT_BIN:=.d)

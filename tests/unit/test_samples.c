@@ -11,9 +11,9 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "../testutil.h" /* criterion.h first: after parameterized.h, Test() is undefined */
 #include <criterion/parameterized.h>
 
-#include "../testutil.h"
 #include "hp.h"
 #include "hpd.h"
 
@@ -372,4 +372,19 @@ ParameterizedTest(struct scenario *s, samples, scenario, .timeout = 120)
 	free(tmp);
 	cr_assert(checked >= 14, "%s: only %d variants built", s->name, checked);
 	cr_assert(fails == 0, "%s: %d mismatches", s->name, fails);
+}
+
+/* The parameterized test runs once per scenario: none found would pass silently. */
+Test(samples, every_scenario_has_an_expected_result)
+{
+	char **names, dir[4200];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/samples/diff", HP_SRCDIR);
+	n = list_dirs(dir, "expect", &names);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	/* the 16 named scenarios, and the ones added since: 21 */
+	cr_assert_geq(n, 21, "only %d scenarios with an expect file in %s", n, dir);
 }
