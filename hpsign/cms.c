@@ -5,9 +5,13 @@
  * Verification does not trust OpenSSL's leniency.  A signature must be DER
  * that re-encodes to the very same bytes, with the versions and the
  * digestAlgorithms set that its one SignerInfo implies, and every embedded
- * certificate must be part of the verified chain: otherwise bytes that no
- * signature covers (an unused certificate, a version number, a parameter)
- * could change and the package would still verify.  OpenSSL 3.0 has no
+ * certificate must be an X.509 certificate of the verified chain, once, and
+ * not its anchor: otherwise bytes that no signature covers (an unused or
+ * repeated certificate, a version number, a parameter) could change and the
+ * package would still verify.  One part stays malleable: an ECDSA signature
+ * value (r, s) verifies as (r, n - s) too, and stock OpenSSL signs with
+ * either, so both are accepted; the hash of MANIFEST.sig therefore does not
+ * identify a package (the hash of MANIFEST does).  OpenSSL 3.0 has no
  * code-signing purpose, so the chain is verified with no purpose and the
  * leaf's extendedKeyUsage, basicConstraints and keyUsage are checked here.
  */
@@ -423,8 +427,27 @@ static bool sid_ok(const struct tlv *sid, X509 *leaf)
 	return ok;
 }
 
+/*
+ * The certificates set ([0]) holds exactly the ncerts X.509 certificates
+ * OpenSSL returned: OpenSSL skips the other CertificateChoices (attribute
+ * and other-format certificates), which would be bytes nobody checked.
+ */
+static bool cert_set_ok(const struct tlv *set, int ncerts)
+{
+	const unsigned char *p = set->body;
+	struct tlv c;
+	int n = 0;
+
+	while (p < set->end) {
+		if (!tlv_next(&p, set->end, &c) || !tlv_is(&c, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE))
+			return false;
+		n++;
+	}
+	return n == ncerts;
+}
+
 static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version, const uint8_t *dalg,
-			       size_t dalg_len, X509 *leaf)
+			       size_t dalg_len, X509 *leaf, int ncerts)
 {
 	const unsigned char *p = sig, *q, *r;
 	struct tlv ci, oid, ex, sd, v, algs, alg, encap, t, si;
@@ -449,7 +472,8 @@ static bool unsigned_fields_ok(const uint8_t *sig, size_t len, int version, cons
 		return false;
 	if (!tlv_next(&q, sd.end, &encap) || !tlv_next(&q, sd.end, &t))
 		return false;
-	if (tlv_is(&t, V_ASN1_CONTEXT_SPECIFIC, 0) && !tlv_next(&q, sd.end, &t))
+	if (tlv_is(&t, V_ASN1_CONTEXT_SPECIFIC, 0) &&
+	    (!cert_set_ok(&t, ncerts) || !tlv_next(&q, sd.end, &t)))
 		return false;
 	/* t is now the signerInfos set: embedded CRLs ([1]) are refused earlier */
 	if (!tlv_is(&t, V_ASN1_UNIVERSAL, V_ASN1_SET) || q != sd.end)
@@ -589,7 +613,8 @@ static int signature_algorithms(struct vstate *s, const uint8_t *sig, size_t len
 	rc = CMS_SignerInfo_get0_signer_id(s->si, &keyid, NULL, NULL);
 	dlen = i2d_X509_ALGOR(dig, &dder);
 	if (!rc || dlen <= 0 ||
-	    !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen, s->leaf)) {
+	    !unsigned_fields_ok(sig, len, keyid ? 3 : 1, dder, (size_t)dlen, s->leaf,
+				sk_X509_num(s->certs))) {
 		OPENSSL_free(dder);
 		ERR_clear_error();
 		return say(
@@ -711,15 +736,26 @@ static int verify_chain(struct vstate *s, const struct hp_trust *t, int64_t now,
 		if (cls != HP_V_OK)
 			goto out;
 	}
-	/* An embedded certificate the chain does not use is bytes nobody checked. */
+	/*
+	 * An embedded certificate the chain does not use is bytes nobody
+	 * checked: so is the anchor (it comes from --ca), and so is a second
+	 * copy of a certificate.
+	 */
 	for (int i = 0; i < sk_X509_num(s->certs); i++) {
-		bool used = false;
+		X509 *x = sk_X509_value(s->certs, i);
+		const char *why = "a certificate the chain does not use";
+		int n = sk_X509_num(chain);
 
-		for (int j = 0; j < sk_X509_num(chain) && !used; j++)
-			used = !X509_cmp(sk_X509_value(s->certs, i), sk_X509_value(chain, j));
-		if (!used) {
-			cls = say(HP_V_CHAIN, s->msg, s->size,
-				  "MANIFEST.sig embeds a certificate the chain does not use");
+		for (int j = 0; j + 1 < n && why; j++)
+			if (!X509_cmp(x, sk_X509_value(chain, j)))
+				why = NULL;
+		if (why && !X509_cmp(x, sk_X509_value(chain, n - 1)))
+			why = "the trust anchor";
+		for (int j = 0; j < i && !why; j++)
+			if (!X509_cmp(x, sk_X509_value(s->certs, j)))
+				why = "a certificate twice";
+		if (why) {
+			cls = say(HP_V_CHAIN, s->msg, s->size, "MANIFEST.sig embeds %s", why);
 			goto out;
 		}
 	}

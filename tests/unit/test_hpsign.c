@@ -422,6 +422,200 @@ Test(verify, every_flipped_byte_fails)
 	free(pkg);
 }
 
+/* ---- extra entries in the certificates set ---------------------------------------------- */
+
+/* The DER TLV at p: header length and body length (definite, short or long form). */
+static size_t der_tlv(const uint8_t *p, size_t *hl)
+{
+	size_t len = p[1], n = 0;
+
+	if (len & 0x80) {
+		n = len & 0x7f;
+		len = 0;
+		for (size_t i = 0; i < n; i++)
+			len = len << 8 | p[2 + i];
+	}
+	*hl = 2 + n;
+	return len;
+}
+
+/* A TLV of tag and body, with the DER length. */
+static uint8_t *der_wrap(uint8_t tag, const uint8_t *body, size_t len, size_t *out_len)
+{
+	uint8_t *o = malloc(len + 6), *p = o;
+
+	*p++ = tag;
+	if (len < 0x80) {
+		*p++ = (uint8_t)len;
+	} else if (len < 0x100) {
+		*p++ = 0x81;
+		*p++ = (uint8_t)len;
+	} else {
+		cr_assert_lt(len, 0x10000);
+		*p++ = 0x82;
+		*p++ = (uint8_t)(len >> 8);
+		*p++ = (uint8_t)len;
+	}
+	memcpy(p, body, len);
+	*out_len = (size_t)(p - o) + len;
+	return o;
+}
+
+struct der_elt {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* DER's SET OF order: the encodings compared as octet strings, shorter first on a tie. */
+static int der_elt_cmp(const void *a, const void *b)
+{
+	const struct der_elt *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * A copy of the signature with one more element in its certificates set,
+ * where DER puts it, so that the result is still DER that OpenSSL
+ * re-encodes identically: only the certificates set changes.
+ */
+static uint8_t *add_to_cert_set(const uint8_t *sig, size_t slen, const uint8_t *extra, size_t elen,
+				size_t *out_len)
+{
+	const uint8_t *ci, *ex, *sd, *p, *set = NULL, *end;
+	struct der_elt elts[16];
+	size_t hl, len, n = 0, set_len = 0, body_len, sdb_len, w1, w2, w3, w4;
+	uint8_t *body, *q, *nset, *nsd, *nex, *nci, *oid_and_ex;
+
+	ci = sig;
+	len = der_tlv(ci, &hl);
+	cr_assert_eq(hl + len, slen);
+	p = ci + hl;		       /* contentType OID */
+	ex = p + der_tlv(p, &hl) + hl; /* [0] EXPLICIT */
+	der_tlv(ex, &hl);
+	sd = ex + hl; /* SignedData */
+	sdb_len = der_tlv(sd, &hl);
+	p = sd + hl;
+	end = p + sdb_len;
+	while (p < end) {
+		const uint8_t *e = p;
+
+		len = der_tlv(p, &hl);
+		p += hl + len;
+		if (*e == 0xa0) {
+			set = e;
+			set_len = hl + len;
+		}
+	}
+	cr_assert(set, "no certificates set");
+	len = der_tlv(set, &hl);
+	for (p = set + hl; p < set + hl + len; n++) {
+		size_t l = der_tlv(p, &w1);
+
+		cr_assert_lt(n, 15);
+		elts[n] = (struct der_elt){p, w1 + l};
+		p += w1 + l;
+	}
+	if (extra)
+		elts[n++] = (struct der_elt){extra, elen};
+	qsort(elts, n, sizeof(elts[0]), der_elt_cmp);
+	body_len = len + elen;
+	body = malloc(body_len);
+	for (size_t i = 0, off = 0; i < n; off += elts[i].len, i++)
+		memcpy(body + off, elts[i].p, elts[i].len);
+	nset = der_wrap(0xa0, body, body_len, &w1);
+	/* SignedData: the same fields, the new set in place of the old */
+	q = malloc(sdb_len - set_len + w1);
+	der_tlv(sd, &hl);
+	memcpy(q, sd + hl, (size_t)(set - (sd + hl)));
+	memcpy(q + (set - (sd + hl)), nset, w1);
+	memcpy(q + (set - (sd + hl)) + w1, set + set_len,
+	       (size_t)(sd + hl + sdb_len - (set + set_len)));
+	nsd = der_wrap(0x30, q, sdb_len - set_len + w1, &w2);
+	nex = der_wrap(0xa0, nsd, w2, &w3);
+	/* ContentInfo: the OID, then the new [0] */
+	der_tlv(ci, &hl);
+	len = (size_t)(ex - (ci + hl));
+	oid_and_ex = malloc(len + w3);
+	memcpy(oid_and_ex, ci + hl, len);
+	memcpy(oid_and_ex + len, nex, w3);
+	nci = der_wrap(0x30, oid_and_ex, len + w3, &w4);
+	*out_len = w4;
+	free(body);
+	free(nset);
+	free(q);
+	free(nsd);
+	free(nex);
+	free(oid_and_ex);
+	return nci;
+}
+
+/* The DER of a PEM certificate of the test PKI. */
+static uint8_t *cert_der(const char *name, size_t *len)
+{
+	char cmd[1024], out[512];
+	uint8_t *der;
+
+	snprintf(out, sizeof(out), "%s/%s.der", tmp, name);
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s -outform DER -out %s",
+		 pki_file(name, ".pem"), out);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	der = (uint8_t *)tu_read(out, len);
+	cr_assert(der);
+	return der;
+}
+
+/* good_pkg's signature with `extra` added to its certificates set: refused as cls. */
+static void expect_extra_cert(const uint8_t *extra, size_t elen, int cls)
+{
+	struct hp_verify_opts o = opts();
+	struct parts p;
+	uint8_t *pkg, *bad, *sig;
+	size_t len, blen, slen;
+
+	pkg = good_pkg(&len);
+	split(pkg, len, &p);
+	sig = add_to_cert_set(p.sig, p.k.sig_len, extra, elen, &slen);
+	bad = hk_container(p.m, p.k.manifest_len, sig, slen, p.z, p.k.payload_len, &blen);
+	expect(bad, blen, &o, cls);
+	free(bad);
+	/* the helper itself: adding nothing gives back the very same signature */
+	free(sig);
+	sig = add_to_cert_set(p.sig, p.k.sig_len, NULL, 0, &slen);
+	cr_expect_eq(slen, p.k.sig_len);
+	cr_expect_arr_eq(sig, p.sig, slen);
+	free(sig);
+	free_parts(&p);
+	free(pkg);
+}
+
+Test(verify, other_format_certificate_is_refused)
+{
+	/* [3] OtherCertificateFormat { 1.2.3.4, NULL }: OpenSSL's certificate list skips it */
+	static const uint8_t other[] = {0xa3, 0x07, 0x06, 0x03, 0x2a, 0x03, 0x04, 0x05, 0x00};
+
+	expect_extra_cert(other, sizeof(other), HP_V_SIGNATURE);
+}
+
+Test(verify, intermediate_embedded_twice_is_refused)
+{
+	size_t len;
+	uint8_t *der = cert_der("int", &len);
+
+	expect_extra_cert(der, len, HP_V_CHAIN);
+	free(der);
+}
+
+Test(verify, embedded_trust_anchor_is_refused)
+{
+	size_t len;
+	uint8_t *der = cert_der("root", &len);
+
+	expect_extra_cert(der, len, HP_V_CHAIN);
+	free(der);
+}
+
 /* ---- manifest and payload ------------------------------------------------------------------- */
 
 Test(verify, expired_package)
