@@ -983,6 +983,9 @@ static EVP_PKEY *load_engine_key(struct hp_signer *s, const char *uri, const cha
 	}
 	if (module && !ENGINE_ctrl_cmd_string(s->engine, "MODULE_PATH", module, 0)) {
 		say(-1, msg, size, "%s: cannot use this PKCS#11 module: %s", module, ossl_reason());
+		/* not initialised: hp_signer_free must not ENGINE_finish it */
+		ENGINE_free(s->engine);
+		s->engine = NULL;
 		return NULL;
 	}
 	if (!ENGINE_init(s->engine)) {
