@@ -1023,9 +1023,7 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 {
 	struct hp_signer *s = calloc(1, sizeof(*s));
 	int64_t now = o->now ? o->now : (int64_t)time(NULL);
-	uint8_t *test = NULL;
-	size_t test_len;
-	char key[48], why[400];
+	char key[48];
 
 	*out = NULL;
 	if (!s || !(s->chain = sk_X509_new_null())) {
@@ -1045,15 +1043,16 @@ int hp_signer_load(const struct hp_signer_opts *o, struct hp_signer **out, char 
 		goto fail;
 	key_ok(X509_get0_pubkey(s->cert), key, sizeof(key));
 	s->md = !strcmp(key, "ECDSA P-384") ? EVP_sha384() : EVP_sha256();
-	/* Sign once and check it with the certificate: the key must be its key. */
-	if (hp_signer_sign(s, (const uint8_t *)"hpsign", 6, &test, &test_len, why, sizeof(why)) <
-	    0) {
+	/*
+	 * The key must be the certificate's: their public parts are compared
+	 * (an engine key has its public part too), without a signature, which
+	 * would cost a token operation; hp_signer_sign checks each signature.
+	 */
+	if (X509_check_private_key(s->cert, s->key) != 1) {
 		/* never the key argument: a PKCS#11 URI may hold a PIN */
-		say(-1, msg, size, "%s: the key does not sign for this certificate (%s)", o->cert,
-		    why);
+		say(-1, msg, size, "%s: the key does not match this certificate", o->cert);
 		goto fail;
 	}
-	free(test);
 	*out = s;
 	return 0;
 fail:
@@ -1080,7 +1079,8 @@ int hp_signer_sign(const struct hp_signer *s, const uint8_t *content, size_t len
 		   size_t *der_len, char *msg, size_t size)
 {
 	const int flags = CMS_BINARY | CMS_DETACHED | CMS_PARTIAL | CMS_NOSMIMECAP;
-	struct vstate v = {.msg = msg, .size = size};
+	char why[400];
+	struct vstate v = {.msg = why, .size = sizeof(why)};
 	CMS_ContentInfo *cms = NULL;
 	unsigned char *p = NULL;
 	BIO *in = NULL;
@@ -1102,10 +1102,13 @@ int hp_signer_sign(const struct hp_signer *s, const uint8_t *content, size_t len
 		say(-1, msg, size, "cannot sign: %s", ossl_reason());
 		goto out;
 	}
-	/* What a verifier checks of the signature itself must hold already. */
+	/*
+	 * What a verifier checks of the signature itself must hold already: a
+	 * token or engine that signs wrongly is caught here, not by a verifier.
+	 */
 	if (parse_signature(&v, p, (size_t)n) != HP_V_OK || find_signer(&v) != HP_V_OK ||
 	    check_signature(&v, content, len) != HP_V_OK) {
-		say(-1, msg, size, "the key does not match the certificate");
+		say(-1, msg, size, "cannot sign: the signature made does not verify: %s", why);
 		goto out;
 	}
 	*der = malloc((size_t)n);

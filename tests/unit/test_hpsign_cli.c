@@ -363,8 +363,8 @@ Test(cli, refuses_keys_a_verifier_would_refuse)
 		struct run r = tu_run(argv);
 
 		cr_expect_eq(r.status, 2);
-		cr_expect(strstr(r.err, "p256.pem: the key does not sign for this certificate"),
-			  "%s", r.err);
+		cr_expect(strstr(r.err, "p256.pem: the key does not match this certificate"), "%s",
+			  r.err);
 		cr_expect(!tu_exists(out));
 		tu_run_free(&r);
 	}
