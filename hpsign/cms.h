@@ -19,6 +19,8 @@
 #include "sign.h"
 #include "verify.h"
 
+struct hp_hpk;
+struct hp_manifest;
 struct hp_trust;
 
 /*
@@ -40,6 +42,16 @@ void hp_trust_free(struct hp_trust *t);
 int hp_cms_verify(const struct hp_trust *t, const uint8_t *sig, size_t sig_len,
 		  const uint8_t *content, size_t len, int64_t now, struct hp_signer_info *info,
 		  char *msg, size_t size);
+
+/*
+ * In verify.c, for sign.c too (a package a verifier would refuse for its
+ * payload is not signed): payload.zst of k has the size and SHA-256 that m
+ * pins.  h is the SHA-256 of payload.zst, hashed the result of the
+ * hp_sha256() that made it.  Returns HP_V_OK, or HP_V_PAYLOAD_SIZE,
+ * HP_V_PAYLOAD_HASH or HP_V_TROUBLE with a message.
+ */
+int hp_payload_pinned(const struct hp_hpk *k, const struct hp_manifest *m, int hashed,
+		      const uint8_t h[32], char *msg, size_t size);
 
 /*
  * SHA-256 of bytes that arrive in pieces (a payload hashed while it is

@@ -31,11 +31,9 @@ int hp_sign_package(const struct hp_signer *s, const uint8_t *pkg, size_t len, u
 		snprintf(msg, size, "MANIFEST: %s", hp_error_text(&e, text, sizeof(text)));
 		return -1;
 	}
-	if (k.payload_len != m->payload_size || hp_sha256(k.payload, k.payload_len, h) < 0 ||
-	    memcmp(h, m->payload_sha256, 32)) {
-		snprintf(msg, size, "payload.zst is not the one MANIFEST describes");
+	if (hp_payload_pinned(&k, m, hp_sha256(k.payload, k.payload_len, h), h, msg, size) !=
+	    HP_V_OK)
 		goto out;
-	}
 	if (hp_signer_sign(s, k.manifest, k.manifest_len, &sig, &k.sig_len, msg, size) < 0)
 		goto out;
 	k.sig = sig;

@@ -228,18 +228,35 @@ static int helper_finish(struct helper *h, bool give_up, uint8_t out[32])
 
 /* ---- steps ----------------------------------------------------------------------------- */
 
+int hp_payload_pinned(const struct hp_hpk *k, const struct hp_manifest *m, int hashed,
+		      const uint8_t h[32], char *msg, size_t size)
+{
+	if (k->payload_len != m->payload_size) {
+		snprintf(msg, size, "payload.zst has %zu bytes, MANIFEST says %llu", k->payload_len,
+			 (unsigned long long)m->payload_size);
+		return HP_V_PAYLOAD_SIZE;
+	}
+	if (hashed < 0) {
+		snprintf(msg, size, "cannot hash payload.zst");
+		return HP_V_TROUBLE;
+	}
+	if (memcmp(h, m->payload_sha256, 32)) {
+		snprintf(msg, size, "payload.zst does not have MANIFEST's SHA-256");
+		return HP_V_PAYLOAD_HASH;
+	}
+	return HP_V_OK;
+}
+
 /* hashed, h: hp_sha256() of payload.zst, computed while steps 2 to 4 ran. */
 static int check_payload_bytes(const struct hp_hpk *k, const struct hp_manifest *m, int hashed,
 			       const uint8_t h[32], struct hp_verified *v)
 {
-	if (k->payload_len != m->payload_size)
-		return fail(v, HP_V_PAYLOAD_SIZE, "payload.zst has %zu bytes, MANIFEST says %llu",
-			    k->payload_len, (unsigned long long)m->payload_size);
-	if (hashed < 0)
-		return fail(v, HP_V_TROUBLE, "cannot hash payload.zst");
-	if (memcmp(h, m->payload_sha256, 32))
-		return fail(v, HP_V_PAYLOAD_HASH, "payload.zst does not have MANIFEST's SHA-256");
-	return 0;
+	int cls = hp_payload_pinned(k, m, hashed, h, v->message, sizeof(v->message));
+
+	if (cls == HP_V_OK)
+		return 0;
+	v->cls = cls;
+	return -1;
 }
 
 /* The package is for exactly this file, and the bytes it replaces are as packed. */
