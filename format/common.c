@@ -46,16 +46,24 @@ int hp_fail(struct hp_error *e, int code, uint64_t offset, const char *what)
 		e->sys_errno = code == HP_EIO ? errno : 0;
 		e->offset = offset;
 		snprintf(e->what, sizeof(e->what), "%s", what ? what : "");
+		e->whole = 0;
 	}
+	return -1;
+}
+
+/* A problem of the whole file, described by `what` alone. */
+static int fail_whole(struct hp_error *e, int code, const char *what)
+{
+	hp_fail(e, code, HP_NO_OFFSET, what);
+	if (e)
+		e->whole = 1;
 	return -1;
 }
 
 const char *hp_error_text(const struct hp_error *e, char *buf, size_t size)
 {
 	/* Whole-file problems are described by `what` alone. */
-	if ((e->code == HP_EVALUE || e->code == HP_ELIMIT) && e->offset == HP_NO_OFFSET &&
-	    (strstr(e->what, "not a regular file") || strstr(e->what, "is a directory") ||
-	     strstr(e->what, "larger than the limit"))) {
+	if (e->whole) {
 		snprintf(buf, size, "%s", e->what);
 		return buf;
 	}
@@ -117,15 +125,15 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		hp_fail(e, HP_EVALUE, HP_NO_OFFSET,
-			S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		fail_whole(e, HP_EVALUE,
+			   S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > max_size) {
 		char what[96];
 
 		snprintf(what, sizeof(what), "file is larger than the limit of %zu bytes", max_size);
-		hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, what);
+		fail_whole(e, HP_ELIMIT, what);
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {

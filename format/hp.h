@@ -52,17 +52,22 @@ struct hp_error {
 	int sys_errno;	   /* errno for HP_EIO, else 0 */
 	uint64_t offset;   /* byte offset of the failing field, or HP_NO_OFFSET */
 	char what[96];	   /* field or record being processed */
+	int whole;	   /* 1: `what` is the whole message (hp_read_file's file checks) */
 };
 
 /* Offset value for failures found after parsing (cross-field checks). */
 #define HP_NO_OFFSET UINT64_MAX
 
-/* Fill *e (if not NULL) and return -1, so readers can `return hp_fail(...)`. */
+/*
+ * Fill *e (if not NULL, with `whole` 0) and return -1, so readers can
+ * `return hp_fail(...)`.
+ */
 int hp_fail(struct hp_error *e, int code, uint64_t offset, const char *what);
 
 /*
- * Format "what: generic text (at offset N)" into buf.  Callers prefix the
- * file name: "x.hpd: function code: input is truncated (at offset 812)".
+ * Format "what: generic text (at offset N)" into buf, or `what` alone when
+ * e->whole is set.  Callers prefix the file name: "x.hpd: function code:
+ * input is truncated (at offset 812)", "x.hpd: is a directory".
  */
 const char *hp_error_text(const struct hp_error *e, char *buf, size_t size);
 

@@ -1043,3 +1043,37 @@ Test(image, refuses_what_is_not_a_linked_elf)
 	free(copy);
 	free(t.file);
 }
+
+/* ---- whole files ------------------------------------------------------------------------- */
+
+TestSuite(files);
+
+static void expect_read_error(const char *path, size_t max, const char *text)
+{
+	struct hp_error e = {0};
+	uint8_t *data;
+	size_t len;
+	char buf[200];
+
+	cr_expect_eq(hp_read_file(path, max, &data, &len, &e), -1, "%s", path);
+	cr_expect_null(data);
+	cr_expect_str_eq(hp_error_text(&e, buf, sizeof(buf)), text);
+}
+
+Test(files, whole_file_problems_are_described_alone)
+{
+	char *dir = tu_tmpdir(), path[512];
+	struct hp_error e = {0};
+	char buf[200];
+
+	expect_read_error(dir, 100, "is a directory");
+	expect_read_error("/dev/null", 100, "not a regular file");
+	snprintf(path, sizeof(path), "%s/f", dir);
+	tu_write(path, "0123456789", 10);
+	expect_read_error(path, 9, "file is larger than the limit of 9 bytes");
+	/* the flag decides, not the words: a reader's error keeps its generic text */
+	hp_fail(&e, HP_EVALUE, HP_NO_OFFSET, "is a directory");
+	cr_expect_str_eq(hp_error_text(&e, buf, sizeof(buf)), "is a directory: undefined value");
+	tu_rmtree(dir);
+	free(dir);
+}
