@@ -8,9 +8,10 @@
  * certificate must be an X.509 certificate of the verified chain, once, and
  * not its anchor: otherwise bytes that no signature covers (an unused or
  * repeated certificate, a version number, a parameter) could change and the
- * package would still verify.  One part stays malleable: an ECDSA signature
- * value (r, s) verifies as (r, n - s) too, and stock OpenSSL signs with
- * either, so both are accepted; the hash of MANIFEST.sig therefore does not
+ * package would still verify.  The ECDSA signature values stay malleable,
+ * the SignerInfo's and those of the embedded certificates: (r, s) verifies
+ * as (r, n - s) too, and neither stock OpenSSL nor CAs sign with one form
+ * only, so both are accepted; the hash of MANIFEST.sig therefore does not
  * identify a package (the hash of MANIFEST does).  OpenSSL 3.0 has no
  * code-signing purpose, so the chain is verified with no purpose and the
  * leaf's extendedKeyUsage, basicConstraints and keyUsage are checked here.
