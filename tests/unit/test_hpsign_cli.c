@@ -132,7 +132,8 @@ Test(cli, help_and_version)
 	tu_run_free(&r);
 	r = tu_run(version);
 	cr_assert_eq(r.status, 0);
-	cr_expect(!strncmp(r.out, "hpsign ", 7));
+	cr_expect_str_eq(r.out, "hpsign 0.1.0\n");
+	cr_expect_str_empty(r.err);
 	tu_run_free(&r);
 }
 
@@ -181,6 +182,7 @@ Test(cli, unreadable_inputs_are_status_2)
 	}
 	r = verify_run(pkg, "--target", "/nonexistent");
 	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "hpsign: /nonexistent: cannot open"), "%s", r.err);
 	tu_run_free(&r);
 	r = verify_run(pkg, "--target", pki_file("root", ".pem"));
 	cr_expect_eq(r.status, 2);
@@ -344,8 +346,9 @@ Test(cli, refuses_keys_a_verifier_would_refuse)
 	} cases[] = {
 		{"rsa1024", "signer certificate O=hotpatch test,CN=rsa1024: key RSA 1024 is not "
 			    "allowed (ECDSA P-256/P-384 or RSA >= 2048)"},
-		{"sha1", "signer certificate O=hotpatch test,CN=sha1: signed with SHA1, not allowed "
-			 "(SHA-256 or stronger, ECDSA or RSA PKCS#1)"},
+		{"sha1",
+		 "signer certificate O=hotpatch test,CN=sha1: signed with SHA1, not allowed "
+		 "(SHA-256 or stronger, ECDSA or RSA PKCS#1)"},
 		{"noeku", "signer certificate lacks extendedKeyUsage codeSigning"},
 		{"caleaf", "signer certificate is a CA (basicConstraints CA:TRUE)"},
 		{"self", "signer certificate is self-signed"},
