@@ -128,6 +128,15 @@ static inline char *tu_read(const char *path, size_t *len)
 	return buf;
 }
 
+/* tu_read, and the test fails when the file cannot be read. */
+static inline char *tu_read_ok(const char *path, size_t *len)
+{
+	char *buf = tu_read(path, len);
+
+	cr_assert(buf, "cannot read %s", path);
+	return buf;
+}
+
 static inline void tu_write(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -145,6 +154,16 @@ static inline char *tu_tmpdir(void)
 
 	cr_assert(d);
 	return strdup(d);
+}
+
+/* dir/name, malloc'd. */
+static inline char *tu_path(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+
+	cr_assert(p);
+	sprintf(p, "%s/%s", dir, name);
+	return p;
 }
 
 static inline int tu_exists(const char *path)

@@ -32,8 +32,14 @@ probe() {
 run_one() {
 	local v=$1 s=$2 dir=$samples/$1/$2 t=$work/$1-$2
 	mkdir -p "$t"
-	"$bin/hpdiff" -o "$t/x.hpd" "$dir/old.o" "$dir/new.o" >/dev/null 2>&1
-	[ $? = 1 ] || { skipped=$((skipped + 1)); return; } # same, or not hotpatchable
+	"$bin/hpdiff" -o "$t/x.hpd" "$dir/old.o" "$dir/new.o" >"$t/diff.log" 2>&1
+	local st=$?
+	case $st in
+	1) ;;
+	0 | 3) skipped=$((skipped + 1)); return ;; # same, or not hotpatchable
+	*) failures+=("$v/$s: hpdiff failed (exit $st): $(head -1 "$t/diff.log")")
+	   fail=$((fail + 1)); return ;;
+	esac
 	SOURCE_DATE_EPOCH=1800000000 "$bin/hppack" --baseline "$dir/old" --seq 1 -o "$t/x.hpk" \
 		--key "$work/pki/p256.key" --cert "$work/pki/p256.pem" --chain "$work/pki/p256.chain" \
 		"$t/x.hpd" >"$t/pack.log" 2>&1
@@ -47,10 +53,13 @@ run_one() {
 	want_new=$(echo x | "$dir/new" 2>/dev/null | sed '/^--$/d')
 	want_old=$(echo x | "$dir/old" 2>/dev/null | sed '/^--$/d')
 	mkfifo "$t/in"
+	# the program opens its output only once we open the fifo: make it now, so
+	# that the first probe does not count lines of a file not yet created
+	: >"$t/out"
 	"$dir/old" <"$t/in" >"$t/out" 2>/dev/null &
 	local pid=$!
 	exec 9>"$t/in"
-	local before after reverted
+	local before after reverted revert_failed=0
 	before=$(probe "$t/out" 9)
 	if ! "$bin/hpapply" "$pid" "$t/x.hpk" --ca "$work/pki/root.pem" >"$t/apply.log" 2>&1; then
 		failures+=("$v/$s: hpapply failed: $(tail -1 "$t/apply.log")")
@@ -58,7 +67,7 @@ run_one() {
 	else
 		after=$(probe "$t/out" 9)
 		"$bin/hpapply" --revert "$pid" >"$t/revert.log" 2>&1 ||
-			failures+=("$v/$s: revert failed: $(tail -1 "$t/revert.log")")
+			revert_failed=1
 		reverted=$(probe "$t/out" 9)
 		if [ "$before" != "$want_old" ]; then
 			failures+=("$v/$s: the old program's answer is not reproducible"); fail=$((fail + 1))
@@ -66,6 +75,8 @@ run_one() {
 			failures+=("$v/$s: after apply it does not answer like the new build")
 			diff <(echo "$want_new") <(echo "$after") | head -6 >&2
 			fail=$((fail + 1))
+		elif [ $revert_failed = 1 ]; then
+			failures+=("$v/$s: revert failed: $(tail -1 "$t/revert.log")"); fail=$((fail + 1))
 		elif [ "$reverted" != "$want_old" ]; then
 			failures+=("$v/$s: after revert it does not answer like the old build"); fail=$((fail + 1))
 		elif ! kill -0 "$pid" 2>/dev/null; then

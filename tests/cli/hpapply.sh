@@ -91,13 +91,13 @@ untouched() {
 	ok "$3"
 }
 
-# refused WHAT PID PKG [CA]: hpapply must exit 1, naming WHAT
+# refused WHAT PID PKG [CA]: hpapply must exit 1, naming WHAT ("refused (CLASS)")
 refused() {
 	local what=$1 p=$2 pkg=$3 ca=${4:-$pki/root.pem} log=$work/refused.log
 	"$bin/hpapply" "$p" "$pkg" --ca "$ca" >"$log" 2>&1
 	local st=$?
 	[ $st = 1 ] || { fail "refusal '$what': exit $st: $(cat "$log")"; return 1; }
-	grep -q -- "$what" "$log" || { fail "refusal '$what' not named: $(cat "$log")"; return 1; }
+	grep -qF -- "$what" "$log" || { fail "refusal '$what' not named: $(cat "$log")"; return 1; }
 }
 
 # ---- refusals: exit 1, process untouched --------------------------------------------------
@@ -106,20 +106,24 @@ start r "$work/v0/busy" 8
 rpid=$pid
 [ "$(ask r)" = "$old_answer" ] || fail "baseline answer: $(ask r)"
 
-# invalid package: a flipped byte in payload.zst (the last member)
+# invalid package: a flipped byte in the middle of payload.zst's data (the last
+# member, before the two end blocks)
 cp "$work/p1.hpk" "$work/bad.hpk"
 size=$(stat -c %s "$work/bad.hpk")
-printf '\x42' | dd of="$work/bad.hpk" bs=1 seek=$((size - 1024 - 600)) conv=notrunc status=none
-refused "refused" "$rpid" "$work/bad.hpk" && untouched r "$rpid" "invalid package refused"
+psize=$(tar -tvf "$work/bad.hpk" | awk '$6 == "payload.zst" { print $3 }')
+at=$((size - 1024 - (psize + 511) / 512 * 512 + psize / 2))
+b=$(od -An -tu1 -j "$at" -N1 "$work/bad.hpk" | tr -d ' ')
+printf "$(printf '\\x%02x' $((b ^ 0x42)))" | dd of="$work/bad.hpk" bs=1 seek="$at" conv=notrunc status=none
+refused "refused (payload hash)" "$rpid" "$work/bad.hpk" && untouched r "$rpid" "invalid package refused"
 # a signature that does not chain to the given anchor
-refused "chain" "$rpid" "$work/p1.hpk" "$pki/other-root.pem" && untouched r "$rpid" "untrusted signer refused"
+refused "refused (chain)" "$rpid" "$work/p1.hpk" "$pki/other-root.pem" && untouched r "$rpid" "untrusted signer refused"
 # wrong baseline: the package for the library, applied to the program
-refused "target" "$rpid" "$work/lib.hpk" && untouched r "$rpid" "wrong baseline refused"
+refused "refused (target)" "$rpid" "$work/lib.hpk" && untouched r "$rpid" "wrong baseline refused"
 # expired package
 SOURCE_DATE_EPOCH=1600000000 "$bin/hppack" --baseline "$work/v0/busy" --seq 1 -o "$work/old.hpk" \
 	--expires 2021-01-01T00:00:00Z --key "$pki/p256.key" --cert "$pki/p256.pem" \
 	--chain "$pki/p256.chain" "$work/fix1.hpd" >/dev/null
-refused "expired" "$rpid" "$work/old.hpk" && untouched r "$rpid" "expired package refused"
+refused "refused (expired)" "$rpid" "$work/old.hpk" && untouched r "$rpid" "expired package refused"
 finish "$rpid"
 
 # baseline bytes differ: the function was changed in memory (by something else)
@@ -168,12 +172,20 @@ finish "$stpid"
 
 # ---- trouble: exit 2 -----------------------------------------------------------------------------
 
-"$bin/hpapply" 999999 "$work/p1.hpk" --ca "$pki/root.pem" >/dev/null 2>&1
-[ $? = 2 ] && ok "no such process: exit 2" || fail "no such process"
-"$bin/hpapply" 1 >/dev/null 2>&1
-[ $? = 2 ] && ok "bad usage: exit 2" || fail "bad usage"
-"$bin/hpapply" "$$" "$work/p1.hpk" >/dev/null 2>&1
-[ $? = 2 ] && ok "no --ca: exit 2" || fail "missing --ca"
+# trouble WHAT MESSAGE CMD...: CMD must exit 2 and print MESSAGE
+trouble() {
+	local what=$1 msg=$2 log=$work/trouble.log st
+	shift 2
+	"$@" >"$log" 2>&1
+	st=$?
+	[ $st = 2 ] && grep -qxF -- "$msg" "$log" && ok "$what: exit 2" ||
+		fail "$what: exit $st: $(cat "$log")"
+}
+trouble "no such process" "hpapply: process 999999: no such process" \
+	"$bin/hpapply" 999999 "$work/p1.hpk" --ca "$pki/root.pem"
+trouble "bad usage" "hpapply: expected PID and PKG" "$bin/hpapply" 1
+trouble "no --ca" "hpapply: --ca is required: packages are always verified" \
+	"$bin/hpapply" "$$" "$work/p1.hpk"
 if command -v setpriv >/dev/null; then
 	start n "$work/v0/busy" 1
 	npid=$pid
@@ -196,12 +208,12 @@ cpid=$pid
 "$bin/hpapply" --list "$cpid" --json >"$work/list.json"
 grep -q '"sequence":2' "$work/list.json" && grep -q '"name":"version"' "$work/list.json" &&
 	ok "--list shows package 2 and its functions" || fail "--list: $(cat "$work/list.json")"
-refused "sequence" "$cpid" "$work/p1.hpk" && [ "$(ask c)" = "$fix2_answer" ] &&
+refused "refused (sequence)" "$cpid" "$work/p1.hpk" && [ "$(ask c)" = "$fix2_answer" ] &&
 	ok "older package refused, package 2 still applied" || fail "older package"
-refused "sequence" "$cpid" "$work/p2.hpk" && ok "same sequence refused" || fail "same sequence"
+refused "refused (sequence)" "$cpid" "$work/p2.hpk" && ok "same sequence refused" || fail "same sequence"
 "$bin/hpapply" --revert "$cpid" >/dev/null && [ "$(ask c)" = "$old_answer" ] &&
 	ok "revert restores the baseline" || fail "revert: $(ask c)"
-refused "sequence" "$cpid" "$work/p1.hpk" && ok "after revert, the anti-rollback floor still refuses package 1" ||
+refused "refused (sequence)" "$cpid" "$work/p1.hpk" && ok "after revert, the anti-rollback floor still refuses package 1" ||
 	fail "floor after revert"
 "$bin/hpapply" "$cpid" "$work/p3.hpk" --ca "$pki/root.pem" >/dev/null && [ "$(ask c)" = "$fix2_answer" ] &&
 	ok "package 3 applied after revert" || fail "package 3"

@@ -87,7 +87,9 @@ if ! "$bin/hppack" --baseline "$work/prog" --seq 1 -o "$work/p.hpk" --key "$pki/
 	bad "hppack: $(cat "$work/err")"
 	exit 1
 fi
-if "$bin/hppack" --inspect "$work/p.hpk" --baseline "$work/prog" | grep -qE '^  new (data|bss|rodata) +hits,'; then
+if ! inspect=$("$bin/hppack" --inspect "$work/p.hpk" --baseline "$work/prog" 2>&1); then
+	bad "hppack --inspect: $inspect"
+elif grep -qE '^  new (data|bss|rodata) +hits,' <<<"$inspect"; then
 	bad "the package carries a second hits"
 else
 	ok "the package carries no second copy of hits"

@@ -153,14 +153,6 @@ static void expect_entries(const char *dir, int n)
 	cr_expect_eq(count, n, "%s holds %d entries, want %d", dir, count, n);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	char *b = tu_read(path, len);
-
-	cr_assert(b, "cannot read %s", path);
-	return b;
-}
-
 /* A package's parts: container, manifest, and (when it opens) the payload. */
 struct pkg {
 	uint8_t *buf;
@@ -179,13 +171,13 @@ static void pkg_open(struct pkg *p, const char *path, const char *baseline)
 	struct hp_image img;
 
 	memset(p, 0, sizeof(*p));
-	p->buf = (uint8_t *)slurp(path, &p->len);
+	p->buf = (uint8_t *)tu_read_ok(path, &p->len);
 	cr_assert(hp_hpk_read(p->buf, p->len, &p->k, &e) == 0, "%s: %s", path, e.what);
 	cr_assert(hp_manifest_parse(p->k.manifest, p->k.manifest_len, &p->m, &e) == 0, "%s: %s",
 		  path, e.what);
 	if (!baseline)
 		return;
-	file = (uint8_t *)slurp(baseline, &flen);
+	file = (uint8_t *)tu_read_ok(baseline, &flen);
 	cr_assert(hp_image_parse(file, flen, &img, &e) == 0);
 	if (p->m->compression == HP_COMP_ZSTD_BASELINE) {
 		for (uint32_t i = 0; i < p->m->nfuncs; i++)
@@ -379,8 +371,8 @@ Test(hppack, reproducible_with_source_date_epoch)
 	r = run(HPPACK, "-o", tpath("2.hpk"), hpd, "--seq", "3", "--baseline", old, NULL);
 	expect_status(&r, 0, "second run");
 	tu_run_free(&r);
-	a = slurp(tpath("1.hpk"), &alen);
-	b = slurp(tpath("2.hpk"), &blen);
+	a = tu_read_ok(tpath("1.hpk"), &alen);
+	b = tu_read_ok(tpath("2.hpk"), &blen);
 	cr_expect(alen == blen && !memcmp(a, b, alen), "two runs gave different packages");
 	free(b);
 
@@ -403,7 +395,7 @@ Test(hppack, reproducible_with_source_date_epoch)
 	r = run(HPPACK, "--baseline", old, "--seq", "3", "-o", tpath("3.hpk"), hpd, NULL);
 	expect_status(&r, 0, "third run");
 	tu_run_free(&r);
-	b = slurp(tpath("3.hpk"), &blen);
+	b = tu_read_ok(tpath("3.hpk"), &blen);
 	cr_expect(alen != blen || memcmp(a, b, alen), "the creation time is not in the package");
 	free(a);
 	free(b);
@@ -431,8 +423,8 @@ Test(hppack, argument_order_does_not_matter)
 		"1", "--baseline", prog, NULL);
 	expect_status(&r, 0, "m a");
 	tu_run_free(&r);
-	a = slurp(tpath("1.hpk"), &alen);
-	b = slurp(tpath("2.hpk"), &blen);
+	a = tu_read_ok(tpath("1.hpk"), &alen);
+	b = tu_read_ok(tpath("2.hpk"), &blen);
 	cr_expect(alen == blen && !memcmp(a, b, alen), "argument order changed the package");
 	free(a);
 	free(b);
@@ -495,6 +487,7 @@ Test(hppack, signed_package_verifies_against_its_target)
 			   pki_file("p256", ".key"), "--cert", pki_file("p256", ".pem"), "--chain",
 			   pki_file("p256", ".chain"), "-v", hpd, NULL);
 	struct pkg p;
+	char expired_msg[600];
 
 	expect_status(&r, 0, "pack and sign");
 	cr_expect(strstr(r.out, "s.hpk: old-1 for old"), "%s", r.out);
@@ -522,11 +515,17 @@ Test(hppack, signed_package_verifies_against_its_target)
 	expect_err(&r, "not valid (target)");
 	tu_run_free(&r);
 
-	/* a certificate a verifier would refuse is refused before anything is written */
+	/*
+	 * A certificate a verifier would refuse is refused before anything is
+	 * written: with its chain given, so expiry is the only thing wrong.
+	 */
+	snprintf(expired_msg, sizeof(expired_msg), "hppack: %s: certificate has expired\n",
+		 pki_file("expired", ".pem"));
 	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("e.hpk"), "--key",
-		pki_file("expired", ".key"), "--cert", pki_file("expired", ".pem"), hpd, NULL);
+		pki_file("expired", ".key"), "--cert", pki_file("expired", ".pem"), "--chain",
+		pki_file("expired", ".chain"), hpd, NULL);
 	expect_status(&r, 2, "expired signer");
-	cr_expect_str_neq(r.err, "");
+	cr_expect_str_eq(r.err, expired_msg);
 	cr_expect(!tu_exists(tpath("e.hpk")));
 	tu_run_free(&r);
 
@@ -543,8 +542,10 @@ Test(hppack, signed_package_verifies_against_its_target)
 	tu_run_free(&r);
 	setenv("SOURCE_DATE_EPOCH", "1590969600", 1);
 	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("e.hpk"), "--key",
-		pki_file("expired", ".key"), "--cert", pki_file("expired", ".pem"), hpd, NULL);
+		pki_file("expired", ".key"), "--cert", pki_file("expired", ".pem"), "--chain",
+		pki_file("expired", ".chain"), hpd, NULL);
 	expect_status(&r, 2, "expired signer, dated while it was valid");
+	cr_expect_str_eq(r.err, expired_msg);
 	cr_expect(!tu_exists(tpath("e.hpk")));
 	tu_run_free(&r);
 }
@@ -579,7 +580,7 @@ Test(hppack, compression_is_the_smaller_of_zstd_and_zstd_against_the_baseline)
 		/* both ways at level 19: the package has the smaller */
 		cr_assert(hp_payload_encode(p.pl, &raw, &raw_len, &e) == 0);
 		cr_expect_eq(raw_len, p.m->payload_raw_size);
-		file = slurp(base, &flen);
+		file = tu_read_ok(base, &flen);
 		cr_assert(hp_image_parse((uint8_t *)file, flen, &img, &e) == 0);
 		prefix = malloc(1 << 16);
 		for (uint32_t k = 0; k < p.m->nfuncs; k++) {
@@ -614,7 +615,7 @@ Test(hppack, output_is_atomic)
 		tpath("out.hpk"), hpd, NULL);
 	expect_status(&r, 1, "refused");
 	tu_run_free(&r);
-	b = slurp(tpath("out.hpk"), NULL);
+	b = tu_read_ok(tpath("out.hpk"), NULL);
 	cr_expect_str_eq(b, "previous contents\n", "a refused package replaced the output");
 	free(b);
 	expect_entries(tmp, 2);
@@ -627,7 +628,7 @@ Test(hppack, output_is_atomic)
 		tpath("out.hpk"), hpd, NULL);
 	expect_status(&r, 0, "replaces the file");
 	tu_run_free(&r);
-	b = slurp(tpath("out.hpk"), NULL);
+	b = tu_read_ok(tpath("out.hpk"), NULL);
 	cr_expect(!memcmp(b, "MANIFEST", 8));
 	free(b);
 	expect_entries(tmp, 2);
@@ -696,7 +697,7 @@ Test(hppack, provenance_names_the_first_differing_byte_of_tampered_old_code)
 	char want[256];
 	struct run r;
 
-	buf = (uint8_t *)slurp(hpd, &len);
+	buf = (uint8_t *)tu_read_ok(hpd, &len);
 	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
 	free(buf);
 	for (uint32_t i = 0; i < h->nfuncs; i++) {
@@ -775,7 +776,7 @@ Test(hppack, malformed_hpd_is_trouble_and_leaves_nothing)
 	size_t len;
 	struct run r;
 
-	b = slurp(hpd, &len);
+	b = tu_read_ok(hpd, &len);
 	tu_write(tpath("trunc.hpd"), b, len / 2);
 	b[len / 3] ^= 0x40;
 	tu_write(tpath("flip.hpd"), b, len);
