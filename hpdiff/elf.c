@@ -180,29 +180,31 @@ static int load_sections(struct elf *elf, Elf *e)
 		s->size = sh.sh_size;
 		s->align = sh.sh_addralign;
 		s->entsize = sh.sh_entsize;
-		/* code is read from the file: an executable section must have bytes there */
-		if (i && (sh.sh_flags & SHF_EXECINSTR) && sh.sh_size &&
-		    (sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL))
-			return error("%s: section %s is executable but has no contents in the file",
-				     elf->name, s->name);
 		if (i && sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL) {
 			Elf_Data *d;
 
 			if (sh.sh_offset > elf->size || sh.sh_size > elf->size - sh.sh_offset)
 				return error("%s: section %s extends past the end of the file",
 					     elf->name, s->name);
-			if (sh.sh_flags & SHF_COMPRESSED) {
-				/* gcc -gz compresses debug info only; dwarf.c skips it */
-				if (!strncmp(s->name, ".debug", 6) && !(sh.sh_flags & SHF_EXECINSTR))
-					continue;
+			/* gcc -gz compresses debug info only; dwarf.c skips it */
+			if ((sh.sh_flags & SHF_COMPRESSED) && strncmp(s->name, ".debug", 6))
 				return error("%s: section %s is compressed, which is not supported",
 					     elf->name, s->name);
+			if (!(sh.sh_flags & SHF_COMPRESSED)) {
+				d = elf_getdata(scn, NULL);
+				if (!d || (d->d_size && !d->d_buf) || d->d_size != sh.sh_size)
+					return error("%s: cannot read section %s", elf->name,
+						     s->name);
+				s->data = d->d_buf;
 			}
-			d = elf_getdata(scn, NULL);
-			if (!d || (d->d_size && !d->d_buf) || d->d_size != sh.sh_size)
-				return error("%s: cannot read section %s", elf->name, s->name);
-			s->data = d->d_buf;
 		}
+		/*
+		 * Code is read from the file.  One rule for every way a section
+		 * can lack bytes there (NOBITS, NULL, compressed debug info).
+		 */
+		if (i && (s->flags & SHF_EXECINSTR) && s->size && !s->data)
+			return error("%s: section %s is executable but has no contents in the file",
+				     elf->name, s->name);
 	}
 	return 0;
 }
@@ -417,9 +419,16 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	} else if (load_symbols(elf, e, symtab) < 0) {
 		goto fail;
 	}
-	for_each_sec(elf, s)
-		if (s->type == SHT_RELA && (!symtab || load_relocs(elf, e, s, symtab) < 0))
+	for_each_sec(elf, s) {
+		if (s->type != SHT_RELA)
+			continue;
+		if (!symtab) {
+			error("%s: relocation section %s but no symbol table", name, s->name);
 			goto fail;
+		}
+		if (load_relocs(elf, e, s, symtab) < 0)
+			goto fail;
+	}
 	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0)
 		goto fail;
 	return 0;
