@@ -58,7 +58,11 @@ int session_open(struct session *s, pid_t pid)
 		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
 	if (target_slack(pid, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
 		return -1;
-	return remote_begin(&s->rc, &s->tr, s->caller, slack);
+	if (remote_begin(&s->rc, &s->tr, s->caller, slack) < 0)
+		return -1;
+	/* From here on s->caller is a valid thread and s->rc.stub the slack. */
+	s->opened = true;
+	return 0;
 }
 
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
@@ -88,10 +92,14 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
  */
 static int ensure_channel(struct session *s)
 {
-	struct thread *t = &s->tr.t[s->caller];
+	struct thread *t;
 
 	if (s->rc.ready)
 		return 0;
+	/* Never opened (session_open failed): no caller thread, no slack. */
+	if (!s->opened)
+		return error("process %d: no remote call channel", (int)s->pid);
+	t = &s->tr.t[s->caller];
 	for (int tries = 0;; tries++) {
 		uint64_t pc;
 
@@ -233,7 +241,12 @@ int session_sweep(struct session *s, const struct state *st, uint64_t st_at)
 
 void session_close(struct session *s, bool committed)
 {
-	if (s->rc.ready || ensure_channel(s) == 0) {
+	/*
+	 * If session_open failed, the channel was never opened: nothing was
+	 * created in the target, and there may be no thread to work with
+	 * (the attach itself may have failed).  Only resume and detach.
+	 */
+	if (s->opened && (s->rc.ready || ensure_channel(s) == 0)) {
 		if (s->self_mem >= 0 && !committed)
 			session_call(s, SYS_close, (uint64_t)s->self_mem, 0, 0, 0, 0, 0, NULL);
 		/* Before the commit, everything created goes; after it, only the operation. */

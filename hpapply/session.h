@@ -28,6 +28,7 @@ struct session {
 	int self_mem; /* the target's fd of /proc/self/mem, or -1 */
 	int op_fd;    /* our fd of the operation region's memfd, or -1 */
 	uint64_t op_addr, op_size;
+	bool opened;  /* the remote call channel was opened once */
 };
 
 /* Attach, stop one thread and open the remote call channel. */
