@@ -252,19 +252,30 @@ static int map_state_and_op(struct op *o)
 		return -1;
 	ret = session_memfd(&o->s, "hpapply-state", rec, len, false, false, &tfd, &lfd);
 	free(rec);
-	if (ret < 0 || session_map(&o->s, tfd, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-				   &o->state_at) < 0)
+	if (ret < 0)
 		return -1;
+	/* the target's descriptor goes whether or not the mapping worked */
+	ret = session_map(&o->s, tfd, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &o->state_at);
 	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
+	if (ret < 0)
+		return -1;
 	/* the commit stub is written (and rewritten on retries) through our descriptor */
 	o->s.op_size = 4096 * (1 + (o->nwrites * 48) / 4096);
-	if (session_memfd(&o->s, "hpapply-op", NULL, 0, false, true, &tfd, &o->s.op_fd) < 0 ||
-	    ftruncate(o->s.op_fd, (off_t)o->s.op_size) < 0 ||
-	    session_map(&o->s, tfd, 0, o->s.op_size, PROT_READ | PROT_EXEC, MAP_SHARED, 0,
-			&o->s.op_addr) < 0)
+	if (session_memfd(&o->s, "hpapply-op", NULL, 0, false, true, &tfd, &o->s.op_fd) < 0)
 		return -1;
+	ret = -1;
+	if (ftruncate(o->s.op_fd, (off_t)o->s.op_size) < 0) {
+		error("process %d: cannot size the operation region: %s", (int)o->s.pid,
+		      strerror(errno));
+		goto close;
+	}
+	if (session_map(&o->s, tfd, 0, o->s.op_size, PROT_READ | PROT_EXEC, MAP_SHARED, 0,
+			&o->s.op_addr) < 0)
+		goto close;
+	ret = 0;
+close:
 	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
-	return 0;
+	return ret;
 }
 
 /* ---- the commit step ------------------------------------------------------------------------ */
