@@ -136,6 +136,12 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		hp_rbuf_fail(&rb, HP_ETRUNC, "redirects");
 	if (!rb.failed && s->nr && !(s->r = calloc(s->nr, sizeof(*s->r))))
 		hp_rbuf_fail(&rb, HP_ENOMEM, "redirects");
+	/*
+	 * state_free frees the names of s->r[0..nr): entries the loop below
+	 * does not reach are zeroed, so nr may stay, unless there is no array.
+	 */
+	if (!s->r)
+		s->nr = 0;
 	for (uint32_t i = 0; i < s->nr && !rb.failed; i++) {
 		struct redirect *r = &s->r[i];
 
@@ -151,8 +157,6 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		r->func_size = hp_get_u64(&rb, "function size");
 		r->name = hp_get_str(&rb, 65536, true, "function name");
 	}
-	if (rb.failed)
-		s->nr = 0;
 	s->regions = get_regions(&rb, &s->nregions);
 	s->retired = get_regions(&rb, &s->nretired);
 	if (rb.failed || hp_rbuf_left(&rb)) {
