@@ -95,21 +95,35 @@ static int baseline_bytes(int mem, const struct state *st, uint64_t addr, uint32
 	return 0;
 }
 
-static int check_memory(int mem, const struct state *st, const struct hp_manifest *m,
-			uint64_t base)
+/*
+ * Every replaced function's bytes in the process against the package.
+ * Bytes that differ are a refusal; memory that cannot be read is trouble.
+ */
+static int check_memory(struct op *o)
 {
+	const struct hp_manifest *m = o->v.manifest;
+	uint64_t base = o->img.base;
+
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		uint8_t *b = xmalloc(m->funcs[i].size), h[32];
+		int ret = 0;
 
 		if (!b)
 			return -1;
-		if (baseline_bytes(mem, st, base + m->funcs[i].offset, m->funcs[i].size, b) < 0 ||
-		    hp_sha256(b, m->funcs[i].size, h) < 0 || memcmp(h, m->funcs[i].sha256, 32)) {
-			free(b);
-			return error("%s: its bytes in the process differ from the baseline's",
-				     m->funcs[i].name);
+		if (baseline_bytes(o->s.tr.mem, &o->cur, base + m->funcs[i].offset,
+				   m->funcs[i].size, b) < 0) {
+			ret = error("process %d: cannot read %s: %s", (int)o->s.pid,
+				    m->funcs[i].name, strerror(errno));
+		} else if (hp_sha256(b, m->funcs[i].size, h) < 0) {
+			ret = error("%s: cannot hash its bytes", m->funcs[i].name);
+		} else if (memcmp(h, m->funcs[i].sha256, 32)) {
+			o->refused = true;
+			ret = error("%s: its bytes in the process differ from the baseline's",
+				    m->funcs[i].name);
 		}
 		free(b);
+		if (ret < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -416,10 +430,9 @@ static int prepare(struct op *o, const struct apply_opts *a)
 
 	if (!imports)
 		return -1;
-	if (check_tls(o) < 0 || check_memory(o->s.tr.mem, &o->cur, o->v.manifest, o->img.base) < 0) {
-		o->refused |= errno != ENOMEM;
+	/* each sets o->refused itself when the answer is a refusal */
+	if (check_tls(o) < 0 || check_memory(o) < 0)
 		goto out;
-	}
 	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, &o->plan) < 0 ||
 	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) < 0 ||
 	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) < 0)
