@@ -351,8 +351,11 @@ static int commit(struct op *o)
 		if (busy < 0)
 			return -1;
 		if (!busy) {
-			if ((attempt > 1 && write_commit_stub(o) < 0) ||
-			    remote_commit(&o->s.rc, o->s.op_addr, o->state_at + STATE_COMMITTED_AT) < 0)
+			if (attempt > 1 && write_commit_stub(o) < 0)
+				return -1;
+			/* from here the stub may run to its end even if we lose track of it */
+			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
+			if (remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag) < 0)
 				return -1;
 			o->committed = true;
 			o->s.self_mem = -1; /* the stub closed it */
@@ -510,7 +513,11 @@ static void op_free(struct op *o)
 
 static int finish(struct op *o, int ret)
 {
-	session_close(&o->s, o->committed);
+	/*
+	 * A commit that finished late (session_close says so) is still
+	 * trouble: nothing checked what it wrote, nor tidied after it.
+	 */
+	o->committed = session_close(&o->s, o->committed);
 	if (ret == 0)
 		return APPLY_OK;
 	return o->refused ? APPLY_REFUSED : APPLY_TROUBLE;

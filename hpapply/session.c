@@ -239,18 +239,49 @@ int session_sweep(struct session *s, const struct state *st, uint64_t st_at)
 	return 0;
 }
 
-void session_close(struct session *s, bool committed)
+bool session_close(struct session *s, bool committed)
 {
 	/*
 	 * If session_open failed, the channel was never opened: nothing was
 	 * created in the target, and there may be no thread to work with
 	 * (the attach itself may have failed).  Only resume and detach.
+	 * Otherwise reopening it also brings the caller out of the commit
+	 * stub, if it is still in there.
 	 */
-	if (s->opened && (s->rc.ready || ensure_channel(s) == 0)) {
-		if (s->self_mem >= 0 && !committed)
+	bool channel = s->opened && (s->rc.ready || ensure_channel(s) == 0);
+	bool unsure = false;
+
+	/*
+	 * A commit that was started but not seen to finish (it timed out, or
+	 * the wait for it failed) may have finished since: the stub's last
+	 * write is the committed byte.  Set, the new state is in effect and
+	 * the redirects point into what was created: keep it.  Not set, the
+	 * stub may still run (a thread in a signal handler it interrupted):
+	 * unmap nothing, and leave the target's /proc/self/mem descriptor to
+	 * the stub; the next run sweeps whatever ends up unused.
+	 */
+	if (!committed && s->commit_flag) {
+		uint8_t done = 0;
+
+		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done) {
+			committed = true;
+			s->self_mem = -1; /* the stub closes it */
+			error("process %d: the commit did finish, late: the new state is in effect "
+			      "(see --list)",
+			      (int)s->pid);
+		} else {
+			unsure = true;
+			error("process %d: the commit stub may still run: its mappings are left "
+			      "in place",
+			      (int)s->pid);
+		}
+	}
+	/* Without the channel, nothing can be unmapped: it all stays. */
+	if (channel) {
+		if (s->self_mem >= 0 && !committed && !unsure)
 			session_call(s, SYS_close, (uint64_t)s->self_mem, 0, 0, 0, 0, 0, NULL);
 		/* Before the commit, everything created goes; after it, only the operation. */
-		for (size_t i = 0; i < s->ncreated; i++)
+		for (size_t i = 0; i < s->ncreated && !unsure; i++)
 			if (!committed || s->created[i].start == s->op_addr)
 				session_call(s, SYS_munmap, s->created[i].start, s->created[i].size, 0,
 					     0, 0, 0, NULL);
@@ -261,4 +292,5 @@ void session_close(struct session *s, bool committed)
 	tracee_resume_all(&s->tr);
 	tracee_detach(&s->tr);
 	maps_free(&s->m);
+	return committed;
 }
