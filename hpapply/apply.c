@@ -425,7 +425,7 @@ static int check_tls(struct op *o)
 	return 0;
 }
 
-static int prepare(struct op *o, const struct apply_opts *a)
+static int prepare(struct op *o)
 {
 	const struct hp_payload *pl = o->v.payload;
 	uint64_t *imports = xcalloc(pl->nimports + 1, sizeof(*imports));
@@ -442,7 +442,6 @@ static int prepare(struct op *o, const struct apply_opts *a)
 		goto out;
 	if (plan_redirects(o) < 0 || fill_state(o) < 0)
 		goto out;
-	(void)a;
 	if (map_package(o) < 0 || map_state_and_op(o) < 0 ||
 	    session_self_mem(&o->s, o->writes[0].dst) < 0)
 		goto out;
@@ -458,7 +457,7 @@ out:
  */
 static int busy_ranges(struct op *o, bool functions)
 {
-	size_t n = o->next.nr + o->cur.nr + o->cur.nregions + o->cur.nretired;
+	size_t n = o->next.nr + o->cur.nr + o->cur.nregions;
 
 	o->busy = xcalloc(n + 1, sizeof(*o->busy));
 	if (!o->busy)
@@ -475,11 +474,6 @@ static int busy_ranges(struct op *o, bool functions)
 							  o->cur.regions[i].start +
 								  o->cur.regions[i].size,
 							  "the applied package's code"};
-	for (uint32_t i = 0; i < o->cur.nretired; i++)
-		o->busy[o->nbusy++] = (struct busy_range){o->cur.retired[i].start,
-							  o->cur.retired[i].start +
-								  o->cur.retired[i].size,
-							  "an earlier package's code"};
 	return 0;
 }
 
@@ -492,8 +486,6 @@ static void tidy(struct op *o)
 		session_unmap(&o->s, old->start, old->end - old->start);
 	for (uint32_t i = 0; i < o->cur.nregions; i++)
 		session_unmap(&o->s, o->cur.regions[i].start, o->cur.regions[i].size);
-	for (uint32_t i = 0; i < o->cur.nretired; i++)
-		session_unmap(&o->s, o->cur.retired[i].start, o->cur.retired[i].size);
 }
 
 static void op_free(struct op *o)
@@ -571,7 +563,7 @@ int do_apply(const struct apply_opts *a, struct apply_result *res)
 			      a->package, (int)a->pid);
 		goto out;
 	}
-	if (verify(&o, a) < 0 || prepare(&o, a) < 0 || busy_ranges(&o, true) < 0)
+	if (verify(&o, a) < 0 || prepare(&o) < 0 || busy_ranges(&o, true) < 0)
 		goto out;
 	remote_end(&o.s.rc); /* the caller thread keeps its resume state */
 	r = commit(&o);

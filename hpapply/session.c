@@ -216,10 +216,6 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 		if (m->start >= st->regions[i].start &&
 		    m->start < st->regions[i].start + st->regions[i].size)
 			return true;
-	for (uint32_t i = 0; i < st->nretired; i++)
-		if (m->start >= st->retired[i].start &&
-		    m->start < st->retired[i].start + st->retired[i].size)
-			return true;
 	return false;
 }
 
