@@ -95,21 +95,35 @@ static int baseline_bytes(int mem, const struct state *st, uint64_t addr, uint32
 	return 0;
 }
 
-static int check_memory(int mem, const struct state *st, const struct hp_manifest *m,
-			uint64_t base)
+/*
+ * Every replaced function's bytes in the process against the package.
+ * Bytes that differ are a refusal; memory that cannot be read is trouble.
+ */
+static int check_memory(struct op *o)
 {
+	const struct hp_manifest *m = o->v.manifest;
+	uint64_t base = o->img.base;
+
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		uint8_t *b = xmalloc(m->funcs[i].size), h[32];
+		int ret = 0;
 
 		if (!b)
 			return -1;
-		if (baseline_bytes(mem, st, base + m->funcs[i].offset, m->funcs[i].size, b) < 0 ||
-		    hp_sha256(b, m->funcs[i].size, h) < 0 || memcmp(h, m->funcs[i].sha256, 32)) {
-			free(b);
-			return error("%s: its bytes in the process differ from the baseline's",
-				     m->funcs[i].name);
+		if (baseline_bytes(o->s.tr.mem, &o->cur, base + m->funcs[i].offset,
+				   m->funcs[i].size, b) < 0) {
+			ret = error("process %d: cannot read %s: %s", (int)o->s.pid,
+				    m->funcs[i].name, strerror(errno));
+		} else if (hp_sha256(b, m->funcs[i].size, h) < 0) {
+			ret = error("%s: cannot hash its bytes", m->funcs[i].name);
+		} else if (memcmp(h, m->funcs[i].sha256, 32)) {
+			o->refused = true;
+			ret = error("%s: its bytes in the process differ from the baseline's",
+				    m->funcs[i].name);
 		}
 		free(b);
+		if (ret < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -252,19 +266,30 @@ static int map_state_and_op(struct op *o)
 		return -1;
 	ret = session_memfd(&o->s, "hpapply-state", rec, len, false, false, &tfd, &lfd);
 	free(rec);
-	if (ret < 0 || session_map(&o->s, tfd, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-				   &o->state_at) < 0)
+	if (ret < 0)
 		return -1;
+	/* the target's descriptor goes whether or not the mapping worked */
+	ret = session_map(&o->s, tfd, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &o->state_at);
 	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
+	if (ret < 0)
+		return -1;
 	/* the commit stub is written (and rewritten on retries) through our descriptor */
 	o->s.op_size = 4096 * (1 + (o->nwrites * 48) / 4096);
-	if (session_memfd(&o->s, "hpapply-op", NULL, 0, false, true, &tfd, &o->s.op_fd) < 0 ||
-	    ftruncate(o->s.op_fd, (off_t)o->s.op_size) < 0 ||
-	    session_map(&o->s, tfd, 0, o->s.op_size, PROT_READ | PROT_EXEC, MAP_SHARED, 0,
-			&o->s.op_addr) < 0)
+	if (session_memfd(&o->s, "hpapply-op", NULL, 0, false, true, &tfd, &o->s.op_fd) < 0)
 		return -1;
+	ret = -1;
+	if (ftruncate(o->s.op_fd, (off_t)o->s.op_size) < 0) {
+		error("process %d: cannot size the operation region: %s", (int)o->s.pid,
+		      strerror(errno));
+		goto close;
+	}
+	if (session_map(&o->s, tfd, 0, o->s.op_size, PROT_READ | PROT_EXEC, MAP_SHARED, 0,
+			&o->s.op_addr) < 0)
+		goto close;
+	ret = 0;
+close:
 	session_call(&o->s, SYS_close, (uint64_t)tfd, 0, 0, 0, 0, 0, NULL);
-	return 0;
+	return ret;
 }
 
 /* ---- the commit step ------------------------------------------------------------------------ */
@@ -326,8 +351,11 @@ static int commit(struct op *o)
 		if (busy < 0)
 			return -1;
 		if (!busy) {
-			if ((attempt > 1 && write_commit_stub(o) < 0) ||
-			    remote_commit(&o->s.rc, o->s.op_addr, o->state_at + STATE_COMMITTED_AT) < 0)
+			if (attempt > 1 && write_commit_stub(o) < 0)
+				return -1;
+			/* from here the stub may run to its end even if we lose track of it */
+			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
+			if (remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag) < 0)
 				return -1;
 			o->committed = true;
 			o->s.self_mem = -1; /* the stub closed it */
@@ -397,7 +425,7 @@ static int check_tls(struct op *o)
 	return 0;
 }
 
-static int prepare(struct op *o, const struct apply_opts *a)
+static int prepare(struct op *o)
 {
 	const struct hp_payload *pl = o->v.payload;
 	uint64_t *imports = xcalloc(pl->nimports + 1, sizeof(*imports));
@@ -405,17 +433,15 @@ static int prepare(struct op *o, const struct apply_opts *a)
 
 	if (!imports)
 		return -1;
-	if (check_tls(o) < 0 || check_memory(o->s.tr.mem, &o->cur, o->v.manifest, o->img.base) < 0) {
-		o->refused |= errno != ENOMEM;
+	/* each sets o->refused itself when the answer is a refusal */
+	if (check_tls(o) < 0 || check_memory(o) < 0)
 		goto out;
-	}
 	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, &o->plan) < 0 ||
 	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) < 0 ||
 	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) < 0)
 		goto out;
 	if (plan_redirects(o) < 0 || fill_state(o) < 0)
 		goto out;
-	(void)a;
 	if (map_package(o) < 0 || map_state_and_op(o) < 0 ||
 	    session_self_mem(&o->s, o->writes[0].dst) < 0)
 		goto out;
@@ -431,7 +457,7 @@ out:
  */
 static int busy_ranges(struct op *o, bool functions)
 {
-	size_t n = o->next.nr + o->cur.nr + o->cur.nregions + o->cur.nretired;
+	size_t n = o->next.nr + o->cur.nr + o->cur.nregions;
 
 	o->busy = xcalloc(n + 1, sizeof(*o->busy));
 	if (!o->busy)
@@ -448,11 +474,6 @@ static int busy_ranges(struct op *o, bool functions)
 							  o->cur.regions[i].start +
 								  o->cur.regions[i].size,
 							  "the applied package's code"};
-	for (uint32_t i = 0; i < o->cur.nretired; i++)
-		o->busy[o->nbusy++] = (struct busy_range){o->cur.retired[i].start,
-							  o->cur.retired[i].start +
-								  o->cur.retired[i].size,
-							  "an earlier package's code"};
 	return 0;
 }
 
@@ -465,8 +486,6 @@ static void tidy(struct op *o)
 		session_unmap(&o->s, old->start, old->end - old->start);
 	for (uint32_t i = 0; i < o->cur.nregions; i++)
 		session_unmap(&o->s, o->cur.regions[i].start, o->cur.regions[i].size);
-	for (uint32_t i = 0; i < o->cur.nretired; i++)
-		session_unmap(&o->s, o->cur.retired[i].start, o->cur.retired[i].size);
 }
 
 static void op_free(struct op *o)
@@ -486,7 +505,11 @@ static void op_free(struct op *o)
 
 static int finish(struct op *o, int ret)
 {
-	session_close(&o->s, o->committed);
+	/*
+	 * A commit that finished late (session_close says so) is still
+	 * trouble: nothing checked what it wrote, nor tidied after it.
+	 */
+	o->committed = session_close(&o->s, o->committed);
 	if (ret == 0)
 		return APPLY_OK;
 	return o->refused ? APPLY_REFUSED : APPLY_TROUBLE;
@@ -540,7 +563,7 @@ int do_apply(const struct apply_opts *a, struct apply_result *res)
 			      a->package, (int)a->pid);
 		goto out;
 	}
-	if (verify(&o, a) < 0 || prepare(&o, a) < 0 || busy_ranges(&o, true) < 0)
+	if (verify(&o, a) < 0 || prepare(&o) < 0 || busy_ranges(&o, true) < 0)
 		goto out;
 	remote_end(&o.s.rc); /* the caller thread keeps its resume state */
 	r = commit(&o);

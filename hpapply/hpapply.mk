@@ -25,3 +25,6 @@ TEST_LIBS := $(HPAPPLY_LIB) $(TEST_LIBS)
 EXTRA_DEPS += $(HPAPPLY_OBJ:.o=.d)
 
 
+
+# The state record reader (tests/fuzz/fuzz_state.c) and what it links to.
+FUZZ_LIB_SRC += hpapply/state.c hpapply/proc.c

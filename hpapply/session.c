@@ -58,7 +58,11 @@ int session_open(struct session *s, pid_t pid)
 		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
 	if (target_slack(pid, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
 		return -1;
-	return remote_begin(&s->rc, &s->tr, s->caller, slack);
+	if (remote_begin(&s->rc, &s->tr, s->caller, slack) < 0)
+		return -1;
+	/* From here on s->caller is a valid thread and s->rc.stub the slack. */
+	s->opened = true;
+	return 0;
 }
 
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
@@ -88,10 +92,14 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
  */
 static int ensure_channel(struct session *s)
 {
-	struct thread *t = &s->tr.t[s->caller];
+	struct thread *t;
 
 	if (s->rc.ready)
 		return 0;
+	/* Never opened (session_open failed): no caller thread, no slack. */
+	if (!s->opened)
+		return error("process %d: no remote call channel", (int)s->pid);
+	t = &s->tr.t[s->caller];
 	for (int tries = 0;; tries++) {
 		uint64_t pc;
 
@@ -208,10 +216,6 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 		if (m->start >= st->regions[i].start &&
 		    m->start < st->regions[i].start + st->regions[i].size)
 			return true;
-	for (uint32_t i = 0; i < st->nretired; i++)
-		if (m->start >= st->retired[i].start &&
-		    m->start < st->retired[i].start + st->retired[i].size)
-			return true;
 	return false;
 }
 
@@ -231,13 +235,49 @@ int session_sweep(struct session *s, const struct state *st, uint64_t st_at)
 	return 0;
 }
 
-void session_close(struct session *s, bool committed)
+bool session_close(struct session *s, bool committed)
 {
-	if (s->rc.ready || ensure_channel(s) == 0) {
-		if (s->self_mem >= 0 && !committed)
+	/*
+	 * If session_open failed, the channel was never opened: nothing was
+	 * created in the target, and there may be no thread to work with
+	 * (the attach itself may have failed).  Only resume and detach.
+	 * Otherwise reopening it also brings the caller out of the commit
+	 * stub, if it is still in there.
+	 */
+	bool channel = s->opened && (s->rc.ready || ensure_channel(s) == 0);
+	bool unsure = false;
+
+	/*
+	 * A commit that was started but not seen to finish (it timed out, or
+	 * the wait for it failed) may have finished since: the stub's last
+	 * write is the committed byte.  Set, the new state is in effect and
+	 * the redirects point into what was created: keep it.  Not set, the
+	 * stub may still run (a thread in a signal handler it interrupted):
+	 * unmap nothing, and leave the target's /proc/self/mem descriptor to
+	 * the stub; the next run sweeps whatever ends up unused.
+	 */
+	if (!committed && s->commit_flag) {
+		uint8_t done = 0;
+
+		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done) {
+			committed = true;
+			s->self_mem = -1; /* the stub closes it */
+			error("process %d: the commit did finish, late: the new state is in effect "
+			      "(see --list)",
+			      (int)s->pid);
+		} else {
+			unsure = true;
+			error("process %d: the commit stub may still run: its mappings are left "
+			      "in place",
+			      (int)s->pid);
+		}
+	}
+	/* Without the channel, nothing can be unmapped: it all stays. */
+	if (channel) {
+		if (s->self_mem >= 0 && !committed && !unsure)
 			session_call(s, SYS_close, (uint64_t)s->self_mem, 0, 0, 0, 0, 0, NULL);
 		/* Before the commit, everything created goes; after it, only the operation. */
-		for (size_t i = 0; i < s->ncreated; i++)
+		for (size_t i = 0; i < s->ncreated && !unsure; i++)
 			if (!committed || s->created[i].start == s->op_addr)
 				session_call(s, SYS_munmap, s->created[i].start, s->created[i].size, 0,
 					     0, 0, 0, NULL);
@@ -248,4 +288,5 @@ void session_close(struct session *s, bool committed)
 	tracee_resume_all(&s->tr);
 	tracee_detach(&s->tr);
 	maps_free(&s->m);
+	return committed;
 }

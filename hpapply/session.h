@@ -28,12 +28,19 @@ struct session {
 	int self_mem; /* the target's fd of /proc/self/mem, or -1 */
 	int op_fd;    /* our fd of the operation region's memfd, or -1 */
 	uint64_t op_addr, op_size;
+	bool opened;  /* the remote call channel was opened once */
+	/* the committed byte of the new state once its commit stub started, or 0 */
+	uint64_t commit_flag;
 };
 
 /* Attach, stop one thread and open the remote call channel. */
 int session_open(struct session *s, pid_t pid);
-/* Remove what was created (unless committed), close the channel, detach. */
-void session_close(struct session *s, bool committed);
+/*
+ * Remove what was created (unless committed), close the channel, detach.
+ * Returns whether the commit took effect: a commit reported as failed may
+ * still have finished (its stub ran on after hpapply gave up waiting).
+ */
+bool session_close(struct session *s, bool committed);
 
 /* A remote system call; -1 after a message (including a failing call). */
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,

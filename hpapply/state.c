@@ -5,6 +5,11 @@
  *
  *   0  "HPSTATE\0"   8  committed u8   9 version u8 (1)   10 reserved u16
  *   12 length u32    16 generation u64 ... fields ... zero padding to a page
+ *
+ * The last field, after the regions, is a u32 that must be 0: it was the
+ * count of a second region list ("retired" regions) that no version of
+ * hpapply ever filled.  It stays so that records written by earlier
+ * versions, in processes still running, keep decoding.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -63,7 +68,7 @@ int state_encode(const struct state *s, uint8_t **out, size_t *len)
 		hp_put_str(&wb, r->name ? r->name : "");
 	}
 	put_regions(&wb, s->regions, s->nregions);
-	put_regions(&wb, s->retired, s->nretired);
+	hp_put_zeros(&wb, 4); /* reserved: the never-used retired region count */
 	body = wb.len;
 	hp_patch_u32(&wb, 12, (uint32_t)body);
 	hp_put_zeros(&wb, (4096 - body % 4096) % 4096);
@@ -136,6 +141,12 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		hp_rbuf_fail(&rb, HP_ETRUNC, "redirects");
 	if (!rb.failed && s->nr && !(s->r = calloc(s->nr, sizeof(*s->r))))
 		hp_rbuf_fail(&rb, HP_ENOMEM, "redirects");
+	/*
+	 * state_free frees the names of s->r[0..nr): entries the loop below
+	 * does not reach are zeroed, so nr may stay, unless there is no array.
+	 */
+	if (!s->r)
+		s->nr = 0;
 	for (uint32_t i = 0; i < s->nr && !rb.failed; i++) {
 		struct redirect *r = &s->r[i];
 
@@ -151,10 +162,8 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		r->func_size = hp_get_u64(&rb, "function size");
 		r->name = hp_get_str(&rb, 65536, true, "function name");
 	}
-	if (rb.failed)
-		s->nr = 0;
 	s->regions = get_regions(&rb, &s->nregions);
-	s->retired = get_regions(&rb, &s->nretired);
+	hp_get_reserved(&rb, 4, "reserved region count");
 	if (rb.failed || hp_rbuf_left(&rb)) {
 		state_free(s);
 		return -1;
@@ -171,7 +180,6 @@ void state_free(struct state *s)
 		free(s->r[i].name);
 	free(s->r);
 	free(s->regions);
-	free(s->retired);
 	memset(s, 0, sizeof(*s));
 }
 

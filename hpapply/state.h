@@ -48,8 +48,6 @@ struct state {
 	uint32_t nr;
 	struct region *regions; /* the applied package's code and data */
 	uint32_t nregions;
-	struct region *retired; /* earlier packages' regions a thread might still use */
-	uint32_t nretired;
 };
 
 /* Encode (committed byte 0); *out is malloc'ed, its size a page multiple. */

@@ -186,16 +186,62 @@ trouble "no such process" "hpapply: process 999999: no such process" \
 trouble "bad usage" "hpapply: expected PID and PKG" "$bin/hpapply" 1
 trouble "no --ca" "hpapply: --ca is required: packages are always verified" \
 	"$bin/hpapply" "$$" "$work/p1.hpk"
-if command -v setpriv >/dev/null; then
-	start n "$work/v0/busy" 1
-	npid=$pid
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/hpapply" "$npid" "$work/p1.hpk" \
-		--ca "$pki/root.pem" >"$work/n.log" 2>&1
+# trouble_attach WHAT NAME MESSAGE CMD...: CMD (an hpapply on process $pid) must
+# exit 2 naming MESSAGE, without crashing, and leave the process untouched
+trouble_attach() {
+	local what=$1 name=$2 msg=$3 st
+	shift 3
+	"$@" >"$work/$name.log" 2>&1
 	st=$?
-	[ $st = 2 ] && ok "no permission: exit 2" || fail "no permission: exit $st: $(cat "$work/n.log")"
-	untouched n "$npid" "no permission: untouched"
-	finish "$npid"
+	if [ $st = 2 ] && grep -q -- "$msg" "$work/$name.log"; then
+		ok "$what: exit 2, '$msg'"
+	else
+		fail "$what: exit $st (139 is a crash): $(cat "$work/$name.log")"
+	fi
+	untouched "$name" "$pid" "$what: untouched"
+}
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	# package and anchor readable by nobody: the attach is what must fail
+	pub=$(mktemp -d /tmp/hp-apply-pub-XXXXXX)
+	chmod 755 "$pub"
+	cp "$work/p1.hpk" "$pki/root.pem" "$pub"/
+	chmod 644 "$pub"/*
+	start n "$work/v0/busy" 1
+	trouble_attach "no permission" n "cannot open its memory" setpriv --reuid=65534 \
+		--regid=65534 --clear-groups "$bin/hpapply" "$pid" "$pub/p1.hpk" --ca "$pub/root.pem"
+	finish "$pid"
+	rm -rf "$pub"
 fi
+# a process another tracer is attached to (as under a debugger)
+cat >"$work/tracer.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	if (argc != 2 || ptrace(PTRACE_SEIZE, atoi(argv[1]), 0, 0) < 0)
+		return perror("tracer"), 1;
+	puts("seized");
+	fflush(stdout);
+	pause();
+	return 0;
+}
+EOF
+gcc -O2 -o "$work/tracer" "$work/tracer.c" || { echo "cannot build the tracer"; exit 1; }
+start d "$work/v0/busy" 1
+"$work/tracer" "$pid" >"$work/tracer.out" 2>&1 &
+tracer=$!
+for _ in $(seq 100); do grep -q seized "$work/tracer.out" && break; sleep 0.01; done
+if grep -q seized "$work/tracer.out"; then
+	trouble_attach "already traced" d "traced by a debugger" \
+		"$bin/hpapply" "$pid" "$work/p1.hpk" --ca "$pki/root.pem"
+else
+	fail "the tracer could not attach: $(cat "$work/tracer.out")"
+fi
+kill "$tracer" 2>/dev/null
+wait "$tracer" 2>/dev/null
+finish "$pid"
 
 # ---- cumulative packages, sequence, list, revert --------------------------------------------
 

@@ -70,6 +70,37 @@ fuzz_verify)
 	"$bin/hpsign" --sign "$work/bound.hpk" -o "$corpus/bound-p384.hpk" \
 		--key "$pki/p384.key" --cert "$pki/p384.pem" --chain "$pki/p384.chain"
 	rm -rf "$work" ;;
+fuzz_state)
+	# hpapply state records (hpapply/state.c): little-endian fields, as hex here
+	le() { # le BYTES VALUE: VALUE as BYTES little-endian bytes
+		local i v=$2
+		for ((i = 0; i < $1; i++)); do printf '%02x' $((v & 255)); v=$((v >> 8)); done
+	}
+	str() { printf '%s' "$(le 4 ${#1})"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+	record() { # record NAME COMMITTED BODY-HEX: header, body, zeros to a page
+		local body=$3 n
+		n=$((16 + ${#body} / 2))
+		{ printf '4850535441544500%02x010000%s%s' "$2" "$(le 4 $n)" "$body"
+		  printf '%0*d' $(((4096 - n % 4096) % 4096 * 2)) 0; } | xxd -r -p >"$corpus/$1"
+	}
+	# generation, floor, sequence, min-sequence, time
+	hdr() { printf '%s' "$(le 8 $1)$(le 8 $2)$(le 8 $3)$(le 8 $4)$(le 8 1700000000)"; }
+	none=$(le 4 0)
+	# after a revert: nothing applied, the floor kept; package id, signer,
+	# manifest, build-id empty; image base 0; no redirects, no regions;
+	# the reserved count last
+	record reverted 1 "$(hdr 3 2 0 0)$(str '')$(str '')$(str '')$none$(le 8 0)$none$none$none"
+	# one package applied: a 20-byte build-id, one redirect (addr, len,
+	# saved[16], written[16], function, size, name), one region
+	redirect="$(le 8 0x555555555130)05$(printf '%032x' 0)e9fb0f0000$(printf '%022x' 0)"
+	redirect+="$(le 8 0x55555555512c)$(le 8 64)$(str score)"
+	body="$(hdr 2 2 2 1)$(str busy-2)$(str 'O=test,CN=p256')$(str '{"a":1}')"
+	body+="$(le 4 20)$(printf '%040x' 0x1234)$(le 8 0x555555554000)$(le 4 1)$redirect"
+	body+="$(le 4 1)$(le 8 0x555555600000)$(le 8 8192)$none"
+	record applied 1 "$body"
+	# not committed yet (left by an interrupted run)
+	body="$(hdr 4 2 2 1)$(str busy-2)$(str s)$(str m)$none$(le 8 0)$none$none$none"
+	record pending 0 "$body" ;;
 *)
 	echo "seeds.sh: no seeds for $target" >&2 ;;
 esac
