@@ -557,7 +557,7 @@ static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
 
 	if (!get_udata(w, die, DW_AT_decl_file, &file) || !get_udata(w, die, DW_AT_decl_line, &line))
 		return 0;
-	if ((Dwarf_Signed)file >= w->nfiles || !w->files[file])
+	if (file >= (Dwarf_Unsigned)w->nfiles || !w->files[file])
 		return 0;
 	path = w->files[file];
 	base = strrchr(path, '/');
