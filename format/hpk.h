@@ -214,6 +214,13 @@ int hp_payload_encode(const struct hp_payload *p, uint8_t **out, size_t *len, st
 int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out,
 		      struct hp_error *e);
 int hp_payload_validate(const struct hp_payload *p, struct hp_error *e);
+/*
+ * Does a decoded payload fit the MANIFEST that describes it: one
+ * replacement for each listed function, so that replaced[i] is the new code
+ * of funcs[i]?  Check this before indexing replaced[] by MANIFEST function.
+ */
+int hp_payload_matches_manifest(const struct hp_payload *p, const struct hp_manifest *m,
+				struct hp_error *e);
 void hp_payload_free(struct hp_payload *p);
 
 #endif

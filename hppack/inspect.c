@@ -121,6 +121,9 @@ static int open_package(struct opened *o, const char *path, const char *baseline
 	}
 	free(prefix);
 	free(raw);
+	if (hp_payload_matches_manifest(o->pl, o->m, &e) < 0)
+		return error("%s: not a valid package: %s", path,
+			     hp_error_text(&e, msg, sizeof(msg)));
 	return 0;
 }
 

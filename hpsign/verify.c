@@ -351,9 +351,8 @@ static int check_payload(const struct hp_hpk *k, const struct hp_manifest *m,
 		fail_format(v, HP_V_PAYLOAD_FORMAT, "payload", &e);
 		goto out;
 	}
-	if (v->payload->nreplaced != m->nfuncs) {
-		fail(v, HP_V_PAYLOAD_FORMAT, "payload replaces %u functions, MANIFEST lists %u",
-		     v->payload->nreplaced, m->nfuncs);
+	if (hp_payload_matches_manifest(v->payload, m, &e) < 0) {
+		fail_format(v, HP_V_PAYLOAD_FORMAT, "payload", &e);
 		goto out;
 	}
 	v->payload_checked = true;

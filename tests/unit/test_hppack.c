@@ -12,6 +12,7 @@
 
 #include "../testutil.h"
 #include "../pkiutil.h"
+#include "../hpkutil.h"
 #include "hpd.h"
 #include "hpk.h"
 #include "image.h"
@@ -1198,6 +1199,53 @@ Test(hppack, inspect_text)
 	expect_status(&r, 2, "--inspect of a .hpd");
 	expect_err(&r, "x.hpd: not a valid package");
 	tu_run_free(&r);
+}
+
+/* A package whose payload replaces fewer (or more) functions than MANIFEST lists. */
+static void write_mismatched(const char *path, uint32_t nfuncs, uint32_t nreplaced)
+{
+	struct hk_spec s;
+	uint8_t *raw, *pkg;
+	size_t rlen, len;
+
+	hk_spec_default(&s);
+	s.m.nfuncs = nfuncs;
+	for (uint32_t i = 0; i < nfuncs; i++) {
+		s.funcs[i].offset = 0x1000 + 0x100 * i;
+		s.funcs[i].size = 16;
+		snprintf(s.names[i], sizeof(s.names[i]), "f%u", i);
+	}
+	raw = hk_payload_bytes(nreplaced, &rlen);
+	s.raw = raw;
+	s.raw_len = rlen;
+	pkg = hk_package(&s, &len);
+	tu_write(path, pkg, len);
+	free(pkg);
+	free(raw);
+}
+
+Test(hppack, inspect_refuses_payload_not_matching_manifest)
+{
+	static const uint32_t shapes[][2] = {{4, 1}, {1, 2}};
+	static const char *const formats[] = {NULL, "--json"};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char want[200];
+
+		write_mismatched(tpath("bad.hpk"), shapes[i][0], shapes[i][1]);
+		snprintf(want, sizeof(want),
+			 "bad.hpk: not a valid package: payload replaces %u functions, MANIFEST "
+			 "lists %u",
+			 shapes[i][1], shapes[i][0]);
+		for (size_t j = 0; j < 2; j++) {
+			struct run r = run(HPPACK, "--inspect", tpath("bad.hpk"), formats[j], NULL);
+
+			expect_status(&r, 2, "--inspect of a payload not matching MANIFEST");
+			expect_err(&r, want);
+			cr_expect_str_empty(r.out);
+			tu_run_free(&r);
+		}
+	}
 }
 
 Test(hppack, inspect_json_and_imports_kept_as_imports)
