@@ -310,7 +310,7 @@ static bool same_code(const struct packer *p, const struct input *in, const stru
 		    !baseline_target(p, in, &in->h->syms[r->target], &target))
 			return false;
 		memcpy(&field, bytes + r->offset, 4);
-		if ((int64_t)field != target + r->addend - (int64_t)(at + r->offset))
+		if ((int64_t)field != wsub(wadd(target, r->addend), (int64_t)(at + r->offset)))
 			return false;
 		pos = r->offset + 4;
 	}

@@ -768,6 +768,65 @@ Test(hppack, nothing_to_replace_and_the_same_object_twice)
 	tu_run_free(&r);
 }
 
+/*
+ * Addends come from untrusted objects: a "new" function with the baseline's
+ * name and bytes whose reference has an addend that overflows when the
+ * field is recomputed is simply not the baseline's code (no signed overflow:
+ * SANITIZE=1 runs catch one).
+ */
+Test(hppack, a_moved_function_with_an_overflowing_addend_is_refused)
+{
+	const char *old = SAMPLE("gcc-O2", "body-change", "old");
+	uint64_t at = elf_sym(old, NULL, 0, "latwin_sum");
+	struct hp_sym sym = {HP_SYM_UNDEF, HP_BIND_GLOBAL, HP_STYPE_FUNC, "latwin_avg"};
+	struct hp_reloc rel = {1, R_X86_64_PLT32, HP_TGT_SYM, 0, INT64_MAX};
+	struct hp_func f = {0};
+	struct hp_hpd h = {0};
+	struct hp_image img;
+	struct hp_error e;
+	const uint8_t *code;
+	uint8_t *file, *out;
+	size_t len, out_len;
+	struct run r;
+
+	file = (uint8_t *)slurp(old, &len);
+	cr_assert(hp_image_parse(file, len, &img, &e) == 0, "%s", e.what);
+	code = hp_image_bytes(&img, at, 70); /* latwin_sum's size in gcc-O2 */
+	cr_assert(code);
+	f.status = HP_FUNC_NEW;
+	f.bind = HP_BIND_GLOBAL;
+	f.align = 16;
+	f.name = "latwin_sum";
+	f.base_name = "";
+	f.section = ".text";
+	f.source = "";
+	f.code = (uint8_t *)code;
+	f.size = 70;
+	f.relocs = &rel;
+	f.nrelocs = 1;
+	h.major = 1;
+	h.minor = 1;
+	h.machine = EM_X86_64;
+	h.tool = "hpdiff 0.1.0";
+	h.object = "body-change.o";
+	h.source = "body-change.c";
+	h.syms = &sym;
+	h.nsyms = 1;
+	h.funcs = &f;
+	h.nfuncs = 1;
+	cr_assert(hp_hpd_encode(&h, &out, &out_len, &e) == 0, "%s", e.what);
+	tu_write(tpath("big.hpd"), out, out_len);
+	free(out);
+	free(file);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("x.hpk"), tpath("big.hpd"),
+		NULL);
+	expect_status(&r, 1, "an overflowing addend");
+	expect_err(&r, "big.hpd: latwin_sum is new in body-change.o, but");
+	expect_err(&r, "moved between objects and changed");
+	cr_expect(!tu_exists(tpath("x.hpk")));
+	tu_run_free(&r);
+}
+
 Test(hppack, malformed_hpd_is_trouble_and_leaves_nothing)
 {
 	const char *hpd = sample_hpd("gcc-O2", "body-change", "x.hpd");
