@@ -221,10 +221,10 @@ static bool data_named(const struct hp_hpd *h, uint32_t d, const char *name)
  * A "new" global variable the baseline already defines under that name (or
  * an alias) was moved from another object by the fix: it is the same
  * variable, and the running process holds its value.  The package binds to
- * the baseline's instance instead of making a second one.  1 bound, 0 not,
- * -1 trouble; a size that differs is refused.
+ * the baseline's instance instead of making a second one (true); a size
+ * that differs is refused.
  */
-static int bind_existing(struct packer *p, struct input *in, uint32_t d)
+static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 {
 	const struct hp_hpd *h = in->h;
 	const struct hp_data *hd = &h->data[d];
@@ -234,7 +234,7 @@ static int bind_existing(struct packer *p, struct input *in, uint32_t d)
 
 	in->bound_of[d] = -1;
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
-		return 0;
+		return false;
 	names[nnames++] = hd->name;
 	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
 		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d)
@@ -250,12 +250,12 @@ static int bind_existing(struct packer *p, struct input *in, uint32_t d)
 				  "bytes: a running process cannot change its size",
 			       in->path, names[k], h->object, (unsigned long long)hd->size,
 			       p->b->path, (unsigned long long)s->size);
-			return 0;
+			return false;
 		}
 		in->bound_of[d] = (int64_t)(s->value - p->b->img.base);
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
@@ -393,11 +393,8 @@ static int place(struct packer *p)
 		for (uint32_t d = 0; d < h->ndata; d++) {
 			const struct hp_data *hd = &h->data[d];
 			struct hp_pdata *pd;
-			int bound = bind_existing(p, in, d);
 
-			if (bound < 0)
-				return -1;
-			if (bound) {
+			if (bind_existing(p, in, d)) {
 				in->data_of[d] = NO_ITEM;
 				continue;
 			}
@@ -544,7 +541,6 @@ static long import_index(struct packer *p, const char *name, bool weak)
 	return p->pl.nimports++;
 }
 
-/* A new global function or data item of some input, by name: CODE/DATA. */
 /* Point r at data item d of input in: its placed copy, or the baseline's instance. */
 static void to_data(const struct input *in, uint32_t d, struct hp_preloc *r)
 {
