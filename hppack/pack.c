@@ -479,8 +479,16 @@ static const struct bsym *prove(struct packer *p, const struct hp_func *f,
 	return hits == 1 ? hit : NULL;
 }
 
+/*
+ * Find and prove the baseline function each changed function replaces, and
+ * with it the input's source file group: before place(), whose test of a
+ * moved function resolves the input's file-local symbols by that group.
+ */
 static int find_replaced(struct packer *p, struct input *in)
 {
+	in->replaces = xcalloc(in->h->nfuncs + 1, sizeof(*in->replaces));
+	if (!in->replaces)
+		return -1;
 	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
 		const struct hp_func *f = &in->h->funcs[i];
 		const struct bsym *cand[MAX_CANDIDATES], *s;
@@ -516,9 +524,18 @@ static int find_replaced(struct packer *p, struct input *in)
 		/* a hidden global the linker made local has no source file group */
 		if (f->bind == HP_BIND_LOCAL)
 			in->group = s->group;
-		if (add_replaced(p, s, in->code_of[i], f->base_name) < 0)
-			return -1;
+		in->replaces[i] = s;
 	}
+	return 0;
+}
+
+/* The replaced functions of an input with their placed code (after place()). */
+static int add_input_replaced(struct packer *p, const struct input *in)
+{
+	for (uint32_t i = 0; i < in->h->nfuncs; i++)
+		if (in->replaces[i] &&
+		    add_replaced(p, in->replaces[i], in->code_of[i], in->h->funcs[i].base_name) < 0)
+			return -1;
 	return 0;
 }
 
@@ -866,10 +883,13 @@ static int order_replaced(struct packer *p)
 
 int pack_resolve(struct packer *p)
 {
+	for (size_t i = 0; i < p->nin; i++)
+		if (find_replaced(p, &p->in[i]) < 0)
+			return PACK_TROUBLE;
 	if (place(p) < 0)
 		return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
-		if (find_replaced(p, &p->in[i]) < 0)
+		if (add_input_replaced(p, &p->in[i]) < 0)
 			return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
 		if (resolve_input(p, &p->in[i]) < 0)
@@ -890,6 +910,7 @@ void pack_free(struct packer *p)
 		free(p->in[i].data_of);
 		free(p->in[i].bound_of);
 		free(p->in[i].fbound_of);
+		free(p->in[i].replaces);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {

@@ -1430,6 +1430,79 @@ Test(hppack, a_file_local_symbol_in_two_same_named_files_is_ambiguous)
 	tu_run_free(&r);
 }
 
+/*
+ * A moved function that calls a static of its own file, which has a
+ * namesake in the other util.c: only the input's group (from the static it
+ * replaces) tells them apart, and it is known before moved functions are
+ * tested.  a.hpd fixes a's step; here a_run is also "new" in a/util.o, with
+ * the baseline's bytes, as if moved there unchanged: bound, not refused.
+ */
+Test(hppack, a_moved_function_calling_a_static_of_a_same_named_file)
+{
+	const char *prog = fpath("scope/prog");
+	uint64_t step = elf_sym(prog, "util.c", 2, "step");
+	struct hk_target t;
+	struct hk_spec s;
+	struct hp_hpd *h;
+	struct hp_func *f;
+	struct hp_error e;
+	const uint8_t *code;
+	uint8_t *buf, *out;
+	size_t len, out_len;
+	uint32_t call = 0;
+	struct run r;
+
+	hk_target_load(&t, prog);
+	hk_spec_default(&s);
+	hk_bind(&s, &t, prog, 0, "a_run");
+	code = hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size);
+	for (uint32_t k = 0; k + 5 <= s.funcs[0].size && !call; k++) {
+		int32_t rel;
+
+		memcpy(&rel, code + k + 1, 4);
+		if (code[k] == 0xe8 && s.funcs[0].offset + k + 5 + (int64_t)rel == step)
+			call = k + 1;
+	}
+	cr_assert(call, "a_run does not call a's step");
+	buf = (uint8_t *)slurp(fpath("scope/a.hpd"), &len);
+	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
+	free(buf);
+	h->syms = realloc(h->syms, (h->nsyms + 1) * sizeof(*h->syms));
+	h->syms[h->nsyms] = (struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_FUNC,
+					    strdup("step")};
+	h->funcs = realloc(h->funcs, (h->nfuncs + 1) * sizeof(*h->funcs));
+	f = &h->funcs[h->nfuncs++];
+	memset(f, 0, sizeof(*f));
+	f->status = HP_FUNC_NEW;
+	f->bind = HP_BIND_GLOBAL;
+	f->align = 16;
+	f->name = strdup("a_run");
+	f->base_name = strdup("");
+	f->section = strdup(".text");
+	f->source = strdup("");
+	f->size = s.funcs[0].size;
+	f->code = malloc(f->size);
+	memcpy(f->code, code, f->size);
+	f->nrelocs = 1;
+	f->relocs = calloc(1, sizeof(*f->relocs));
+	*f->relocs = (struct hp_reloc){call, R_X86_64_PLT32, HP_TGT_SYM, h->nsyms++, -4};
+	cr_assert(hp_hpd_encode(h, &out, &out_len, &e) == 0, "%s", e.what);
+	tu_write(tpath("moved.hpd"), out, out_len);
+	free(out);
+	hp_hpd_free(h);
+	free(t.file);
+	r = run(HPPACK, "--baseline", prog, "--seq", "1", "-o", tpath("x.hpk"), tpath("moved.hpd"),
+		NULL);
+	expect_status(&r, 0, "a moved function calling a's step");
+	cr_expect_str_empty(r.err);
+	tu_run_free(&r);
+	r = run(HPPACK, "--inspect", tpath("x.hpk"), "--baseline", prog, NULL);
+	expect_status(&r, 0, "--inspect");
+	cr_expect(strstr(r.out, "  replaces    step at baseline+0x"), "%s", r.out);
+	cr_expect(!strstr(r.out, "a_run"), "a second a_run: %s", r.out);
+	tu_run_free(&r);
+}
+
 Test(hppack, locals_of_an_object_without_file_symbols)
 {
 	/* x.o has no STT_FILE (like glibc's objects): ld files its locals under "x.o" */
