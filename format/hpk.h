@@ -29,7 +29,7 @@ struct hp_image; /* image.h */
 #define HP_HPK_MAX_SIG (64u << 10)
 #define HP_HPK_MAX_PAYLOAD (256u << 20)
 /* The largest file that can be a package: every member at its limit. */
-#define HP_HPK_MAX_FILE \
+#define HP_HPK_MAX_FILE                                                                            \
 	((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
 
 struct hp_hpk {

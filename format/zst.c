@@ -207,8 +207,8 @@ uint8_t *hp_baseline_prefix(const struct hp_image *img, const struct hp_manifest
 
 	for (uint32_t i = 0; i < n; i++) {
 		if (!hp_image_bytes(img, f[i].offset, f[i].size)) {
-			snprintf(what, sizeof(what), "baseline bytes of replaced function %u (%s)", i,
-				 f[i].name ? f[i].name : "");
+			snprintf(what, sizeof(what), "baseline bytes of replaced function %u (%s)",
+				 i, f[i].name ? f[i].name : "");
 			hp_fail(e, HP_ERANGE, HP_NO_OFFSET, what);
 			return NULL;
 		}

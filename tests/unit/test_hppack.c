@@ -1468,8 +1468,8 @@ Test(hppack, a_moved_function_calling_a_static_of_a_same_named_file)
 	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
 	free(buf);
 	h->syms = realloc(h->syms, (h->nsyms + 1) * sizeof(*h->syms));
-	h->syms[h->nsyms] = (struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_FUNC,
-					    strdup("step")};
+	h->syms[h->nsyms] =
+		(struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_FUNC, strdup("step")};
 	h->funcs = realloc(h->funcs, (h->nfuncs + 1) * sizeof(*h->funcs));
 	f = &h->funcs[h->nfuncs++];
 	memset(f, 0, sizeof(*f));
