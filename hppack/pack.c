@@ -767,15 +767,19 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 		       hs->name, scope, p->b->path, n);
 		return 1;
 	}
+	if ((hs->type == HP_STYPE_TLS) != (s->type == STT_TLS)) {
+		if (hs->type == HP_STYPE_TLS)
+			refuse(p, "%s: %s is thread-local in the object but not in %s", in->path,
+			       hs->name, p->b->path);
+		else
+			refuse(p, "%s: %s is thread-local in %s but not in the object", in->path,
+			       hs->name, p->b->path);
+		return 1;
+	}
 	if (s->type == STT_TLS)
 		return resolve_tls(p, in, s, r);
 	if (s->type == STT_GNU_IFUNC)
 		return resolve_ifunc(p, in, s, r);
-	if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_GOTTPOFF) {
-		refuse(p, "%s: %s is thread-local in the object but not in %s", in->path, hs->name,
-		       p->b->path);
-		return 1;
-	}
 	r->target = HP_PT_IMAGE;
 	r->target_off = (int64_t)(s->value - p->b->img.base);
 	return 0;

@@ -1211,6 +1211,58 @@ Test(hppack, thread_locals_of_executables_are_thread_pointer_offsets)
 	tu_run_free(&r);
 }
 
+/* hpd with symbol `name` of a tls-errno fix given type `type`, into tmp/NAME.hpd */
+static const char *retyped_hpd(const char *hpd, const char *name, uint8_t type)
+{
+	char file[64];
+	struct hp_hpd *h;
+	struct hp_error e;
+	uint8_t *buf, *out;
+	size_t len, out_len;
+	bool found = false;
+
+	buf = (uint8_t *)slurp(hpd, &len);
+	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
+	free(buf);
+	for (uint32_t i = 0; i < h->nsyms; i++)
+		if (!strcmp(h->syms[i].name, name)) {
+			h->syms[i].type = type;
+			found = true;
+		}
+	cr_assert(found, "no symbol %s in %s", name, hpd);
+	cr_assert(hp_hpd_encode(h, &out, &out_len, &e) == 0, "%s", e.what);
+	snprintf(file, sizeof(file), "%s.hpd", name);
+	tu_write(tpath(file), out, out_len);
+	free(out);
+	hp_hpd_free(h);
+	return tpath(file);
+}
+
+/* A symbol thread-local on one side only, whatever the relocation's type. */
+Test(hppack, thread_local_in_the_object_or_the_baseline_only)
+{
+	const char *old = SAMPLE("gcc-O2", "tls-errno", "old");
+	const char *hpd = sample_hpd("gcc-O2", "tls-errno", "t.hpd");
+	char want[600];
+	struct run r;
+
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("t.hpk"),
+		retyped_hpd(hpd, "last_error", HP_STYPE_OBJECT), NULL);
+	expect_status(&r, 1, "a thread-local of the baseline, not of the object");
+	snprintf(want, sizeof(want),
+		 "last_error.hpd: last_error is thread-local in %s but not in the object", old);
+	expect_err(&r, want);
+	tu_run_free(&r);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("t.hpk"),
+		retyped_hpd(hpd, "parse_uint", HP_STYPE_TLS), NULL);
+	expect_status(&r, 1, "a thread-local of the object, not of the baseline");
+	snprintf(want, sizeof(want),
+		 "parse_uint.hpd: parse_uint is thread-local in the object but not in %s", old);
+	expect_err(&r, want);
+	cr_expect(!tu_exists(tpath("t.hpk")));
+	tu_run_free(&r);
+}
+
 Test(hppack, inspect_text)
 {
 	const char *old = SAMPLE("gcc-O2", "body-change", "old");
