@@ -21,11 +21,16 @@
 
 #include "hp.h"
 
+struct hp_image; /* image.h */
+
 /* ---- container ------------------------------------------------------------ */
 
 #define HP_HPK_MAX_MANIFEST (64u << 10)
 #define HP_HPK_MAX_SIG (64u << 10)
 #define HP_HPK_MAX_PAYLOAD (256u << 20)
+/* The largest file that can be a package: every member at its limit. */
+#define HP_HPK_MAX_FILE                                                                            \
+	((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
 
 struct hp_hpk {
 	const uint8_t *manifest;
@@ -129,6 +134,15 @@ int hp_zstd_decompress_into(const uint8_t *src, size_t len, const uint8_t *prefi
 			    size_t prefix_len, uint8_t *out, size_t raw_size,
 			    hp_zstd_progress_fn *progress, void *arg, struct hp_error *e);
 
+/*
+ * The raw prefix of HP_COMP_ZSTD_BASELINE: the baseline bytes of the n
+ * replaced functions f[], in manifest order, from the baseline image.
+ * *len is its length; malloc'ed.  NULL if a range is outside the image's
+ * file-backed bytes (HP_ERANGE) or on HP_ENOMEM.  Hashes are not checked.
+ */
+uint8_t *hp_baseline_prefix(const struct hp_image *img, const struct hp_manifest_func *f,
+			    uint32_t n, size_t *len, struct hp_error *e);
+
 /* ---- payload ------------------------------------------------------------------- */
 
 #define HP_PAYLOAD_MAJOR 1
@@ -214,6 +228,13 @@ int hp_payload_encode(const struct hp_payload *p, uint8_t **out, size_t *len, st
 int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out,
 		      struct hp_error *e);
 int hp_payload_validate(const struct hp_payload *p, struct hp_error *e);
+/*
+ * Does a decoded payload fit the MANIFEST that describes it: one
+ * replacement for each listed function, so that replaced[i] is the new code
+ * of funcs[i]?  Check this before indexing replaced[] by MANIFEST function.
+ */
+int hp_payload_matches_manifest(const struct hp_payload *p, const struct hp_manifest *m,
+				struct hp_error *e);
 void hp_payload_free(struct hp_payload *p);
 
 #endif

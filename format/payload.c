@@ -244,6 +244,18 @@ int hp_payload_validate(const struct hp_payload *p, struct hp_error *e)
 	return 0;
 }
 
+int hp_payload_matches_manifest(const struct hp_payload *p, const struct hp_manifest *m,
+				struct hp_error *e)
+{
+	char what[96];
+
+	if (p->nreplaced == m->nfuncs)
+		return 0;
+	snprintf(what, sizeof(what), "payload replaces %u functions, MANIFEST lists %u",
+		 p->nreplaced, m->nfuncs);
+	return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, what);
+}
+
 /* ---- decoding ---------------------------------------------------------------- */
 
 static struct hp_preloc *get_relocs(struct hp_rbuf *rb, uint32_t *n)

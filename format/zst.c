@@ -7,12 +7,15 @@
  * does): new code is mostly old code, and the loader has the old code and
  * has checked its hashes before it decompresses.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #include "buf.h"
 #include "hpk.h"
+#include "image.h"
 
 /* Bound the decoder's window (docs/format.md): payloads are far smaller than 256 MiB. */
 #define WINDOW_LOG_MAX 28
@@ -193,4 +196,33 @@ int hp_zstd_decompress(const uint8_t *src, size_t len, const uint8_t *prefix, si
 	}
 	*out = buf;
 	return 0;
+}
+
+uint8_t *hp_baseline_prefix(const struct hp_image *img, const struct hp_manifest_func *f,
+			    uint32_t n, size_t *len, struct hp_error *e)
+{
+	uint8_t *p;
+	size_t total = 0;
+	char what[96];
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (!hp_image_bytes(img, f[i].offset, f[i].size)) {
+			snprintf(what, sizeof(what), "baseline bytes of replaced function %u (%s)",
+				 i, f[i].name ? f[i].name : "");
+			hp_fail(e, HP_ERANGE, HP_NO_OFFSET, what);
+			return NULL;
+		}
+		total += f[i].size;
+	}
+	p = malloc(total ? total : 1);
+	if (!p) {
+		hp_fail(e, HP_ENOMEM, HP_NO_OFFSET, "baseline bytes of the replaced functions");
+		return NULL;
+	}
+	*len = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(p + *len, hp_image_bytes(img, f[i].offset, f[i].size), f[i].size);
+		*len += f[i].size;
+	}
+	return p;
 }

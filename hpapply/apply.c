@@ -38,7 +38,6 @@
 #include "target.h"
 #include "util.h"
 
-#define MAX_PACKAGE (512ull << 20)
 #define MAX_ATTEMPTS 12
 
 /* One apply or revert. */
@@ -384,7 +383,7 @@ static int read_package(struct op *o, const char *path)
 	struct hp_hpk pkg;
 	char msg[200];
 
-	if (hp_read_file(path, MAX_PACKAGE, &o->pkg, &o->pkg_len, &e) < 0)
+	if (hp_read_file(path, HP_HPK_MAX_FILE, &o->pkg, &o->pkg_len, &e) < 0)
 		return error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 	/* Only to find the baseline; hp_verify checks everything from this same copy. */
 	if (hp_hpk_read(o->pkg, o->pkg_len, &pkg, &e) == 0) {

@@ -397,5 +397,5 @@ int64_t baseline_tpoff(const struct baseline *b, const struct bsym *s)
 	uint64_t align = b->img.tls_align ? b->img.tls_align : 1;
 	uint64_t block = (b->img.tls_memsz + align - 1) & ~(align - 1);
 
-	return (int64_t)s->value - (int64_t)block;
+	return wsub((int64_t)s->value, (int64_t)block);
 }

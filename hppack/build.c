@@ -13,32 +13,6 @@
 #include "util.h"
 
 #define ZSTD_LEVEL 19
-#define MAX_PACKAGE (512ull << 20)
-
-/* The baseline bytes of the replaced functions, in manifest order. */
-static uint8_t *baseline_prefix(const struct packer *p, size_t *len)
-{
-	uint8_t *buf;
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < p->nfuncs; i++)
-		n += p->funcs[i].size;
-	buf = xmalloc(n ? n : 1);
-	if (!buf)
-		return NULL;
-	*len = 0;
-	for (uint32_t i = 0; i < p->nfuncs; i++) {
-		const uint8_t *b = hp_image_bytes(&p->b->img, p->funcs[i].offset, p->funcs[i].size);
-
-		if (!b) {
-			free(buf);
-			return NULL;
-		}
-		memcpy(buf + *len, b, p->funcs[i].size);
-		*len += p->funcs[i].size;
-	}
-	return buf;
-}
 
 /*
  * Compress the raw payload; where it is smaller, against the baseline's
@@ -55,8 +29,12 @@ static int compress_payload(const struct packer *p, const uint8_t *raw, size_t l
 
 	if (hp_zstd_compress(raw, len, NULL, 0, ZSTD_LEVEL, &plain, &plain_len, &e) < 0)
 		return error("compressing the payload: %s", hp_error_text(&e, msg, sizeof(msg)));
-	prefix = baseline_prefix(p, &prefix_len);
-	if (prefix && prefix_len &&
+	prefix = hp_baseline_prefix(&p->b->img, p->funcs, p->nfuncs, &prefix_len, &e);
+	if (!prefix) {
+		free(plain);
+		return error("compressing the payload: %s", hp_error_text(&e, msg, sizeof(msg)));
+	}
+	if (prefix_len &&
 	    hp_zstd_compress(raw, len, prefix, prefix_len, ZSTD_LEVEL, &delta, &delta_len, &e) < 0)
 		delta = NULL;
 	free(prefix);
@@ -85,7 +63,7 @@ static int check_previous(const struct hp_manifest *m, const char *path)
 	char msg[200];
 	int ret = PACK_OK;
 
-	if (hp_read_file(path, MAX_PACKAGE, &buf, &len, &e) < 0) {
+	if (hp_read_file(path, HP_HPK_MAX_FILE, &buf, &len, &e) < 0) {
 		error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 		return PACK_TROUBLE;
 	}

@@ -15,8 +15,6 @@
 #include "inspect.h"
 #include "util.h"
 
-#define MAX_PACKAGE (512ull << 20)
-
 struct opened {
 	uint8_t *buf;
 	size_t len;
@@ -55,7 +53,7 @@ static uint8_t *prefix_from(const struct hp_manifest *m, const char *path, size_
 	struct hp_image img;
 	struct hp_error e;
 	uint8_t *file, *prefix = NULL;
-	size_t flen, n = 0;
+	size_t flen;
 	char msg[200];
 
 	if (hp_read_file(path, 1ull << 31, &file, &flen, &e) < 0) {
@@ -66,24 +64,19 @@ static uint8_t *prefix_from(const struct hp_manifest *m, const char *path, size_
 		error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 		goto out;
 	}
-	for (uint32_t i = 0; i < m->nfuncs; i++)
-		n += m->funcs[i].size;
-	prefix = xmalloc(n ? n : 1);
-	*len = 0;
-	for (uint32_t i = 0; prefix && i < m->nfuncs; i++) {
+	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		const uint8_t *b = hp_image_bytes(&img, m->funcs[i].offset, m->funcs[i].size);
 		uint8_t h[32];
 
 		if (!b || hp_sha256(b, m->funcs[i].size, h) < 0 || memcmp(h, m->funcs[i].sha256, 32)) {
 			error("%s: %s's bytes differ from the package's baseline: wrong --baseline",
 			      path, m->funcs[i].name);
-			free(prefix);
-			prefix = NULL;
-			break;
+			goto out;
 		}
-		memcpy(prefix + *len, b, m->funcs[i].size);
-		*len += m->funcs[i].size;
 	}
+	prefix = hp_baseline_prefix(&img, m->funcs, m->nfuncs, len, &e);
+	if (!prefix)
+		error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 out:
 	free(file);
 	return prefix;
@@ -97,7 +90,7 @@ static int open_package(struct opened *o, const char *path, const char *baseline
 	size_t prefix_len = 0;
 
 	memset(o, 0, sizeof(*o));
-	if (hp_read_file(path, MAX_PACKAGE, &o->buf, &o->len, &e) < 0)
+	if (hp_read_file(path, HP_HPK_MAX_FILE, &o->buf, &o->len, &e) < 0)
 		return error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 	if (hp_hpk_read(o->buf, o->len, &o->pkg, &e) < 0 ||
 	    hp_manifest_parse(o->pkg.manifest, o->pkg.manifest_len, &o->m, &e) < 0)
@@ -121,6 +114,9 @@ static int open_package(struct opened *o, const char *path, const char *baseline
 	}
 	free(prefix);
 	free(raw);
+	if (hp_payload_matches_manifest(o->pl, o->m, &e) < 0)
+		return error("%s: not a valid package: %s", path,
+			     hp_error_text(&e, msg, sizeof(msg)));
 	return 0;
 }
 

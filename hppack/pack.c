@@ -221,10 +221,10 @@ static bool data_named(const struct hp_hpd *h, uint32_t d, const char *name)
  * A "new" global variable the baseline already defines under that name (or
  * an alias) was moved from another object by the fix: it is the same
  * variable, and the running process holds its value.  The package binds to
- * the baseline's instance instead of making a second one.  1 bound, 0 not,
- * -1 trouble; a size that differs is refused.
+ * the baseline's instance instead of making a second one (true); a size
+ * that differs is refused.
  */
-static int bind_existing(struct packer *p, struct input *in, uint32_t d)
+static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 {
 	const struct hp_hpd *h = in->h;
 	const struct hp_data *hd = &h->data[d];
@@ -234,7 +234,7 @@ static int bind_existing(struct packer *p, struct input *in, uint32_t d)
 
 	in->bound_of[d] = -1;
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
-		return 0;
+		return false;
 	names[nnames++] = hd->name;
 	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
 		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d)
@@ -250,12 +250,12 @@ static int bind_existing(struct packer *p, struct input *in, uint32_t d)
 				  "bytes: a running process cannot change its size",
 			       in->path, names[k], h->object, (unsigned long long)hd->size,
 			       p->b->path, (unsigned long long)s->size);
-			return 0;
+			return false;
 		}
 		in->bound_of[d] = (int64_t)(s->value - p->b->img.base);
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
@@ -310,7 +310,7 @@ static bool same_code(const struct packer *p, const struct input *in, const stru
 		    !baseline_target(p, in, &in->h->syms[r->target], &target))
 			return false;
 		memcpy(&field, bytes + r->offset, 4);
-		if ((int64_t)field != target + r->addend - (int64_t)(at + r->offset))
+		if ((int64_t)field != wsub(wadd(target, r->addend), (int64_t)(at + r->offset)))
 			return false;
 		pos = r->offset + 4;
 	}
@@ -393,11 +393,8 @@ static int place(struct packer *p)
 		for (uint32_t d = 0; d < h->ndata; d++) {
 			const struct hp_data *hd = &h->data[d];
 			struct hp_pdata *pd;
-			int bound = bind_existing(p, in, d);
 
-			if (bound < 0)
-				return -1;
-			if (bound) {
+			if (bind_existing(p, in, d)) {
 				in->data_of[d] = NO_ITEM;
 				continue;
 			}
@@ -482,8 +479,16 @@ static const struct bsym *prove(struct packer *p, const struct hp_func *f,
 	return hits == 1 ? hit : NULL;
 }
 
+/*
+ * Find and prove the baseline function each changed function replaces, and
+ * with it the input's source file group: before place(), whose test of a
+ * moved function resolves the input's file-local symbols by that group.
+ */
 static int find_replaced(struct packer *p, struct input *in)
 {
+	in->replaces = xcalloc(in->h->nfuncs + 1, sizeof(*in->replaces));
+	if (!in->replaces)
+		return -1;
 	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
 		const struct hp_func *f = &in->h->funcs[i];
 		const struct bsym *cand[MAX_CANDIDATES], *s;
@@ -519,9 +524,18 @@ static int find_replaced(struct packer *p, struct input *in)
 		/* a hidden global the linker made local has no source file group */
 		if (f->bind == HP_BIND_LOCAL)
 			in->group = s->group;
-		if (add_replaced(p, s, in->code_of[i], f->base_name) < 0)
-			return -1;
+		in->replaces[i] = s;
 	}
+	return 0;
+}
+
+/* The replaced functions of an input with their placed code (after place()). */
+static int add_input_replaced(struct packer *p, const struct input *in)
+{
+	for (uint32_t i = 0; i < in->h->nfuncs; i++)
+		if (in->replaces[i] &&
+		    add_replaced(p, in->replaces[i], in->code_of[i], in->h->funcs[i].base_name) < 0)
+			return -1;
 	return 0;
 }
 
@@ -544,7 +558,6 @@ static long import_index(struct packer *p, const char *name, bool weak)
 	return p->pl.nimports++;
 }
 
-/* A new global function or data item of some input, by name: CODE/DATA. */
 /* Point r at data item d of input in: its placed copy, or the baseline's instance. */
 static void to_data(const struct input *in, uint32_t d, struct hp_preloc *r)
 {
@@ -754,15 +767,19 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 		       hs->name, scope, p->b->path, n);
 		return 1;
 	}
+	if ((hs->type == HP_STYPE_TLS) != (s->type == STT_TLS)) {
+		if (hs->type == HP_STYPE_TLS)
+			refuse(p, "%s: %s is thread-local in the object but not in %s", in->path,
+			       hs->name, p->b->path);
+		else
+			refuse(p, "%s: %s is thread-local in %s but not in the object", in->path,
+			       hs->name, p->b->path);
+		return 1;
+	}
 	if (s->type == STT_TLS)
 		return resolve_tls(p, in, s, r);
 	if (s->type == STT_GNU_IFUNC)
 		return resolve_ifunc(p, in, s, r);
-	if (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_GOTTPOFF) {
-		refuse(p, "%s: %s is thread-local in the object but not in %s", in->path, hs->name,
-		       p->b->path);
-		return 1;
-	}
 	r->target = HP_PT_IMAGE;
 	r->target_off = (int64_t)(s->value - p->b->img.base);
 	return 0;
@@ -870,10 +887,13 @@ static int order_replaced(struct packer *p)
 
 int pack_resolve(struct packer *p)
 {
+	for (size_t i = 0; i < p->nin; i++)
+		if (find_replaced(p, &p->in[i]) < 0)
+			return PACK_TROUBLE;
 	if (place(p) < 0)
 		return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
-		if (find_replaced(p, &p->in[i]) < 0)
+		if (add_input_replaced(p, &p->in[i]) < 0)
 			return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
 		if (resolve_input(p, &p->in[i]) < 0)
@@ -894,6 +914,7 @@ void pack_free(struct packer *p)
 		free(p->in[i].data_of);
 		free(p->in[i].bound_of);
 		free(p->in[i].fbound_of);
+		free(p->in[i].replaces);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {

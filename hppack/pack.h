@@ -30,6 +30,8 @@ struct input {
 	 * global variable the baseline already has (moved between objects), else -1.
 	 */
 	int64_t *bound_of;
+	/* .hpd function -> the baseline function it was proven to replace, or NULL */
+	const struct bsym **replaces;
 	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };

@@ -28,9 +28,7 @@ enum exit_status {
 	EXIT_TROUBLE = 2, /* could not verify or sign: usage, unreadable input, ... */
 };
 
-/* The largest file that can be a package: every member at its limit. */
-#define MAX_PACKAGE ((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
-#define MAX_TARGET  ((size_t)4 << 30)
+#define MAX_TARGET ((size_t)4 << 30)
 
 static const char usage[] =
 	"usage: hpsign --sign PKG --key KEY --cert CERT [--chain FILE] [-o OUT]\n"
@@ -222,7 +220,7 @@ static int do_sign(struct args *a)
 	const char *dest = a->output ? a->output : a->sign;
 	int loaded, ret = EXIT_TROUBLE;
 
-	if (hp_read_file(a->sign, MAX_PACKAGE, &pkg, &len, &e) < 0)
+	if (hp_read_file(a->sign, HP_HPK_MAX_FILE, &pkg, &len, &e) < 0)
 		return complain("%s: %s", a->sign, hp_error_text(&e, text, sizeof(text)));
 	loaded = hp_signer_load(&a->so, &s, msg, sizeof(msg));
 	/* The URI may hold a PIN: nothing needs it any more. */
@@ -273,7 +271,7 @@ static int do_verify(struct args *a)
 	int ret = EXIT_TROUBLE;
 
 	memset(&v, 0, sizeof(v));
-	if (hp_read_file(a->verify, MAX_PACKAGE, &pkg, &len, &e) < 0) {
+	if (hp_read_file(a->verify, HP_HPK_MAX_FILE, &pkg, &len, &e) < 0) {
 		if (e.code != HP_ELIMIT)
 			return complain("%s: %s", a->verify, hp_error_text(&e, text, sizeof(text)));
 		/* too large to be a package at all */

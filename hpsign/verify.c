@@ -304,28 +304,6 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 	return 0;
 }
 
-/* The replaced functions' baseline bytes in manifest order (checked already). */
-static uint8_t *baseline_prefix(const struct hp_image *img, const struct hp_manifest *m,
-				size_t *len)
-{
-	uint8_t *p;
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < m->nfuncs; i++)
-		n += m->funcs[i].size;
-	p = malloc(n ? n : 1);
-	if (!p)
-		return NULL;
-	n = 0;
-	for (uint32_t i = 0; i < m->nfuncs; i++) {
-		memcpy(p + n, hp_image_bytes(img, m->funcs[i].offset, m->funcs[i].size),
-		       m->funcs[i].size);
-		n += m->funcs[i].size;
-	}
-	*len = n;
-	return p;
-}
-
 /*
  * raw: raw_size bytes to decompress into, owned by the caller.  The raw
  * SHA-256 is computed by the helper while the frame is decompressed here,
@@ -343,9 +321,9 @@ static int check_payload(const struct hp_hpk *k, const struct hp_manifest *m,
 	int unpacked, hashed, ret = -1;
 
 	if (m->compression == HP_COMP_ZSTD_BASELINE &&
-	    !(prefix = baseline_prefix(img, m, &prefix_len))) {
+	    !(prefix = hp_baseline_prefix(img, m->funcs, m->nfuncs, &prefix_len, &e))) {
 		helper_finish(helper, true, NULL);
-		return fail(v, HP_V_TROUBLE, "out of memory");
+		return fail_format(v, HP_V_TROUBLE, "target", &e);
 	}
 	helper_assign(helper, raw, 0, raw_size);
 	unpacked = hp_zstd_decompress_into(k->payload, k->payload_len, prefix, prefix_len, raw,
@@ -368,9 +346,8 @@ static int check_payload(const struct hp_hpk *k, const struct hp_manifest *m,
 		fail_format(v, HP_V_PAYLOAD_FORMAT, "payload", &e);
 		goto out;
 	}
-	if (v->payload->nreplaced != m->nfuncs) {
-		fail(v, HP_V_PAYLOAD_FORMAT, "payload replaces %u functions, MANIFEST lists %u",
-		     v->payload->nreplaced, m->nfuncs);
+	if (hp_payload_matches_manifest(v->payload, m, &e) < 0) {
+		fail_format(v, HP_V_PAYLOAD_FORMAT, "payload", &e);
 		goto out;
 	}
 	v->payload_checked = true;

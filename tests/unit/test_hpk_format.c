@@ -662,6 +662,22 @@ Test(payload, counts_are_checked_before_allocating)
 	free(a);
 }
 
+Test(payload, replacements_match_manifest_functions)
+{
+	struct hp_payload *p = hk_payload_model(2);
+	struct hp_manifest m = {0};
+	struct hp_error e;
+
+	m.nfuncs = 2;
+	cr_expect_eq(hp_payload_matches_manifest(p, &m, &e), 0);
+	for (uint32_t n = 0; n < 4; n += 3) {
+		m.nfuncs = n;
+		cr_expect_eq(hp_payload_matches_manifest(p, &m, &e), -1);
+		cr_expect_eq(e.code, HP_EVALUE);
+	}
+	hp_payload_free(p);
+}
+
 /* ---- zstd --------------------------------------------------------------------------------------
  */
 
@@ -1032,6 +1048,37 @@ Test(image, sample_program)
 		cr_expect_null(hp_image_bytes(&t.img, g->vaddr - t.img.base + g->filesz - 1, 2));
 		cr_expect_not_null(hp_image_bytes(&t.img, g->vaddr - t.img.base, g->filesz));
 	}
+	free(t.file);
+}
+
+Test(image, baseline_prefix_is_the_functions_bytes_in_manifest_order)
+{
+	struct hk_target t;
+	struct hk_spec s;
+	struct hp_error e;
+	uint8_t *p;
+	size_t len = 0;
+
+	hk_target_load(&t, TARGET);
+	hk_spec_default(&s);
+	hk_bind(&s, &t, TARGET, 0, "latwin_sum");
+	hk_bind(&s, &t, TARGET, 1, "latwin_avg");
+	p = hp_baseline_prefix(&t.img, s.funcs, 2, &len, &e);
+	cr_assert_not_null(p);
+	cr_expect_eq(len, (size_t)s.funcs[0].size + s.funcs[1].size);
+	cr_expect(!memcmp(p, hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size),
+			  s.funcs[0].size));
+	cr_expect(!memcmp(p + s.funcs[0].size,
+			  hp_image_bytes(&t.img, s.funcs[1].offset, s.funcs[1].size),
+			  s.funcs[1].size));
+	free(p);
+	p = hp_baseline_prefix(&t.img, s.funcs, 0, &len, &e);
+	cr_expect(p && len == 0);
+	free(p);
+	/* a function outside the file-backed image */
+	s.funcs[1].offset = t.img.size + 16;
+	cr_expect_null(hp_baseline_prefix(&t.img, s.funcs, 2, &len, &e));
+	cr_expect_eq(e.code, HP_ERANGE);
 	free(t.file);
 }
 

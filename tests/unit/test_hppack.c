@@ -12,6 +12,7 @@
 
 #include "../testutil.h"
 #include "../pkiutil.h"
+#include "../hpkutil.h"
 #include "hpd.h"
 #include "hpk.h"
 #include "image.h"
@@ -768,6 +769,65 @@ Test(hppack, nothing_to_replace_and_the_same_object_twice)
 	tu_run_free(&r);
 }
 
+/*
+ * Addends come from untrusted objects: a "new" function with the baseline's
+ * name and bytes whose reference has an addend that overflows when the
+ * field is recomputed is simply not the baseline's code (no signed overflow:
+ * SANITIZE=1 runs catch one).
+ */
+Test(hppack, a_moved_function_with_an_overflowing_addend_is_refused)
+{
+	const char *old = SAMPLE("gcc-O2", "body-change", "old");
+	uint64_t at = elf_sym(old, NULL, 0, "latwin_sum");
+	struct hp_sym sym = {HP_SYM_UNDEF, HP_BIND_GLOBAL, HP_STYPE_FUNC, "latwin_avg"};
+	struct hp_reloc rel = {1, R_X86_64_PLT32, HP_TGT_SYM, 0, INT64_MAX};
+	struct hp_func f = {0};
+	struct hp_hpd h = {0};
+	struct hp_image img;
+	struct hp_error e;
+	const uint8_t *code;
+	uint8_t *file, *out;
+	size_t len, out_len;
+	struct run r;
+
+	file = (uint8_t *)slurp(old, &len);
+	cr_assert(hp_image_parse(file, len, &img, &e) == 0, "%s", e.what);
+	code = hp_image_bytes(&img, at, 70); /* latwin_sum's size in gcc-O2 */
+	cr_assert(code);
+	f.status = HP_FUNC_NEW;
+	f.bind = HP_BIND_GLOBAL;
+	f.align = 16;
+	f.name = "latwin_sum";
+	f.base_name = "";
+	f.section = ".text";
+	f.source = "";
+	f.code = (uint8_t *)code;
+	f.size = 70;
+	f.relocs = &rel;
+	f.nrelocs = 1;
+	h.major = 1;
+	h.minor = 1;
+	h.machine = EM_X86_64;
+	h.tool = "hpdiff 0.1.0";
+	h.object = "body-change.o";
+	h.source = "body-change.c";
+	h.syms = &sym;
+	h.nsyms = 1;
+	h.funcs = &f;
+	h.nfuncs = 1;
+	cr_assert(hp_hpd_encode(&h, &out, &out_len, &e) == 0, "%s", e.what);
+	tu_write(tpath("big.hpd"), out, out_len);
+	free(out);
+	free(file);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("x.hpk"), tpath("big.hpd"),
+		NULL);
+	expect_status(&r, 1, "an overflowing addend");
+	expect_err(&r, "big.hpd: latwin_sum is new in body-change.o, but");
+	expect_err(&r, "moved between objects and changed");
+	cr_expect(!tu_exists(tpath("x.hpk")));
+	tu_run_free(&r);
+}
+
 Test(hppack, malformed_hpd_is_trouble_and_leaves_nothing)
 {
 	const char *hpd = sample_hpd("gcc-O2", "body-change", "x.hpd");
@@ -1152,6 +1212,58 @@ Test(hppack, thread_locals_of_executables_are_thread_pointer_offsets)
 	tu_run_free(&r);
 }
 
+/* hpd with symbol `name` of a tls-errno fix given type `type`, into tmp/NAME.hpd */
+static const char *retyped_hpd(const char *hpd, const char *name, uint8_t type)
+{
+	char file[64];
+	struct hp_hpd *h;
+	struct hp_error e;
+	uint8_t *buf, *out;
+	size_t len, out_len;
+	bool found = false;
+
+	buf = (uint8_t *)slurp(hpd, &len);
+	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
+	free(buf);
+	for (uint32_t i = 0; i < h->nsyms; i++)
+		if (!strcmp(h->syms[i].name, name)) {
+			h->syms[i].type = type;
+			found = true;
+		}
+	cr_assert(found, "no symbol %s in %s", name, hpd);
+	cr_assert(hp_hpd_encode(h, &out, &out_len, &e) == 0, "%s", e.what);
+	snprintf(file, sizeof(file), "%s.hpd", name);
+	tu_write(tpath(file), out, out_len);
+	free(out);
+	hp_hpd_free(h);
+	return tpath(file);
+}
+
+/* A symbol thread-local on one side only, whatever the relocation's type. */
+Test(hppack, thread_local_in_the_object_or_the_baseline_only)
+{
+	const char *old = SAMPLE("gcc-O2", "tls-errno", "old");
+	const char *hpd = sample_hpd("gcc-O2", "tls-errno", "t.hpd");
+	char want[600];
+	struct run r;
+
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("t.hpk"),
+		retyped_hpd(hpd, "last_error", HP_STYPE_OBJECT), NULL);
+	expect_status(&r, 1, "a thread-local of the baseline, not of the object");
+	snprintf(want, sizeof(want),
+		 "last_error.hpd: last_error is thread-local in %s but not in the object", old);
+	expect_err(&r, want);
+	tu_run_free(&r);
+	r = run(HPPACK, "--baseline", old, "--seq", "1", "-o", tpath("t.hpk"),
+		retyped_hpd(hpd, "parse_uint", HP_STYPE_TLS), NULL);
+	expect_status(&r, 1, "a thread-local of the object, not of the baseline");
+	snprintf(want, sizeof(want),
+		 "parse_uint.hpd: parse_uint is thread-local in the object but not in %s", old);
+	expect_err(&r, want);
+	cr_expect(!tu_exists(tpath("t.hpk")));
+	tu_run_free(&r);
+}
+
 Test(hppack, inspect_text)
 {
 	const char *old = SAMPLE("gcc-O2", "body-change", "old");
@@ -1199,6 +1311,53 @@ Test(hppack, inspect_text)
 	expect_status(&r, 2, "--inspect of a .hpd");
 	expect_err(&r, "x.hpd: not a valid package");
 	tu_run_free(&r);
+}
+
+/* A package whose payload replaces fewer (or more) functions than MANIFEST lists. */
+static void write_mismatched(const char *path, uint32_t nfuncs, uint32_t nreplaced)
+{
+	struct hk_spec s;
+	uint8_t *raw, *pkg;
+	size_t rlen, len;
+
+	hk_spec_default(&s);
+	s.m.nfuncs = nfuncs;
+	for (uint32_t i = 0; i < nfuncs; i++) {
+		s.funcs[i].offset = 0x1000 + 0x100 * i;
+		s.funcs[i].size = 16;
+		snprintf(s.names[i], sizeof(s.names[i]), "f%u", i);
+	}
+	raw = hk_payload_bytes(nreplaced, &rlen);
+	s.raw = raw;
+	s.raw_len = rlen;
+	pkg = hk_package(&s, &len);
+	tu_write(path, pkg, len);
+	free(pkg);
+	free(raw);
+}
+
+Test(hppack, inspect_refuses_payload_not_matching_manifest)
+{
+	static const uint32_t shapes[][2] = {{4, 1}, {1, 2}};
+	static const char *const formats[] = {NULL, "--json"};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char want[200];
+
+		write_mismatched(tpath("bad.hpk"), shapes[i][0], shapes[i][1]);
+		snprintf(want, sizeof(want),
+			 "bad.hpk: not a valid package: payload replaces %u functions, MANIFEST "
+			 "lists %u",
+			 shapes[i][1], shapes[i][0]);
+		for (size_t j = 0; j < 2; j++) {
+			struct run r = run(HPPACK, "--inspect", tpath("bad.hpk"), formats[j], NULL);
+
+			expect_status(&r, 2, "--inspect of a payload not matching MANIFEST");
+			expect_err(&r, want);
+			cr_expect_str_empty(r.out);
+			tu_run_free(&r);
+		}
+	}
 }
 
 Test(hppack, inspect_json_and_imports_kept_as_imports)
@@ -1321,6 +1480,79 @@ Test(hppack, a_file_local_symbol_in_two_same_named_files_is_ambiguous)
 	expect_err(&r, "g.hpd: step of util.c is ambiguous in ");
 	expect_err(&r, "scope/prog: 2 source files of that name");
 	cr_expect(!tu_exists(tpath("x.hpk")));
+	tu_run_free(&r);
+}
+
+/*
+ * A moved function that calls a static of its own file, which has a
+ * namesake in the other util.c: only the input's group (from the static it
+ * replaces) tells them apart, and it is known before moved functions are
+ * tested.  a.hpd fixes a's step; here a_run is also "new" in a/util.o, with
+ * the baseline's bytes, as if moved there unchanged: bound, not refused.
+ */
+Test(hppack, a_moved_function_calling_a_static_of_a_same_named_file)
+{
+	const char *prog = fpath("scope/prog");
+	uint64_t step = elf_sym(prog, "util.c", 2, "step");
+	struct hk_target t;
+	struct hk_spec s;
+	struct hp_hpd *h;
+	struct hp_func *f;
+	struct hp_error e;
+	const uint8_t *code;
+	uint8_t *buf, *out;
+	size_t len, out_len;
+	uint32_t call = 0;
+	struct run r;
+
+	hk_target_load(&t, prog);
+	hk_spec_default(&s);
+	hk_bind(&s, &t, prog, 0, "a_run");
+	code = hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size);
+	for (uint32_t k = 0; k + 5 <= s.funcs[0].size && !call; k++) {
+		int32_t rel;
+
+		memcpy(&rel, code + k + 1, 4);
+		if (code[k] == 0xe8 && s.funcs[0].offset + k + 5 + (int64_t)rel == step)
+			call = k + 1;
+	}
+	cr_assert(call, "a_run does not call a's step");
+	buf = (uint8_t *)slurp(fpath("scope/a.hpd"), &len);
+	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
+	free(buf);
+	h->syms = realloc(h->syms, (h->nsyms + 1) * sizeof(*h->syms));
+	h->syms[h->nsyms] =
+		(struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_FUNC, strdup("step")};
+	h->funcs = realloc(h->funcs, (h->nfuncs + 1) * sizeof(*h->funcs));
+	f = &h->funcs[h->nfuncs++];
+	memset(f, 0, sizeof(*f));
+	f->status = HP_FUNC_NEW;
+	f->bind = HP_BIND_GLOBAL;
+	f->align = 16;
+	f->name = strdup("a_run");
+	f->base_name = strdup("");
+	f->section = strdup(".text");
+	f->source = strdup("");
+	f->size = s.funcs[0].size;
+	f->code = malloc(f->size);
+	memcpy(f->code, code, f->size);
+	f->nrelocs = 1;
+	f->relocs = calloc(1, sizeof(*f->relocs));
+	*f->relocs = (struct hp_reloc){call, R_X86_64_PLT32, HP_TGT_SYM, h->nsyms++, -4};
+	cr_assert(hp_hpd_encode(h, &out, &out_len, &e) == 0, "%s", e.what);
+	tu_write(tpath("moved.hpd"), out, out_len);
+	free(out);
+	hp_hpd_free(h);
+	free(t.file);
+	r = run(HPPACK, "--baseline", prog, "--seq", "1", "-o", tpath("x.hpk"), tpath("moved.hpd"),
+		NULL);
+	expect_status(&r, 0, "a moved function calling a's step");
+	cr_expect_str_empty(r.err);
+	tu_run_free(&r);
+	r = run(HPPACK, "--inspect", tpath("x.hpk"), "--baseline", prog, NULL);
+	expect_status(&r, 0, "--inspect");
+	cr_expect(strstr(r.out, "  replaces    step at baseline+0x"), "%s", r.out);
+	cr_expect(!strstr(r.out, "a_run"), "a second a_run: %s", r.out);
 	tu_run_free(&r);
 }
 
