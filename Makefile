@@ -104,7 +104,7 @@ test-unit: $(UNIT_BIN) tools samples
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs=2 --short-filename; done
 
 test-cli: tools samples
-	@set -e; for t in $(wildcard tests/cli/*.sh); do echo "== $$t"; \
+	@set -e; for t in $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh)); do echo "== $$t"; \
 		HP_BIN=$(abspath $(B))/bin HP_SAMPLES=$(abspath $(O))/samples bash $$t; done
 
 # Fuzz targets: libFuzzer with clang, always with ASan/UBSan.

@@ -14,6 +14,7 @@
 set -uo pipefail
 bin=${HP_BIN:?}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 work=$(mktemp -d /tmp/hp-moved-XXXXXX)
 pid=
 cleanup() {
@@ -99,6 +100,7 @@ mkfifo "$work/in"
 pid=$!
 exec 9>"$work/in"
 printf '4\n4\n' >&9
+wait_lines "$work/out" 2 || bad "the program did not answer"
 "$bin/hpapply" "$pid" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
 	bad "hpapply: $(cat "$work/apply.log")"
 printf '4\n' >&9
@@ -179,6 +181,7 @@ else
 	pid=$!
 	exec 9>"$work/in"
 	echo 5 >&9
+	wait_lines "$work/out2" 1 || bad "the program did not answer"
 	"$bin/hpapply" "$pid" "$work/f1.hpk" --ca "$pki/root.pem" >"$work/apply2.log" 2>&1 ||
 		bad "hpapply: $(cat "$work/apply2.log")"
 	echo 5 >&9

@@ -10,6 +10,7 @@
 set -uo pipefail
 bin=${HP_BIN:?}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 work=$(mktemp -d /tmp/hp-names-XXXXXX)
 pid=
 cleanup() {
@@ -75,6 +76,7 @@ mkfifo "$work/in"
 pid=$!
 exec 9>"$work/in"
 echo >&9
+wait_lines "$work/out" "$(echo | "$work/v0/prog" | wc -l)" || bad "the program did not answer"
 "$bin/hpapply" "$pid" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
 	bad "hpapply: $(cat "$work/apply.log")"
 echo >&9

@@ -10,6 +10,7 @@
 set -uo pipefail
 bin=${HP_BIN:?} samples=${HP_SAMPLES:?}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 work=$(mktemp -d /tmp/hp-static-XXXXXX)
 pids=()
 cleanup() {
@@ -46,6 +47,8 @@ else
 		pids+=($!)
 		exec 9>"$work/in"
 		echo x >&9
+		wait_lines "$work/out" "$(echo x | "$work/old-static" | wc -l)" ||
+			bad "the program did not answer"
 		"$bin/hpapply" "${pids[0]}" "$work/a.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1
 		st=$?
 		echo x >&9
