@@ -18,6 +18,11 @@ fuzz_object)
 			cp "$s/old.o" "$corpus/$v-$(basename "$s").o"
 		done
 	done ;;
+fuzz_image)
+	# linked programs: PIE, non-PIE, and built with -fPIC
+	for v in gcc-O2 gcc-O2-nopie clang-O2-pic; do
+		cp "$samples/$v/body-change/old" "$corpus/$v-body-change"
+	done ;;
 fuzz_archive)
 	for v in gcc-O2 clang-O2; do
 		ar rcS "$corpus/$v.a" "$samples/$v"/{body-change,switch-jumptable,tls-errno}/old.o
