@@ -210,6 +210,12 @@ for ((r = 1; r <= BENCH_RUNS; r++)); do
 	done
 done
 
+# The parallel and the serial run must write the same .hpd files.
+if [ -d "$sect/out" ] && [ -d "$sect/out-j1" ] && ! diff -r -q "$sect/out" "$sect/out-j1" >&2; then
+	bench_fail "hpdiff -o DIR and hpdiff -j 1 -o DIR wrote different .hpd files"
+	failed=1
+fi
+
 # ---- results -------------------------------------------------------------------
 
 kv() { printf '%s\t%s\n' "$1" "$2" >>"$tsv"; }

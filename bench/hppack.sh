@@ -345,6 +345,11 @@ libc_case() {
 	for ((r = 1; r <= BENCH_RUNS; r++)); do
 		bench_run_once /dev/null "$L/time.err" "$bindir/hppack" --baseline "$L/prog-old" \
 			--seq 1 -o "$L/timed.hpk" "${hpds[@]}"
+		# same inputs and SOURCE_DATE_EPOCH: the very package measured above
+		if [ "$BENCH_STATUS" != 0 ] || ! cmp -s "$L/timed.hpk" "$L/pack/unsigned.hpk"; then
+			bench_fail "hppack timed run $r: exit $BENCH_STATUS, or not the same package"
+			return 1
+		fi
 		printf '%s\t%s\n' "$BENCH_WALL_US" "$BENCH_RSS_KB" >>"$L/pack.runs"
 	done
 	bench_note "hppack on the ${#hpds[@]} .hpd: $(bench_secs "$(bench_median "$L/pack.runs" 1)") s median wall, $(bench_mib "$(bench_median "$L/pack.runs" 2)") MiB peak RSS"

@@ -188,6 +188,10 @@ for ((r = 1; r <= runs; r++)); do
 		for t in "${tools[@]}"; do
 			[ -n "${broken[$p.$t]:-}" ] && continue
 			run_tool "$p" "$t"
+			if [ "$BENCH_STATUS" != 0 ]; then
+				bench_fail "$p: ${label[$t]} failed in timed run $r (exit status $BENCH_STATUS)"
+				failed=1
+			fi
 			printf '%s\t%s\t%s\n' "$BENCH_WALL_US" "$BENCH_RSS_KB" "$BENCH_STATUS" \
 				>>"$sect/$p.$t.runs"
 		done
