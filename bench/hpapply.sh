@@ -9,6 +9,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
+# shellcheck source=tests/cli/lib.sh
+. "$here/../tests/cli/lib.sh" # wait_lines
 bin=$1 work=$2/hpapply
 rm -rf "$work"
 mkdir -p "$work"
@@ -16,7 +18,8 @@ CYCLES=${BENCH_APPLY_CYCLES:-100}
 
 echo "== hpapply: time every thread is stopped per apply =="
 echo "  workload: worker threads each handle a request every 500 us (one replaced"
-echo "  function, then 2000 iterations of their own work); the main thread waits on a pipe"
+echo "  function, then 2000 iterations of their own work); the main thread answers"
+echo "  f0(1) on a pipe, asked after every apply and revert to check the switch"
 bash "$here/../tests/pki/mkpki.sh" "$work/pki" >/dev/null 2>&1 || {
 	bench_fail "cannot make the test PKI"
 	exit 1
@@ -47,7 +50,9 @@ gen() { # gen N FIX FILE
 		echo "  sink += fs[k % $n](k); sink += other(k); usleep(500); } return NULL; }"
 		echo 'int main(int argc, char **argv) { int t = atoi(argv[1]); pthread_t id;'
 		echo '  for (int i = 1; i < t; i++) pthread_create(&id, NULL, work, NULL);'
-		echo '  char line[16]; while (fgets(line, sizeof line, stdin)) {} return 0; }'
+		echo '  puts("ready"); fflush(stdout); char line[16];'
+		echo '  while (fgets(line, sizeof line, stdin)) { printf("%lu\n", f0(1)); fflush(stdout); }'
+		echo '  return 0; }'
 	} >"$3"
 }
 
@@ -72,8 +77,9 @@ pctl() {
 }
 
 status=0
-printf '\n  %-10s %-8s %8s %10s %10s %10s   %s\n' functions threads cycles "p50 ms" "p99 ms" \
-	"max ms" "(apply and revert each count as one stop)"
+printf '\n  %-10s %-8s %8s %10s %10s %10s %12s\n' functions threads cycles "p50 ms" "p99 ms" \
+	"max ms" "revert p99"
+echo "  (p50, p99, max: the stop of each apply; revert p99: the stop of each revert)"
 for n in 1 50; do
 	build "$n" || {
 		bench_fail "cannot build the $n-function program"
@@ -81,34 +87,47 @@ for n in 1 50; do
 	}
 	for threads in 1 16; do
 		d=$work/n$n
-		times=$d/t$threads.txt
+		times=$d/t$threads.apply
 		: >"$times"
-		sleep 100000 | "$d/0/prog" "$threads" &
-		sleep 0.2
-		pid=$(pgrep -n -f "$d/0/prog $threads")
+		: >"$d/t$threads.revert"
+		rm -f "$d/in"
+		mkfifo "$d/in"
+		: >"$d/out"
+		"$d/0/prog" "$threads" <"$d/in" >"$d/out" &
+		pid=$!
+		exec 7>"$d/in"
+		asked=1 # "ready"
+		wait_lines "$d/out" 1 || status=1
+		# f0(1) is 3 in the baseline, 10 in the fixed build
 		for c in $(seq "$CYCLES"); do
 			for op in apply revert; do
 				if [ $op = apply ]; then
+					want=10
 					out=$("$bin/hpapply" -v "$pid" "$d/p.hpk" --ca "$work/pki/root.pem" 2>&1)
 				else
+					want=3
 					out=$("$bin/hpapply" -v --revert "$pid" 2>&1)
 				fi
 				st=$?
-				if [ $st != 0 ]; then
-					bench_fail "hpapply $op (cycle $c) failed: $out"
+				echo >&7
+				asked=$((asked + 1))
+				if [ $st != 0 ] || ! wait_lines "$d/out" "$asked" ||
+					[ "$(tail -n 1 "$d/out")" != "$want" ]; then
+					bench_fail "hpapply $op (cycle $c): exit $st, answer" \
+						"$(tail -n 1 "$d/out") (wanted $want): $out"
 					status=1
 					break 2
 				fi
-				echo "$out" | awk '/threads stopped for/ { print $4 }' >>"$times"
+				echo "$out" | awk '/threads stopped for/ { print $4 }' >>"$d/t$threads.$op"
 			done
 		done
-		kill "$pid" 2>/dev/null
-		pkill -f "sleep 100000" 2>/dev/null
-		wait 2>/dev/null
+		exec 7>&-
+		wait "$pid" 2>/dev/null
 		p50=$(pctl "$times" 50)
 		p99=$(pctl "$times" 99)
 		max=$(sort -g "$times" | tail -1)
-		printf '  %-10s %-8s %8s %10s %10s %10s\n' "$n" "$threads" "$CYCLES" "$p50" "$p99" "$max"
+		printf '  %-10s %-8s %8s %10s %10s %10s %12s\n' "$n" "$threads" "$CYCLES" "$p50" "$p99" \
+			"$max" "$(pctl "$d/t$threads.revert" 99)"
 		printf 'hpapply_pause_p50_ms_f%s_t%s\t%s\nhpapply_pause_p99_ms_f%s_t%s\t%s\n' \
 			"$n" "$threads" "$p50" "$n" "$threads" "$p99" >>"$2/hpapply-bench.tsv"
 		if [ "$n" = 1 ] && [ "$threads" = 16 ]; then
