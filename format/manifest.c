@@ -483,9 +483,10 @@ int hp_manifest_parse(const uint8_t *text, size_t len, struct hp_manifest **out,
 		hp_fail(e, HP_EVALUE, (uint64_t)(l->p - (const char *)text), what);
 		goto fail;
 	}
-	if (check_model(m, e) < 0)
-		goto fail;
-	/* The one canonical spelling: what we would write must be what we read. */
+	/*
+	 * The one canonical spelling: what we would write must be what we read.
+	 * Writing checks the model first (check_model), with the same failures.
+	 */
 	if (hp_manifest_write(m, &canon, &clen, e) < 0)
 		goto fail;
 	if (clen != len || memcmp(canon, text, len)) {
