@@ -196,7 +196,7 @@ static int check_model(const struct hp_manifest *m, struct hp_error *e)
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "fixes");
 	if (m->compression != HP_COMP_ZSTD && m->compression != HP_COMP_ZSTD_BASELINE)
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "payload-compression");
-	if (m->payload_size > HP_HPK_MAX_PAYLOAD || m->payload_raw_size > HP_PAYLOAD_MAX_ITEM * 16ull)
+	if (m->payload_size > HP_HPK_MAX_PAYLOAD || m->payload_raw_size > HP_PAYLOAD_MAX_RAW)
 		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "payload size");
 	if (m->nfuncs > HP_MANIFEST_MAX_FUNCS)
 		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "functions");

@@ -203,7 +203,7 @@ int hp_payload_validate(const struct hp_payload *p, struct hp_error *e)
 	}
 	for (uint32_t i = 0; i < p->ndata; i++) {
 		const struct hp_pdata *d = &p->data[i];
-		uint64_t max = d->kind == HP_PDATA_BSS ? (1ull << 30) : HP_PAYLOAD_MAX_ITEM;
+		uint64_t max = d->kind == HP_PDATA_BSS ? HP_PAYLOAD_MAX_BSS : HP_PAYLOAD_MAX_ITEM;
 
 		if (d->kind < HP_PDATA_DATA || d->kind > HP_PDATA_RODATA)
 			return fail_item(e, HP_EVALUE, "data", i, UINT32_MAX, "kind");
