@@ -117,7 +117,6 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 		} else if (type == PT_DYNAMIC) {
 			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {
-			img->tls_vaddr = vaddr;
 			img->tls_memsz = memsz;
 			img->tls_align = align ? align : 1;
 		} else {
