@@ -146,7 +146,8 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 	return 0;
 }
 
-const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t off)
+/* The segment holding image offset off, or NULL. */
+static const struct hp_segment *segment_at(const struct hp_image *img, uint64_t off)
 {
 	uint64_t va = img->base + off;
 
@@ -158,7 +159,7 @@ const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t o
 
 const uint8_t *hp_image_bytes(const struct hp_image *img, uint64_t off, uint64_t n)
 {
-	const struct hp_segment *s = hp_image_segment(img, off);
+	const struct hp_segment *s = segment_at(img, off);
 	uint64_t in;
 
 	if (!s || off > UINT64_MAX - img->base)

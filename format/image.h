@@ -65,7 +65,4 @@ int hp_image_parse(const uint8_t *file, size_t len, struct hp_image *img, struct
  */
 const uint8_t *hp_image_bytes(const struct hp_image *img, uint64_t off, uint64_t n);
 
-/* The segment holding image offset off, or NULL. */
-const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t off);
-
 #endif

@@ -1032,8 +1032,12 @@ Test(image, sample_program)
 	hk_bind(&s, &t, TARGET, 0, "latwin_avg");
 	{
 		const uint8_t *b = hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size);
-		const struct hp_segment *seg = hp_image_segment(&t.img, s.funcs[0].offset);
+		uint64_t va = t.img.base + s.funcs[0].offset;
+		const struct hp_segment *seg = NULL;
 
+		for (size_t i = 0; i < t.img.nsegs && !seg; i++)
+			if (va >= t.img.segs[i].vaddr && va - t.img.segs[i].vaddr < t.img.segs[i].memsz)
+				seg = &t.img.segs[i];
 		cr_assert(b && seg);
 		cr_expect(seg->flags & PF_X);
 		cr_expect_eq(b,
