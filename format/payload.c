@@ -133,7 +133,7 @@ static int fail_item(struct hp_error *e, int code, const char *kind, uint32_t i,
 
 static bool valid_align(uint32_t a)
 {
-	return a && a <= 4096 && !(a & (a - 1));
+	return a && a <= HP_PAYLOAD_MAX_ALIGN && !(a & (a - 1));
 }
 
 static int check_relocs(const struct hp_payload *p, const struct hp_preloc *r, uint32_t n,
