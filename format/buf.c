@@ -278,6 +278,49 @@ void hp_get_reserved(struct hp_rbuf *rb, size_t n, const char *what)
 	}
 }
 
+void *hp_get_table(struct hp_rbuf *rb, uint32_t *n, uint32_t max, size_t min_bytes,
+		   size_t item_size, const char *what)
+{
+	void *t;
+
+	*n = hp_get_count(rb, max, what);
+	if (rb->failed || !*n)
+		return NULL;
+	/* Bound the allocation by the bytes actually present. */
+	if ((uint64_t)*n * min_bytes > hp_rbuf_left(rb)) {
+		hp_rbuf_fail(rb, HP_ETRUNC, what);
+		*n = 0;
+		return NULL;
+	}
+	t = calloc(*n, item_size);
+	if (!t) {
+		hp_rbuf_fail(rb, HP_ENOMEM, what);
+		*n = 0;
+	}
+	return t;
+}
+
+uint8_t *hp_get_copy(struct hp_rbuf *rb, uint64_t n, uint64_t max, const char *what)
+{
+	const uint8_t *src;
+	uint8_t *c;
+
+	if (n > max) {
+		hp_rbuf_fail(rb, HP_ELIMIT, what);
+		return NULL;
+	}
+	src = hp_get_bytes(rb, (size_t)n, what);
+	if (!src || !n)
+		return NULL;
+	c = hp_alloc_large((size_t)n);
+	if (!c) {
+		hp_rbuf_fail(rb, HP_ENOMEM, what);
+		return NULL;
+	}
+	memcpy(c, src, (size_t)n);
+	return c;
+}
+
 void hp_prefault(void *p, size_t n)
 {
 	volatile uint8_t *b = p;

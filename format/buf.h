@@ -70,6 +70,18 @@ uint32_t hp_get_count(struct hp_rbuf *rb, uint32_t max, const char *what);
 char *hp_get_str(struct hp_rbuf *rb, size_t max_len, bool allow_empty, const char *what);
 /* A reserved field of n bytes that must be zero (HP_ERESERVED otherwise). */
 void hp_get_reserved(struct hp_rbuf *rb, size_t n, const char *what);
+/*
+ * A u32 count (at most max) and a zeroed array of that many items of
+ * item_size bytes, refusing counts the remaining input cannot hold at
+ * min_bytes each (HP_ETRUNC).  NULL with *n = 0 on failure or a count of 0.
+ */
+void *hp_get_table(struct hp_rbuf *rb, uint32_t *n, uint32_t max, size_t min_bytes,
+		   size_t item_size, const char *what);
+/*
+ * A copy of the next n bytes (at most max, HP_ELIMIT otherwise) in a buffer
+ * from hp_alloc_large(), released with free(); NULL on failure or n of 0.
+ */
+uint8_t *hp_get_copy(struct hp_rbuf *rb, uint64_t n, uint64_t max, const char *what);
 
 /*
  * A buffer for a large input or output (a package, a payload): at least

@@ -74,6 +74,18 @@ const char *hp_error_text(const struct hp_error *e, char *buf, size_t size);
 /* SHA-256 of a buffer into out[32].  Returns 0, or -1 on library failure. */
 int hp_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/*
+ * SHA-256 of bytes that arrive in pieces (a payload hashed while it is
+ * decompressed).  hp_sha256_new() returns NULL when out of memory;
+ * hp_sha256_update() and hp_sha256_final() return 0 or -1;
+ * hp_sha256_free() takes NULL.
+ */
+struct hp_sha256;
+struct hp_sha256 *hp_sha256_new(void);
+int hp_sha256_update(struct hp_sha256 *s, const void *p, size_t n);
+int hp_sha256_final(struct hp_sha256 *s, uint8_t out[32]);
+void hp_sha256_free(struct hp_sha256 *s);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hp_hex(const uint8_t *bytes, size_t n, char *out);
 

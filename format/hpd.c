@@ -318,21 +318,9 @@ static struct hp_reloc *get_relocs(struct hp_rbuf *rb, uint32_t *n, const char *
 {
 	struct hp_reloc *r;
 
-	*n = hp_get_count(rb, HP_HPD_MAX_COUNT, what);
-	if (rb->failed || !*n)
+	r = hp_get_table(rb, n, HP_HPD_MAX_COUNT, RELOC_BYTES, sizeof(*r), what);
+	if (!r)
 		return NULL;
-	/* Bound the allocation by the bytes actually present. */
-	if ((uint64_t)*n * RELOC_BYTES > hp_rbuf_left(rb)) {
-		hp_rbuf_fail(rb, HP_ETRUNC, what);
-		*n = 0;
-		return NULL;
-	}
-	r = calloc(*n, sizeof(*r));
-	if (!r) {
-		hp_rbuf_fail(rb, HP_ENOMEM, what);
-		*n = 0;
-		return NULL;
-	}
 	for (uint32_t i = 0; i < *n; i++) {
 		r[i].offset = hp_get_u32(rb, "relocation offset");
 		r[i].type = hp_get_u32(rb, "relocation type");
@@ -342,27 +330,6 @@ static struct hp_reloc *get_relocs(struct hp_rbuf *rb, uint32_t *n, const char *
 		r[i].addend = hp_get_i64(rb, "relocation addend");
 	}
 	return r;
-}
-
-static uint8_t *get_copy(struct hp_rbuf *rb, uint64_t n, const char *what)
-{
-	const uint8_t *p;
-	uint8_t *c;
-
-	if (n > HP_HPD_MAX_CODE) {
-		hp_rbuf_fail(rb, HP_ELIMIT, what);
-		return NULL;
-	}
-	p = hp_get_bytes(rb, (size_t)n, what);
-	if (!p || !n)
-		return NULL;
-	c = malloc((size_t)n);
-	if (!c) {
-		hp_rbuf_fail(rb, HP_ENOMEM, what);
-		return NULL;
-	}
-	memcpy(c, p, (size_t)n);
-	return c;
 }
 
 static void get_func(struct hp_rbuf *rb, struct hp_func *f)
@@ -376,12 +343,12 @@ static void get_func(struct hp_rbuf *rb, struct hp_func *f)
 	f->section = hp_get_str(rb, HP_HPD_MAX_NAME, true, "function section");
 	f->source = hp_get_str(rb, HP_HPD_MAX_TEXT, true, "function source");
 	f->size = hp_get_u32(rb, "function code size");
-	f->code = get_copy(rb, f->size, "function code");
+	f->code = hp_get_copy(rb, f->size, HP_HPD_MAX_CODE, "function code");
 	f->relocs = get_relocs(rb, &f->nrelocs, "function relocations");
 	if (rb->failed || f->status != HP_FUNC_CHANGED)
 		return;
 	f->old_size = hp_get_u32(rb, "baseline code size");
-	f->old_code = get_copy(rb, f->old_size, "baseline code");
+	f->old_code = hp_get_copy(rb, f->old_size, HP_HPD_MAX_CODE, "baseline code");
 	f->old_relocs = get_relocs(rb, &f->nold_relocs, "baseline relocations");
 }
 
@@ -400,30 +367,8 @@ static void get_data(struct hp_rbuf *rb, struct hp_data *d)
 		return;
 	}
 	if (d->kind != HP_DATA_BSS)
-		d->init = get_copy(rb, d->size, "data contents");
+		d->init = hp_get_copy(rb, d->size, HP_HPD_MAX_CODE, "data contents");
 	d->relocs = get_relocs(rb, &d->nrelocs, "data relocations");
-}
-
-/* Allocate an array of n items, refusing counts the remaining bytes cannot hold. */
-static void *get_table(struct hp_rbuf *rb, uint32_t *n, size_t min_bytes, size_t item,
-		       const char *what)
-{
-	void *p;
-
-	*n = hp_get_count(rb, HP_HPD_MAX_COUNT, what);
-	if (rb->failed || !*n)
-		return NULL;
-	if ((uint64_t)*n * min_bytes > hp_rbuf_left(rb)) {
-		hp_rbuf_fail(rb, HP_ETRUNC, what);
-		*n = 0;
-		return NULL;
-	}
-	p = calloc(*n, item);
-	if (!p) {
-		hp_rbuf_fail(rb, HP_ENOMEM, what);
-		*n = 0;
-	}
-	return p;
 }
 
 static void get_header(struct hp_rbuf *rb, struct hp_hpd *h)
@@ -464,7 +409,8 @@ static void get_header(struct hp_rbuf *rb, struct hp_hpd *h)
 
 static void get_body(struct hp_rbuf *rb, struct hp_hpd *h)
 {
-	h->syms = get_table(rb, &h->nsyms, 8, sizeof(*h->syms), "symbol count");
+	h->syms =
+		hp_get_table(rb, &h->nsyms, HP_HPD_MAX_COUNT, 8, sizeof(*h->syms), "symbol count");
 	for (uint32_t i = 0; i < h->nsyms && !rb->failed; i++) {
 		struct hp_sym *s = &h->syms[i];
 
@@ -474,13 +420,15 @@ static void get_body(struct hp_rbuf *rb, struct hp_hpd *h)
 		hp_get_reserved(rb, 1, "symbol reserved");
 		s->name = hp_get_str(rb, HP_HPD_MAX_NAME, false, "symbol name");
 	}
-	h->funcs = get_table(rb, &h->nfuncs, 32, sizeof(*h->funcs), "function count");
+	h->funcs = hp_get_table(rb, &h->nfuncs, HP_HPD_MAX_COUNT, 32, sizeof(*h->funcs),
+				"function count");
 	for (uint32_t i = 0; i < h->nfuncs && !rb->failed; i++)
 		get_func(rb, &h->funcs[i]);
-	h->data = get_table(rb, &h->ndata, 24, sizeof(*h->data), "data count");
+	h->data = hp_get_table(rb, &h->ndata, HP_HPD_MAX_COUNT, 24, sizeof(*h->data), "data count");
 	for (uint32_t i = 0; i < h->ndata && !rb->failed; i++)
 		get_data(rb, &h->data[i]);
-	h->notes = get_table(rb, &h->nnotes, 12, sizeof(*h->notes), "note count");
+	h->notes =
+		hp_get_table(rb, &h->nnotes, HP_HPD_MAX_COUNT, 12, sizeof(*h->notes), "note count");
 	for (uint32_t i = 0; i < h->nnotes && !rb->failed; i++) {
 		struct hp_note *n = &h->notes[i];
 		uint8_t patchable;
@@ -499,7 +447,8 @@ static void get_body(struct hp_rbuf *rb, struct hp_hpd *h)
 	}
 	if (rb->failed || h->minor < 1)
 		return;
-	h->aliases = get_table(rb, &h->naliases, 12, sizeof(*h->aliases), "alias count");
+	h->aliases = hp_get_table(rb, &h->naliases, HP_HPD_MAX_COUNT, 12, sizeof(*h->aliases),
+				  "alias count");
 	for (uint32_t i = 0; i < h->naliases && !rb->failed; i++) {
 		struct hp_alias *a = &h->aliases[i];
 
@@ -538,7 +487,8 @@ int hp_hpd_decode(const uint8_t *buf, size_t len, struct hp_hpd **out, struct hp
 	if (rb.failed)
 		goto fail;
 	if (hp_rbuf_left(&rb)) {
-		hp_fail(e, HP_ETRAILING, rb.pos, h->minor < 1 ? "after the last note" : "after the last alias");
+		hp_fail(e, HP_ETRAILING, rb.pos,
+			h->minor < 1 ? "after the last note" : "after the last alias");
 		goto fail;
 	}
 	if (hp_hpd_validate(h, e) < 0)

@@ -149,6 +149,11 @@ uint8_t *hp_baseline_prefix(const struct hp_image *img, const struct hp_manifest
 #define HP_PAYLOAD_MINOR 0
 #define HP_PAYLOAD_MAX_COUNT (1u << 20)
 #define HP_PAYLOAD_MAX_ITEM (64u << 20)
+#define HP_PAYLOAD_MAX_ALIGN 4096u
+/* A BSS item carries no bytes: bounded like a .hpd's (HP_HPD_MAX_BSS). */
+#define HP_PAYLOAD_MAX_BSS (1u << 30)
+/* The decompressed payload (MANIFEST payload-raw-size). */
+#define HP_PAYLOAD_MAX_RAW ((uint64_t)HP_PAYLOAD_MAX_ITEM * 16)
 
 /* What a relocation's S is. */
 enum hp_ptarget {

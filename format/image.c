@@ -6,51 +6,51 @@
 #include <elf.h>
 #include <string.h>
 
+#include "buf.h"
 #include "image.h"
 
-static uint16_t u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t u64(const uint8_t *p)
-{
-	return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32;
-}
+/*
+ * The readers below go through an hp_rbuf over bytes already checked to lie
+ * inside the file, with no error to report: they stop at the end instead.
+ */
 
 /* Find NT_GNU_BUILD_ID in one PT_NOTE segment's bytes. */
 static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
 {
-	uint64_t pos = 0;
+	struct hp_rbuf rb;
 
-	while (n - pos >= 12) {
-		uint32_t namesz = u32(p + pos), descsz = u32(p + pos + 4), type = u32(p + pos + 8);
-		uint64_t name_end = pos + 12 + (((uint64_t)namesz + 3) & ~3ull);
-		uint64_t desc_end = name_end + (((uint64_t)descsz + 3) & ~3ull);
+	hp_rbuf_init(&rb, p, (size_t)n, NULL);
+	while (hp_rbuf_left(&rb) >= 12) {
+		uint32_t namesz = hp_get_u32(&rb, "note name size");
+		uint32_t descsz = hp_get_u32(&rb, "note descriptor size");
+		uint32_t type = hp_get_u32(&rb, "note type");
+		uint64_t name_len = ((uint64_t)namesz + 3) & ~3ull;
+		uint64_t desc_len = ((uint64_t)descsz + 3) & ~3ull;
+		const uint8_t *name, *desc;
 
-		if (name_end > n || desc_end > n)
+		if (name_len > hp_rbuf_left(&rb) || desc_len > hp_rbuf_left(&rb) - name_len)
 			return;
-		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p + pos + 12, "GNU", 4) &&
-		    descsz && descsz <= sizeof(img->build_id)) {
-			memcpy(img->build_id, p + name_end, descsz);
+		name = hp_get_bytes(&rb, (size_t)name_len, "note name");
+		desc = hp_get_bytes(&rb, (size_t)desc_len, "note descriptor");
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(name, "GNU", 4) && descsz &&
+		    descsz <= sizeof(img->build_id)) {
+			memcpy(img->build_id, desc, descsz);
 			img->build_id_len = descsz;
 			return;
 		}
-		pos = desc_end;
 	}
 }
 
 /* DT_NEEDED count and DF_1_PIE from the dynamic section. */
 static void scan_dynamic(struct hp_image *img, const uint8_t *p, uint64_t n)
 {
+	struct hp_rbuf rb;
+
 	img->has_dynamic = true;
-	for (uint64_t pos = 0; pos + 16 <= n; pos += 16) {
-		uint64_t tag = u64(p + pos), val = u64(p + pos + 8);
+	hp_rbuf_init(&rb, p, (size_t)n, NULL);
+	while (hp_rbuf_left(&rb) >= 16) {
+		uint64_t tag = hp_get_u64(&rb, "dynamic tag");
+		uint64_t val = hp_get_u64(&rb, "dynamic value");
 
 		if (tag == DT_NULL)
 			break;
@@ -63,6 +63,7 @@ static void scan_dynamic(struct hp_image *img, const uint8_t *p, uint64_t n)
 
 int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp_error *e)
 {
+	struct hp_rbuf rb;
 	uint64_t phoff, end = 0;
 	uint16_t phentsize, phnum;
 
@@ -73,21 +74,36 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 		return hp_fail(e, HP_EMAGIC, 0, "not an ELF file");
 	if (f[EI_CLASS] != ELFCLASS64 || f[EI_DATA] != ELFDATA2LSB)
 		return hp_fail(e, HP_EVALUE, EI_CLASS, "not a 64-bit little-endian ELF file");
-	img->type = u16(f + 16);
-	img->machine = u16(f + 18);
+	/* the ELF header after e_ident, field by field */
+	hp_rbuf_init(&rb, f + EI_NIDENT, 64 - EI_NIDENT, NULL);
+	img->type = hp_get_u16(&rb, "e_type");
+	img->machine = hp_get_u16(&rb, "e_machine");
 	if (img->type != ET_EXEC && img->type != ET_DYN)
 		return hp_fail(e, HP_EVALUE, 16, "not an executable or shared library");
-	phoff = u64(f + 32);
-	phentsize = u16(f + 54);
-	phnum = u16(f + 56);
+	hp_get_u32(&rb, "e_version");
+	hp_get_u64(&rb, "e_entry");
+	phoff = hp_get_u64(&rb, "e_phoff");
+	hp_get_u64(&rb, "e_shoff");
+	hp_get_u32(&rb, "e_flags");
+	hp_get_u16(&rb, "e_ehsize");
+	phentsize = hp_get_u16(&rb, "e_phentsize");
+	phnum = hp_get_u16(&rb, "e_phnum");
 	if (phentsize != sizeof(Elf64_Phdr) || phoff > len ||
 	    (uint64_t)phnum * phentsize > len - phoff)
 		return hp_fail(e, HP_ERANGE, 32, "program header table");
 	for (uint16_t i = 0; i < phnum; i++) {
-		const uint8_t *ph = f + phoff + (uint64_t)i * phentsize;
-		uint32_t type = u32(ph);
-		uint64_t off = u64(ph + 8), vaddr = u64(ph + 16), filesz = u64(ph + 32);
-		uint64_t memsz = u64(ph + 40), align = u64(ph + 48);
+		uint32_t type, flags;
+		uint64_t off, vaddr, filesz, memsz, align;
+
+		hp_rbuf_init(&rb, f + phoff + (uint64_t)i * phentsize, phentsize, NULL);
+		type = hp_get_u32(&rb, "p_type");
+		flags = hp_get_u32(&rb, "p_flags");
+		off = hp_get_u64(&rb, "p_offset");
+		vaddr = hp_get_u64(&rb, "p_vaddr");
+		hp_get_u64(&rb, "p_paddr");
+		filesz = hp_get_u64(&rb, "p_filesz");
+		memsz = hp_get_u64(&rb, "p_memsz");
+		align = hp_get_u64(&rb, "p_align");
 
 		if (type == PT_INTERP)
 			img->has_interp = true;
@@ -101,7 +117,6 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 		} else if (type == PT_DYNAMIC) {
 			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {
-			img->tls_vaddr = vaddr;
 			img->tls_memsz = memsz;
 			img->tls_align = align ? align : 1;
 		} else {
@@ -120,7 +135,7 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 			s->memsz = memsz;
 			s->offset = off;
 			s->filesz = filesz;
-			s->flags = u32(ph + 4);
+			s->flags = flags;
 			if (vaddr + memsz > end)
 				end = vaddr + memsz;
 		}
@@ -131,7 +146,8 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 	return 0;
 }
 
-const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t off)
+/* The segment holding image offset off, or NULL. */
+static const struct hp_segment *segment_at(const struct hp_image *img, uint64_t off)
 {
 	uint64_t va = img->base + off;
 
@@ -143,7 +159,7 @@ const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t o
 
 const uint8_t *hp_image_bytes(const struct hp_image *img, uint64_t off, uint64_t n)
 {
-	const struct hp_segment *s = hp_image_segment(img, off);
+	const struct hp_segment *s = segment_at(img, off);
 	uint64_t in;
 
 	if (!s || off > UINT64_MAX - img->base)

@@ -37,7 +37,7 @@ struct hp_image {
 	uint64_t size;	      /* from base to the end of the last PT_LOAD */
 	struct hp_segment segs[HP_IMAGE_MAX_SEGMENTS];
 	size_t nsegs;
-	uint64_t tls_vaddr, tls_memsz, tls_align; /* PT_TLS; tls_memsz 0 if none */
+	uint64_t tls_memsz, tls_align; /* PT_TLS; tls_memsz 0 if none */
 	bool has_interp;  /* PT_INTERP: a program started by the dynamic linker */
 	bool has_dynamic; /* PT_DYNAMIC */
 	bool pie;	  /* DF_1_PIE: a position-independent program */
@@ -64,8 +64,5 @@ int hp_image_parse(const uint8_t *file, size_t len, struct hp_image *img, struct
  * lies within the file-backed part of one loadable segment.
  */
 const uint8_t *hp_image_bytes(const struct hp_image *img, uint64_t off, uint64_t n);
-
-/* The segment holding image offset off, or NULL. */
-const struct hp_segment *hp_image_segment(const struct hp_image *img, uint64_t off);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "hpk.h"
 
 #define MAX_LINE 4096
@@ -141,36 +142,15 @@ static bool parse_hex(const char *s, uint8_t *out, size_t min, size_t max, size_
 
 /* ---- writing ---------------------------------------------------------------------- */
 
-struct text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void add(struct text *t, const char *key, const char *value)
+static void add(struct hp_wbuf *t, const char *key, const char *value)
 {
-	size_t need = strlen(key) + 2 + strlen(value) + 1;
-
-	if (t->failed)
-		return;
-	if (t->len + need + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		char *b;
-
-		while (cap < t->len + need + 1)
-			cap *= 2;
-		b = realloc(t->buf, cap);
-		if (!b) {
-			t->failed = true;
-			return;
-		}
-		t->buf = b;
-		t->cap = cap;
-	}
-	t->len += (size_t)sprintf(t->buf + t->len, "%s: %s\n", key, value);
+	hp_put_bytes(t, key, strlen(key));
+	hp_put_bytes(t, ": ", 2);
+	hp_put_bytes(t, value, strlen(value));
+	hp_put_u8(t, '\n');
 }
 
-static void add_u64(struct text *t, const char *key, uint64_t v)
+static void add_u64(struct hp_wbuf *t, const char *key, uint64_t v)
 {
 	char b[24];
 
@@ -178,7 +158,7 @@ static void add_u64(struct text *t, const char *key, uint64_t v)
 	add(t, key, b);
 }
 
-static void add_hex(struct text *t, const char *key, const uint8_t *p, size_t n)
+static void add_hex(struct hp_wbuf *t, const char *key, const uint8_t *p, size_t n)
 {
 	char b[2 * 64 + 1];
 
@@ -186,7 +166,7 @@ static void add_hex(struct text *t, const char *key, const uint8_t *p, size_t n)
 	add(t, key, b);
 }
 
-static void add_time(struct text *t, const char *key, int64_t v)
+static void add_time(struct hp_wbuf *t, const char *key, int64_t v)
 {
 	char b[32];
 
@@ -216,7 +196,7 @@ static int check_model(const struct hp_manifest *m, struct hp_error *e)
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "fixes");
 	if (m->compression != HP_COMP_ZSTD && m->compression != HP_COMP_ZSTD_BASELINE)
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "payload-compression");
-	if (m->payload_size > HP_HPK_MAX_PAYLOAD || m->payload_raw_size > HP_PAYLOAD_MAX_ITEM * 16ull)
+	if (m->payload_size > HP_HPK_MAX_PAYLOAD || m->payload_raw_size > HP_PAYLOAD_MAX_RAW)
 		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "payload size");
 	if (m->nfuncs > HP_MANIFEST_MAX_FUNCS)
 		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "functions");
@@ -235,12 +215,13 @@ static int check_model(const struct hp_manifest *m, struct hp_error *e)
 
 int hp_manifest_write(const struct hp_manifest *m, char **out, size_t *len, struct hp_error *e)
 {
-	struct text t = {0};
+	struct hp_wbuf t;
 	char b[MAX_LINE];
 
 	*out = NULL;
 	if (check_model(m, e) < 0)
 		return -1;
+	hp_wbuf_init(&t);
 	snprintf(b, sizeof(b), "hpk %d", HP_MANIFEST_FORMAT);
 	add(&t, "format", b);
 	add(&t, "package-id", m->package_id);
@@ -272,12 +253,15 @@ int hp_manifest_write(const struct hp_manifest *m, char **out, size_t *len, stru
 			 m->funcs[i].size, h, m->funcs[i].name);
 		add(&t, "replace", b);
 	}
-	if (t.failed || t.len > HP_HPK_MAX_MANIFEST) {
-		free(t.buf);
-		return hp_fail(e, t.failed ? HP_ENOMEM : HP_ELIMIT, HP_NO_OFFSET, "manifest");
+	hp_put_u8(&t, 0); /* a C string for callers that print it; not counted in *len */
+	if (t.failed || t.len - 1 > HP_HPK_MAX_MANIFEST) {
+		bool failed = t.failed;
+
+		hp_wbuf_free(&t);
+		return hp_fail(e, failed ? HP_ENOMEM : HP_ELIMIT, HP_NO_OFFSET, "manifest");
 	}
-	*out = t.buf;
-	*len = t.len;
+	*out = (char *)hp_wbuf_take(&t, len);
+	(*len)--;
 	return 0;
 }
 
@@ -499,9 +483,10 @@ int hp_manifest_parse(const uint8_t *text, size_t len, struct hp_manifest **out,
 		hp_fail(e, HP_EVALUE, (uint64_t)(l->p - (const char *)text), what);
 		goto fail;
 	}
-	if (check_model(m, e) < 0)
-		goto fail;
-	/* The one canonical spelling: what we would write must be what we read. */
+	/*
+	 * The one canonical spelling: what we would write must be what we read.
+	 * Writing checks the model first (check_model), with the same failures.
+	 */
 	if (hp_manifest_write(m, &canon, &clen, e) < 0)
 		goto fail;
 	if (clen != len || memcmp(canon, text, len)) {

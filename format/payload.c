@@ -19,7 +19,7 @@
 static const uint8_t payload_magic[8] = {0x89, 'H', 'P', 'P', '\r', '\n', 0x1a, '\n'};
 
 #define RELOC_BYTES 32u
-#define MAX_NAME 65536u
+#define MAX_NAME    65536u
 
 bool hp_payload_reloc_ok(uint32_t type, uint8_t target)
 {
@@ -133,7 +133,7 @@ static int fail_item(struct hp_error *e, int code, const char *kind, uint32_t i,
 
 static bool valid_align(uint32_t a)
 {
-	return a && a <= 4096 && !(a & (a - 1));
+	return a && a <= HP_PAYLOAD_MAX_ALIGN && !(a & (a - 1));
 }
 
 static int check_relocs(const struct hp_payload *p, const struct hp_preloc *r, uint32_t n,
@@ -203,7 +203,7 @@ int hp_payload_validate(const struct hp_payload *p, struct hp_error *e)
 	}
 	for (uint32_t i = 0; i < p->ndata; i++) {
 		const struct hp_pdata *d = &p->data[i];
-		uint64_t max = d->kind == HP_PDATA_BSS ? (1ull << 30) : HP_PAYLOAD_MAX_ITEM;
+		uint64_t max = d->kind == HP_PDATA_BSS ? HP_PAYLOAD_MAX_BSS : HP_PAYLOAD_MAX_ITEM;
 
 		if (d->kind < HP_PDATA_DATA || d->kind > HP_PDATA_RODATA)
 			return fail_item(e, HP_EVALUE, "data", i, UINT32_MAX, "kind");
@@ -213,7 +213,8 @@ int hp_payload_validate(const struct hp_payload *p, struct hp_error *e)
 			return fail_item(e, HP_ESTRING, "data", i, UINT32_MAX, "name");
 		if (!d->size || d->size > max)
 			return fail_item(e, HP_ELIMIT, "data", i, UINT32_MAX, "size");
-		if ((d->kind == HP_PDATA_BSS) != !d->init || (d->kind == HP_PDATA_BSS && d->nrelocs))
+		if ((d->kind == HP_PDATA_BSS) != !d->init ||
+		    (d->kind == HP_PDATA_BSS && d->nrelocs))
 			return fail_item(e, HP_EVALUE, "data", i, UINT32_MAX, "contents");
 		if (check_relocs(p, d->relocs, d->nrelocs, d->size, "data", i, e) < 0)
 			return -1;
@@ -288,54 +289,14 @@ static struct hp_preloc *get_relocs(struct hp_rbuf *rb, uint32_t *n)
 	return r;
 }
 
-static uint8_t *get_copy(struct hp_rbuf *rb, uint64_t n, uint64_t max, const char *what)
-{
-	const uint8_t *src;
-	uint8_t *c;
-
-	if (n > max) {
-		hp_rbuf_fail(rb, HP_ELIMIT, what);
-		return NULL;
-	}
-	src = hp_get_bytes(rb, (size_t)n, what);
-	if (!src || !n)
-		return NULL;
-	c = hp_alloc_large((size_t)n);
-	if (!c) {
-		hp_rbuf_fail(rb, HP_ENOMEM, what);
-		return NULL;
-	}
-	memcpy(c, src, (size_t)n);
-	return c;
-}
-
-static void *get_table(struct hp_rbuf *rb, uint32_t *n, size_t min_bytes, size_t item,
-		       const char *what)
-{
-	void *t;
-
-	*n = hp_get_count(rb, HP_PAYLOAD_MAX_COUNT, what);
-	if (rb->failed || !*n)
-		return NULL;
-	if ((uint64_t)*n * min_bytes > hp_rbuf_left(rb)) {
-		hp_rbuf_fail(rb, HP_ETRUNC, what);
-		*n = 0;
-		return NULL;
-	}
-	t = calloc(*n, item);
-	if (!t) {
-		hp_rbuf_fail(rb, HP_ENOMEM, what);
-		*n = 0;
-	}
-	return t;
-}
-
 static void get_body(struct hp_rbuf *rb, struct hp_payload *p)
 {
-	p->replaced = get_table(rb, &p->nreplaced, 4, sizeof(*p->replaced), "replacement count");
+	p->replaced = hp_get_table(rb, &p->nreplaced, HP_PAYLOAD_MAX_COUNT, 4, sizeof(*p->replaced),
+				   "replacement count");
 	for (uint32_t i = 0; i < p->nreplaced && !rb->failed; i++)
 		p->replaced[i] = hp_get_u32(rb, "replacement code index");
-	p->code = get_table(rb, &p->ncode, 20, sizeof(*p->code), "code count");
+	p->code = hp_get_table(rb, &p->ncode, HP_PAYLOAD_MAX_COUNT, 20, sizeof(*p->code),
+			       "code count");
 	for (uint32_t i = 0; i < p->ncode && !rb->failed; i++) {
 		struct hp_pcode *c = &p->code[i];
 
@@ -344,10 +305,11 @@ static void get_body(struct hp_rbuf *rb, struct hp_payload *p)
 		c->align = hp_get_u32(rb, "code alignment");
 		c->name = hp_get_str(rb, MAX_NAME, false, "code name");
 		c->size = hp_get_u32(rb, "code size");
-		c->code = get_copy(rb, c->size, HP_PAYLOAD_MAX_ITEM, "code bytes");
+		c->code = hp_get_copy(rb, c->size, HP_PAYLOAD_MAX_ITEM, "code bytes");
 		c->relocs = get_relocs(rb, &c->nrelocs);
 	}
-	p->data = get_table(rb, &p->ndata, 24, sizeof(*p->data), "data count");
+	p->data = hp_get_table(rb, &p->ndata, HP_PAYLOAD_MAX_COUNT, 24, sizeof(*p->data),
+			       "data count");
 	for (uint32_t i = 0; i < p->ndata && !rb->failed; i++) {
 		struct hp_pdata *d = &p->data[i];
 
@@ -357,10 +319,11 @@ static void get_body(struct hp_rbuf *rb, struct hp_payload *p)
 		d->name = hp_get_str(rb, MAX_NAME, false, "data name");
 		d->size = hp_get_u64(rb, "data size");
 		if (!rb->failed && d->kind != HP_PDATA_BSS)
-			d->init = get_copy(rb, d->size, HP_PAYLOAD_MAX_ITEM, "data bytes");
+			d->init = hp_get_copy(rb, d->size, HP_PAYLOAD_MAX_ITEM, "data bytes");
 		d->relocs = get_relocs(rb, &d->nrelocs);
 	}
-	p->imports = get_table(rb, &p->nimports, 8, sizeof(*p->imports), "import count");
+	p->imports = hp_get_table(rb, &p->nimports, HP_PAYLOAD_MAX_COUNT, 8, sizeof(*p->imports),
+				  "import count");
 	for (uint32_t i = 0; i < p->nimports && !rb->failed; i++) {
 		uint8_t weak = hp_get_u8(rb, "import binding");
 
@@ -374,8 +337,7 @@ static void get_body(struct hp_rbuf *rb, struct hp_payload *p)
 	}
 }
 
-int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out,
-		      struct hp_error *e)
+int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out, struct hp_error *e)
 {
 	struct hp_payload *p;
 	struct hp_rbuf rb;

@@ -794,47 +794,6 @@ out:
 	return cls;
 }
 
-/* ---- SHA-256 in pieces ------------------------------------------------------------ */
-
-struct hp_digest {
-	EVP_MD_CTX *ctx;
-};
-
-struct hp_digest *hp_digest_new(void)
-{
-	struct hp_digest *d = malloc(sizeof(*d));
-
-	if (!d)
-		return NULL;
-	d->ctx = EVP_MD_CTX_new();
-	if (!d->ctx || !EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL)) {
-		hp_digest_free(d);
-		ERR_clear_error();
-		return NULL;
-	}
-	return d;
-}
-
-int hp_digest_update(struct hp_digest *d, const void *p, size_t n)
-{
-	return EVP_DigestUpdate(d->ctx, p, n) ? 0 : -1;
-}
-
-int hp_digest_final(struct hp_digest *d, uint8_t out[32])
-{
-	unsigned int n = 0;
-
-	return EVP_DigestFinal_ex(d->ctx, out, &n) && n == 32 ? 0 : -1;
-}
-
-void hp_digest_free(struct hp_digest *d)
-{
-	if (!d)
-		return;
-	EVP_MD_CTX_free(d->ctx);
-	free(d);
-}
-
 /* ---- signing ------------------------------------------------------------------------ */
 
 void hp_wipe(void *p, size_t n)

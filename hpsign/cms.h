@@ -1,8 +1,8 @@
 /*
  * The CMS and X.509 side of hpsign, behind types that do not show OpenSSL:
  * cms.c is the one file of hpsign that uses OpenSSL's X509, CMS, EVP and
- * ENGINE interfaces (hashing elsewhere goes through format's hp_sha256, or
- * hp_digest below when the bytes arrive in pieces).
+ * ENGINE interfaces (hashing goes through format's hp_sha256, or
+ * hp_sha256_new() and its kin when the bytes arrive in pieces).
  *
  *   trust anchors and CRLs   hp_trust_load(): read once, kept in memory
  *   verification             hp_cms_verify(): one DER signature over a
@@ -52,16 +52,5 @@ int hp_cms_verify(const struct hp_trust *t, const uint8_t *sig, size_t sig_len,
  */
 int hp_payload_pinned(const struct hp_hpk *k, const struct hp_manifest *m, int hashed,
 		      const uint8_t h[32], char *msg, size_t size);
-
-/*
- * SHA-256 of bytes that arrive in pieces (a payload hashed while it is
- * decompressed).  hp_digest_new() returns NULL when out of memory;
- * hp_digest_update() and hp_digest_final() return 0 or -1.
- */
-struct hp_digest;
-struct hp_digest *hp_digest_new(void);
-int hp_digest_update(struct hp_digest *d, const void *p, size_t n);
-int hp_digest_final(struct hp_digest *d, uint8_t out[32]);
-void hp_digest_free(struct hp_digest *d);
 
 #endif

@@ -114,7 +114,7 @@ struct helper {
 /* The hash of phase two: 0 with h->sha256 filled, or -1 (stopped, or failed). */
 static int helper_hash(struct helper *h)
 {
-	struct hp_digest *d = hp_digest_new();
+	struct hp_sha256 *d = hp_sha256_new();
 	size_t done = 0, n;
 	int status = d ? 0 : -1;
 	bool stop;
@@ -131,12 +131,12 @@ static int helper_hash(struct helper *h)
 		if (stop || !n) /* !n: all of data[0..total) is hashed */
 			break;
 		n = n < HASH_STEP ? n : HASH_STEP;
-		status = hp_digest_update(d, h->data + done, n);
+		status = hp_sha256_update(d, h->data + done, n);
 		done += n;
 	}
 	if (status == 0)
-		status = hp_digest_final(d, h->sha256);
-	hp_digest_free(d);
+		status = hp_sha256_final(d, h->sha256);
+	hp_sha256_free(d);
 	return status;
 }
 

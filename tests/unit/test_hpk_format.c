@@ -1032,8 +1032,12 @@ Test(image, sample_program)
 	hk_bind(&s, &t, TARGET, 0, "latwin_avg");
 	{
 		const uint8_t *b = hp_image_bytes(&t.img, s.funcs[0].offset, s.funcs[0].size);
-		const struct hp_segment *seg = hp_image_segment(&t.img, s.funcs[0].offset);
+		uint64_t va = t.img.base + s.funcs[0].offset;
+		const struct hp_segment *seg = NULL;
 
+		for (size_t i = 0; i < t.img.nsegs && !seg; i++)
+			if (va >= t.img.segs[i].vaddr && va - t.img.segs[i].vaddr < t.img.segs[i].memsz)
+				seg = &t.img.segs[i];
 		cr_assert(b && seg);
 		cr_expect(seg->flags & PF_X);
 		cr_expect_eq(b,
@@ -1142,4 +1146,33 @@ Test(files, whole_file_problems_are_described_alone)
 	cr_expect_str_eq(hp_error_text(&e, buf, sizeof(buf)), "is a directory: undefined value");
 	tu_rmtree(dir);
 	free(dir);
+}
+
+Test(sha256, in_pieces_is_the_one_shot_digest)
+{
+	static const uint8_t abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	uint8_t buf[3000], one[32], pieces[32];
+	struct hp_sha256 *s;
+
+	cr_assert_eq(hp_sha256("abc", 3, one), 0);
+	cr_expect_arr_eq(one, abc, 32);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 1);
+	cr_assert_eq(hp_sha256(buf, sizeof(buf), one), 0);
+	s = hp_sha256_new();
+	cr_assert_not_null(s);
+	for (size_t done = 0, n = 1; done < sizeof(buf); done += n, n = n * 2 + 1) {
+		if (n > sizeof(buf) - done)
+			n = sizeof(buf) - done;
+		cr_assert_eq(hp_sha256_update(s, buf + done, n), 0);
+	}
+	cr_assert_eq(hp_sha256_update(s, buf, 0), 0);
+	cr_assert_eq(hp_sha256_final(s, pieces), 0);
+	hp_sha256_free(s);
+	hp_sha256_free(NULL);
+	cr_expect_arr_eq(pieces, one, 32);
 }
