@@ -172,6 +172,8 @@ struct dobj *dobj_of(const struct symbol *s);
 int piece_refs(struct object *o, struct piece *p);
 /* Name a target for messages: "helper+0x4", "string \"bad\"". */
 const char *target_name(const struct target *t, char *buf, size_t size);
+/* The instruction of f holding byte off, or -1 (insns are sorted and do not overlap). */
+long func_insn_at(const struct func *f, uint64_t off);
 /* The reference that is instruction i's direct branch target, if any. */
 const struct ref *func_branch_ref(const struct func *f, long i);
 /*
