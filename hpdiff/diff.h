@@ -184,6 +184,8 @@ const struct ref *func_branch_ref(const struct func *f, long i);
 char *func_insn_text(const struct func *f, long i, char *buf, size_t size);
 /* Clone-number-free key: "foo.constprop.0.isra.1" -> "foo.constprop.isra". */
 char *clone_key(const char *name);
+/* Length of the origin's name in a clone's: "foo.constprop.0" -> 3 ("foo"). */
+size_t clone_origin_len(const char *name);
 
 /* correlate.c: twins between the two objects */
 int correlate(struct diff *d);

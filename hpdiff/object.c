@@ -33,6 +33,13 @@ struct dobj *dobj_of(const struct symbol *s)
 	return is_data_sym(s) ? s->priv : NULL;
 }
 
+size_t clone_origin_len(const char *name)
+{
+	const char *dot = name[0] ? strchr(name + 1, '.') : NULL;
+
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
 char *clone_key(const char *name)
 {
 	char *key = xstrdup(name), *w = key;
