@@ -68,16 +68,6 @@ static const char usage[] =
 	"2 trouble (usage, I/O, malformed or unsupported input);\n"
 	"3 at least one difference cannot be hotpatched.\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	error("%s", msg);
-	fputs("Try 'hpdiff --help' for more information.\n", stderr);
-	return -1;
-}
-
 /* A decimal number from 1 to 1024, nothing else (no sign, no spaces). */
 static bool parse_jobs(const char *s, long *v)
 {
@@ -143,11 +133,11 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 	}
 	if (opt->inspect) {
 		if (argc - optind != 1 || opt->out || opt->show || opt->jobs)
-			return usage_error("%s", "--inspect takes one .hpd file and no option but --json");
+			return usage_error("--inspect takes one .hpd file and no option but --json");
 		return 0;
 	}
 	if (argc - optind != 2)
-		return usage_error("%s", "expected two arguments, OLD and NEW");
+		return usage_error("expected two arguments, OLD and NEW");
 	return 0;
 }
 
