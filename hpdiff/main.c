@@ -205,10 +205,10 @@ static void run_job(struct job *j, const struct options *opt)
 			 j->new_len) < 0)
 		goto out;
 	/* Emitting also settles patchability (references that cannot be expressed). */
-	emit = d.differs || d.nfindings || (j->always_write && j->out);
+	emit = d.differs || (j->always_write && j->out);
 	if (emit && encode(j, &d) < 0)
 		goto out;
-	if (!j->out || (!j->always_write && !d.differs && !d.nfindings)) {
+	if (!j->out || (!j->always_write && !d.differs)) {
 		free(j->hpd);
 		j->hpd = NULL;
 	}

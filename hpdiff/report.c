@@ -49,7 +49,7 @@ static bool dwarf_checked(const struct diff *d)
 
 void report_text(FILE *f, const struct diff *d)
 {
-	if (!d->differs && !d->nfindings) {
+	if (!d->differs) {
 		fprintf(f, "%s: no change\n", d->name);
 		return;
 	}
