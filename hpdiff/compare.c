@@ -261,8 +261,12 @@ const struct ref *func_branch_ref(const struct func *f, long i)
 
 char *func_insn_text(const struct func *f, long i, char *buf, size_t size)
 {
+	return func_insn_text_ref(f, i, func_branch_ref(f, i), buf, size);
+}
+
+char *func_insn_text_ref(const struct func *f, long i, const struct ref *r, char *buf, size_t size)
+{
 	const struct insn *in = &f->insns[i];
-	const struct ref *r = func_branch_ref(f, i);
 	char *operand;
 
 	insn_format(f->code + in->off, in->len, in->off, buf, size);

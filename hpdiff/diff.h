@@ -182,6 +182,9 @@ const struct ref *func_branch_ref(const struct func *f, long i);
  * address an unrelocated displacement points at.
  */
 char *func_insn_text(const struct func *f, long i, char *buf, size_t size);
+/* The same with the branch reference already found: func_branch_ref(f, i). */
+char *func_insn_text_ref(const struct func *f, long i, const struct ref *branch, char *buf,
+			 size_t size);
 /* Clone-number-free key: "foo.constprop.0.isra.1" -> "foo.constprop.isra". */
 char *clone_key(const char *name);
 /* Length of the origin's name in a clone's: "foo.constprop.0" -> 3 ("foo"). */
