@@ -174,7 +174,7 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 	if (c->inspect) {
 		if (optind != argc || c->o.out || c->have_seq || c->o.key)
 			return usage_error("--inspect takes a package, and --baseline and "
-						 "--json only");
+					   "--json only");
 		return 0;
 	}
 	if (!c->o.baseline || !c->have_seq || !c->o.out)

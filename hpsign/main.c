@@ -174,8 +174,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_TIME:
 			if (hp_time_parse(optarg, &t) < 0 || t <= 0)
-				return bad_usage(
-					"--time %s: not a time like 2027-02-10T00:00:00Z", optarg);
+				return bad_usage("--time %s: not a time like 2027-02-10T00:00:00Z",
+						 optarg);
 			a->so.now = a->vo.now = t;
 			break;
 		case 'h':
@@ -206,7 +206,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (a->verify && (a->so.key || a->so.cert || a->so.chain || a->so.pass_file ||
 			  a->so.pkcs11_module || a->output))
 		return bad_usage("--key, --cert, --chain, --pass-file, --pkcs11-module and -o "
-				   "go with --sign");
+				 "go with --sign");
 	return 0;
 }
 

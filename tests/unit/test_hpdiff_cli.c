@@ -483,7 +483,8 @@ Test(cli, a_failed_write_leaves_the_earlier_directory_alone)
 
 	/* first run: x and y differ */
 	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s %s && cp %s/body-change/old.o %s/x.o && cp %s/body-change/new.o %s/x.o && "
+		 "mkdir -p %s %s && cp %s/body-change/old.o %s/x.o && "
+		 "cp %s/body-change/new.o %s/x.o && "
 		 "cp %s/bounds-check/old.o %s/y.o && cp %s/bounds-check/new.o %s/y.o && "
 		 "cp %s/grown-function/old.o %s/z.o && cp %s/grown-function/old.o %s/z.o",
 		 o, n, s, o, s, n, s, o, s, n, s, o, s, n);
@@ -499,8 +500,9 @@ Test(cli, a_failed_write_leaves_the_earlier_directory_alone)
 	ino_t xi = inode_of(x), yi = inode_of(y);
 
 	/* second run: x no longer differs, y does, z does but cannot be written */
-	snprintf(cmd, sizeof(cmd), "cp %s/x.o %s/x.o && cp %s/grown-function/new.o %s/z.o && mkdir %s",
-		 o, n, s, n, z);
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s/x.o %s/x.o && cp %s/grown-function/new.o %s/z.o && mkdir %s", o, n, s, n,
+		 z);
 	cr_assert(system(cmd) == 0);
 	r = tu_run(argv);
 	cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
