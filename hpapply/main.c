@@ -37,16 +37,6 @@ static const char usage[] =
 
 enum { OPT_CA = 256, OPT_CRL, OPT_LIST, OPT_REVERT, OPT_JSON, OPT_VERSION };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	error("%s", msg);
-	fputs("Try 'hpapply --help' for more information.\n", stderr);
-	return -1;
-}
-
 static bool parse_pid(const char *s, pid_t *pid)
 {
 	long v = 0;
@@ -123,22 +113,22 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 	}
 	if (c->list || c->revert) {
 		if (argc - optind != 1 || (c->list && c->revert) || c->a.ca || c->a.crl)
-			return usage_error("%s", "--list and --revert take one PID and nothing else");
+			return usage_error("--list and --revert take one PID and nothing else");
 		if (!parse_pid(argv[optind], &c->a.pid))
 			return usage_error("not a process id: '%s'", argv[optind]);
 		if (c->json && c->revert)
-			return usage_error("%s", "--json goes with --list");
+			return usage_error("--json goes with --list");
 		return 0;
 	}
 	if (argc - optind != 2)
-		return usage_error("%s", "expected PID and PKG");
+		return usage_error("expected PID and PKG");
 	if (!parse_pid(argv[optind], &c->a.pid))
 		return usage_error("not a process id: '%s'", argv[optind]);
 	c->a.package = argv[optind + 1];
 	if (!c->a.ca)
-		return usage_error("%s", "--ca is required: packages are always verified");
+		return usage_error("--ca is required: packages are always verified");
 	if (c->json)
-		return usage_error("%s", "--json goes with --list");
+		return usage_error("--json goes with --list");
 	return 0;
 }
 

@@ -239,22 +239,6 @@ struct mismatch {
 	bool too_deep;		   /* ... not shown equal: the data was nested too deeply */
 };
 
-/* The instruction of f holding byte off, or -1 (insns are sorted and do not overlap). */
-static long insn_at(const struct func *f, uint32_t off)
-{
-	long lo = 0, hi = f->ninsns;
-
-	while (lo < hi) {
-		long mid = lo + (hi - lo) / 2;
-
-		if (f->insns[mid].off + f->insns[mid].len <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->ninsns && f->insns[lo].off <= off ? lo : -1;
-}
-
 const struct ref *func_branch_ref(const struct func *f, long i)
 {
 	const struct insn *in = &f->insns[i];
@@ -277,8 +261,12 @@ const struct ref *func_branch_ref(const struct func *f, long i)
 
 char *func_insn_text(const struct func *f, long i, char *buf, size_t size)
 {
+	return func_insn_text_ref(f, i, func_branch_ref(f, i), buf, size);
+}
+
+char *func_insn_text_ref(const struct func *f, long i, const struct ref *r, char *buf, size_t size)
+{
 	const struct insn *in = &f->insns[i];
-	const struct ref *r = func_branch_ref(f, i);
 	char *operand;
 
 	insn_format(f->code + in->off, in->len, in->off, buf, size);
@@ -427,7 +415,7 @@ static void propagate_labels(struct diff *d)
 
 				if (t->kind != T_FUNC || !t->off || t->func->status == ST_SAME)
 					continue;
-				long in = insn_at(b, b->refs[k].off);
+				long in = func_insn_at(b, b->refs[k].off);
 
 				b->status = b->twin->status = ST_CHANGED;
 				b->diff_off = in >= 0 ? b->insns[in].off : b->refs[k].off;

@@ -103,7 +103,7 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 	if (correlate(d) < 0 || compare(d) < 0 || check_layouts(d) < 0)
 		return -1;
 	d->analysed = true;
-	d->differs |= d->nfindings > 0;
+	d->differs |= d->nfindings > 0; /* so callers test differs alone */
 	attach_sources(&d->new);
 	attach_sources(&d->old);
 	if (!old || !new)

@@ -172,6 +172,8 @@ struct dobj *dobj_of(const struct symbol *s);
 int piece_refs(struct object *o, struct piece *p);
 /* Name a target for messages: "helper+0x4", "string \"bad\"". */
 const char *target_name(const struct target *t, char *buf, size_t size);
+/* The instruction of f holding byte off, or -1 (insns are sorted and do not overlap). */
+long func_insn_at(const struct func *f, uint64_t off);
 /* The reference that is instruction i's direct branch target, if any. */
 const struct ref *func_branch_ref(const struct func *f, long i);
 /*
@@ -180,8 +182,13 @@ const struct ref *func_branch_ref(const struct func *f, long i);
  * address an unrelocated displacement points at.
  */
 char *func_insn_text(const struct func *f, long i, char *buf, size_t size);
+/* The same with the branch reference already found: func_branch_ref(f, i). */
+char *func_insn_text_ref(const struct func *f, long i, const struct ref *branch, char *buf,
+			 size_t size);
 /* Clone-number-free key: "foo.constprop.0.isra.1" -> "foo.constprop.isra". */
 char *clone_key(const char *name);
+/* Length of the origin's name in a clone's: "foo.constprop.0" -> 3 ("foo"). */
+size_t clone_origin_len(const char *name);
 
 /* correlate.c: twins between the two objects */
 int correlate(struct diff *d);

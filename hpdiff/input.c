@@ -93,7 +93,6 @@ static char *out_path(const char *outdir, const char *rel, const char *member, i
 struct member {
 	char *name;
 	int dup; /* occurrence of this name in the archive, from 1 */
-	size_t order;
 	const uint8_t *data;
 	size_t len;
 };
@@ -117,7 +116,7 @@ static int add_member(void *arg, const char *name, const uint8_t *data, size_t l
 		m->v = v;
 		m->cap = cap;
 	}
-	m->v[m->n] = (struct member){xstrdup(name), 0, m->n, data, len};
+	m->v[m->n] = (struct member){xstrdup(name), 0, data, len};
 	if (!m->v[m->n].name)
 		return -1;
 	m->n++;
@@ -141,7 +140,7 @@ static int cmp_member(const void *a, const void *b)
 		return c;
 	if (x->dup != y->dup)
 		return x->dup < y->dup ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return (x > y) - (x < y); /* same name: archive order (x, y point into one array) */
 }
 
 /* Number duplicate names by occurrence and index members for lookup. */
@@ -170,12 +169,19 @@ static void free_members(struct members *m)
 
 static const struct member *find_member(const struct members *m, const char *name, int dup)
 {
-	struct member key = {(char *)name, dup, 0, NULL, 0}, *kp = &key, **hit;
+	struct member key = {(char *)name, dup, NULL, 0}, *kp = &key, **hit;
 
 	if (!m->n)
 		return NULL;
 	hit = bsearch(&kp, m->sorted, m->n, sizeof(*m->sorted), cmp_member_key);
 	return hit ? *hit : NULL;
+}
+
+/* A member in reports and messages: "lib.a(m.o)", the second of two same-named "lib.a(m.o#2)". */
+static char *member_name(const char *ar, const struct member *m)
+{
+	return m->dup > 1 ? xasprintf("%s(%s#%d)", ar, m->name, m->dup)
+			  : xasprintf("%s(%s)", ar, m->name);
 }
 
 static int member_job(struct jobs *js, const char *rel, const char *oldar, const char *newar,
@@ -186,15 +192,9 @@ static int member_job(struct jobs *js, const char *rel, const char *oldar, const
 
 	if (!j)
 		return -1;
-	j->name = m->dup > 1 ? xasprintf("%s(%s#%d)", rel, m->name, m->dup)
-			     : xasprintf("%s(%s)", rel, m->name);
-	/* the messages' names: the second of two same-named members is name#2 */
-	j->old_name = !a ? NULL
-		      : a->dup > 1 ? xasprintf("%s(%s#%d)", oldar, a->name, a->dup)
-				   : xasprintf("%s(%s)", oldar, a->name);
-	j->new_name = !b ? NULL
-		      : b->dup > 1 ? xasprintf("%s(%s#%d)", newar, b->name, b->dup)
-				   : xasprintf("%s(%s)", newar, b->name);
+	j->name = member_name(rel, m);
+	j->old_name = a ? member_name(oldar, a) : NULL;
+	j->new_name = b ? member_name(newar, b) : NULL;
 	if (a) {
 		j->old = a->data;
 		j->old_len = a->len;

@@ -88,15 +88,16 @@ static char *layout_difference(const struct dtype *a, const struct dtype *b)
 
 static const struct func *find_func(const struct object *o, const char *name)
 {
-	for (size_t i = 0; i < o->nfuncs; i++)
-		if (!strcmp(o->funcs[i].sym->name, name))
-			return &o->funcs[i];
+	const struct symbol *s = find_symbol_by_name(&o->elf, name);
+	size_t len = strlen(name);
+
+	if (s && func_of(s))
+		return func_of(s);
 	/* Out-of-line clones carry the origin's name in DWARF. */
 	for (size_t i = 0; i < o->nfuncs; i++) {
 		const char *n = o->funcs[i].sym->name;
-		size_t len = strlen(name);
 
-		if (!strncmp(n, name, len) && n[len] == '.')
+		if (clone_origin_len(n) == len && !strncmp(n, name, len))
 			return &o->funcs[i];
 	}
 	return NULL;

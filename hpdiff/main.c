@@ -5,13 +5,15 @@
  *   parse options      -> two inputs, output choice
  *   collect            -> a list of object pairs (objects, archive members, tree files)
  *   compare            -> per pair, in parallel: statuses, reasons, .hpd image, reports
- *   write              -> only if no pair had trouble: every .hpd, atomically
+ *   write              -> only if no pair had trouble: every .hpd to a temporary file
  *   report             -> summaries / JSON / --show on stdout, in input order
+ *   commit             -> once all is written: the .hpd files renamed into place
  *
  * Exit status (docs/hpdiff.1): 0 nothing differs, 1 differences that can
  * all be hotpatched, 2 trouble, 3 some difference cannot be hotpatched.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -65,16 +67,6 @@ static const char usage[] =
 	"exit status: 0 nothing differs; 1 differences, all hotpatchable;\n"
 	"2 trouble (usage, I/O, malformed or unsupported input);\n"
 	"3 at least one difference cannot be hotpatched.\n";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	error("%s", msg);
-	fputs("Try 'hpdiff --help' for more information.\n", stderr);
-	return -1;
-}
 
 /* A decimal number from 1 to 1024, nothing else (no sign, no spaces). */
 static bool parse_jobs(const char *s, long *v)
@@ -141,11 +133,11 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 	}
 	if (opt->inspect) {
 		if (argc - optind != 1 || opt->out || opt->show || opt->jobs)
-			return usage_error("%s", "--inspect takes one .hpd file and no option but --json");
+			return usage_error("--inspect takes one .hpd file and no option but --json");
 		return 0;
 	}
 	if (argc - optind != 2)
-		return usage_error("%s", "expected two arguments, OLD and NEW");
+		return usage_error("expected two arguments, OLD and NEW");
 	return 0;
 }
 
@@ -213,10 +205,10 @@ static void run_job(struct job *j, const struct options *opt)
 			 j->new_len) < 0)
 		goto out;
 	/* Emitting also settles patchability (references that cannot be expressed). */
-	emit = d.differs || d.nfindings || (j->always_write && j->out);
+	emit = d.differs || (j->always_write && j->out);
 	if (emit && encode(j, &d) < 0)
 		goto out;
-	if (!j->out || (!j->always_write && !d.differs && !d.nfindings)) {
+	if (!j->out || (!j->always_write && !d.differs)) {
 		free(j->hpd);
 		j->hpd = NULL;
 	}
@@ -295,41 +287,131 @@ static int make_parents(const char *path)
 }
 
 /*
- * Write every .hpd, or none: if one write fails, the ones this run already
- * wrote are removed.  In a directory, the .hpd of a pair that no longer
- * differs is removed too, so the directory never mixes runs.
+ * Write `len` bytes to a new temporary file beside `path`, flushed to disk.
+ * Returns its name (to rename over `path` later), or NULL after a message;
+ * then no temporary is left behind.
  */
-static int write_outputs(const struct jobs *js)
+static char *write_temp(const char *path, const uint8_t *data, size_t len)
+{
+	static unsigned long counter;
+	char *tmp = NULL;
+	int fd = -1, saved;
+	bool ok;
+
+	for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+		free(tmp);
+		if (!(tmp = xasprintf("%s.tmp.%ld.%lu", path, (long)getpid(), ++counter)))
+			return NULL;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		error("%s: cannot create output: %s", path, strerror(errno));
+		free(tmp);
+		return NULL;
+	}
+	while (len) {
+		ssize_t w = write(fd, data, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		data += w;
+		len -= (size_t)w;
+	}
+	ok = !len && fsync(fd) == 0;
+	saved = errno;
+	if (close(fd) < 0 && ok) {
+		ok = false;
+		saved = errno;
+	}
+	if (!ok) {
+		unlink(tmp);
+		free(tmp);
+		error("%s: cannot write output: %s", path, strerror(saved));
+		return NULL;
+	}
+	return tmp;
+}
+
+/*
+ * Write every .hpd, or none, in two steps.  write_outputs() writes each to
+ * a temporary file beside its name, and on failure removes the ones it
+ * wrote: nothing of an earlier run is touched yet.  commit_outputs() then
+ * renames them all into place and only after that removes, in a directory,
+ * the .hpd of a pair that no longer differs, so the directory never mixes
+ * runs.  `tmp` has one entry per job (NULL where nothing is written).
+ */
+static void discard_outputs(const struct jobs *js, char **tmp)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		if (tmp[i])
+			unlink(tmp[i]);
+		free(tmp[i]);
+		tmp[i] = NULL;
+	}
+}
+
+static int write_outputs(const struct jobs *js, char **tmp)
 {
 	size_t i;
 
 	for (i = 0; i < js->n; i++) {
 		const struct job *j = &js->v[i];
-		struct hp_error e;
-		char msg[160];
+		struct stat st;
 
-		if (!j->out)
+		if (!j->out || !j->hpd)
 			continue;
-		if (!j->hpd) {
-			if (unlink(j->out) < 0 && errno != ENOENT)
-				warn("%s: cannot remove the .hpd of an earlier run: %s", j->out,
-				     strerror(errno));
-			continue;
-		}
 		/* -o names a directory unless the inputs are two objects */
 		if (!j->always_write && make_parents(j->out) < 0)
 			break;
-		if (hp_write_file_atomic(j->out, j->hpd, j->hpd_len, 0666, &e) < 0) {
-			error("%s: %s", j->out, hp_error_text(&e, msg, sizeof(msg)));
+		/* a rename over a directory would fail only once others are in place */
+		if (lstat(j->out, &st) == 0 && S_ISDIR(st.st_mode)) {
+			error("%s: cannot write output: %s", j->out, strerror(EISDIR));
 			break;
 		}
+		if (!(tmp[i] = write_temp(j->out, j->hpd, j->hpd_len)))
+			break;
 	}
 	if (i == js->n)
 		return 0;
-	while (i-- > 0)
-		if (js->v[i].out && js->v[i].hpd)
-			unlink(js->v[i].out);
+	discard_outputs(js, tmp);
 	return -1;
+}
+
+/*
+ * Renames in the directories just written to fail only exceptionally (a
+ * directory in the way was caught before); the files already renamed then
+ * stay, and the status is 2.
+ */
+static int commit_outputs(const struct jobs *js, char **tmp)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < js->n; i++) {
+		if (!tmp[i])
+			continue;
+		if (rename(tmp[i], js->v[i].out) < 0) {
+			ret = error("%s: cannot write output: %s", js->v[i].out, strerror(errno));
+			break;
+		}
+		free(tmp[i]);
+		tmp[i] = NULL;
+	}
+	if (ret < 0) {
+		discard_outputs(js, tmp);
+		return ret;
+	}
+	for (size_t i = 0; i < js->n; i++) {
+		const struct job *j = &js->v[i];
+
+		if (j->out && !j->hpd && unlink(j->out) < 0 && errno != ENOENT)
+			warn("%s: cannot remove the .hpd of an earlier run: %s", j->out,
+			     strerror(errno));
+	}
+	return 0;
 }
 
 static void print_reports(const struct jobs *js, const struct options *opt)
@@ -373,6 +455,7 @@ int main(int argc, char **argv)
 {
 	struct options opt = {0};
 	struct jobs js;
+	char **tmp;
 	int done, status = EXIT_SAME;
 
 	if (parse_options(argc, argv, &opt, &done) < 0)
@@ -398,18 +481,27 @@ int main(int argc, char **argv)
 		    (r == EXIT_DIFFERS && status == EXIT_SAME))
 			status = r;
 	}
-	/* Trouble anywhere: no .hpd and no report, so nothing half-done is used. */
-	if (status != EXIT_TROUBLE && write_outputs(&js) < 0)
+	/*
+	 * Trouble anywhere: no .hpd and no report, so nothing half-done is used.
+	 * The .hpd files are put in place once the report is out.
+	 */
+	tmp = xcalloc(js.n, sizeof(*tmp));
+	if (!tmp || (status != EXIT_TROUBLE && write_outputs(&js, tmp) < 0))
 		status = EXIT_TROUBLE;
 	if (status != EXIT_TROUBLE)
 		print_reports(&js, &opt);
+	if (fflush(stdout) || ferror(stdout)) {
+		error("write error on standard output");
+		status = EXIT_TROUBLE;
+	}
+	if (tmp && status == EXIT_TROUBLE)
+		discard_outputs(&js, tmp);
+	else if (tmp && commit_outputs(&js, tmp) < 0)
+		status = EXIT_TROUBLE;
+	free(tmp);
 	for (size_t i = 0; i < js.n; i++)
 		if (js.v[i].json)
 			json_object_put(js.v[i].json);
 	jobs_free(&js);
-	if (fflush(stdout) || ferror(stdout)) {
-		error("write error on standard output");
-		return EXIT_TROUBLE;
-	}
 	return status;
 }

@@ -33,6 +33,13 @@ struct dobj *dobj_of(const struct symbol *s)
 	return is_data_sym(s) ? s->priv : NULL;
 }
 
+size_t clone_origin_len(const char *name)
+{
+	const char *dot = name[0] ? strchr(name + 1, '.') : NULL;
+
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
 char *clone_key(const char *name)
 {
 	char *key = xstrdup(name), *w = key;
@@ -320,21 +327,19 @@ static int check_reloc_type(struct object *o, const struct reloc *r, const char 
 		     hp_reloc_hint(HP_MACHINE_X86_64, r->type));
 }
 
-static const struct insn *insn_at(const struct func *f, uint64_t off)
+long func_insn_at(const struct func *f, uint64_t off)
 {
 	long lo = 0, hi = f->ninsns;
 
 	while (lo < hi) {
-		long mid = (lo + hi) / 2;
+		long mid = lo + (hi - lo) / 2;
 
-		if (f->insns[mid].off <= off)
+		if (f->insns[mid].off + f->insns[mid].len <= off)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0 || f->ninsns <= 0)
-		return NULL;
-	return &f->insns[lo - 1];
+	return lo < f->ninsns && f->insns[lo].off <= off ? lo : -1;
 }
 
 static int cmp_ref(const void *a, const void *b)
@@ -361,7 +366,8 @@ static int func_refs(struct object *o, struct func *f)
 	for (size_t i = 0; i < nrel; i++) {
 		const struct reloc *r = &first[i];
 		uint64_t foff = r->offset - f->off;
-		const struct insn *in = f->ninsns > 0 ? insn_at(f, foff) : NULL;
+		long at = func_insn_at(f, foff);
+		const struct insn *in = at >= 0 ? &f->insns[at] : NULL;
 		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
 		struct ref *ref = &f->refs[f->nrefs++];
 		int64_t bias;

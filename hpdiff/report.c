@@ -49,7 +49,7 @@ static bool dwarf_checked(const struct diff *d)
 
 void report_text(FILE *f, const struct diff *d)
 {
-	if (!d->differs && !d->nfindings) {
+	if (!d->differs) {
 		fprintf(f, "%s: no change\n", d->name);
 		return;
 	}
@@ -210,7 +210,7 @@ static int listing_build(const struct func *fn, struct listing *l)
 
 		const struct ref *branch = func_branch_ref(fn, i);
 
-		func_insn_text(fn, i, asmtext, sizeof(asmtext));
+		func_insn_text_ref(fn, i, branch, asmtext, sizeof(asmtext));
 		for (uint8_t k = 0; k < in->len && k < 16; k++)
 			snprintf(hex + 2 * k, sizeof(hex) - 2 * k, "%02x", fn->code[in->off + k]);
 		while (r < fn->nrefs && fn->refs[r].off < in->off)

@@ -64,6 +64,19 @@ void warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return -1;
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	return -1;
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

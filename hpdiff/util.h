@@ -31,6 +31,12 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * A bad option or argument: the message as error() says it, then "Try
+ * '<name> --help' for more information." on stderr.  Returns -1.
+ */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
  * After getopt_long() returned ':' or '?' for argv: the problem in words,
  * naming the option as it was written ("unknown option '-x'", "option
  * '--json' takes no argument", "option '-o' needs an argument").

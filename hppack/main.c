@@ -55,16 +55,6 @@ static const char usage[] =
 enum { OPT_BASELINE = 256, OPT_SYMBOLS, OPT_SEQ, OPT_MINSEQ, OPT_PREVIOUS, OPT_EXPIRES,
        OPT_ID, OPT_FIXES, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_INSPECT, OPT_JSON, OPT_VERSION };
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof(msg), fmt, arg);
-	error("%s", msg);
-	fputs("Try 'hppack --help' for more information.\n", stderr);
-	return -1;
-}
-
 static bool parse_u64(const char *s, uint64_t *v)
 {
 	*v = 0;
@@ -183,20 +173,20 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 	}
 	if (c->inspect) {
 		if (optind != argc || c->o.out || c->have_seq || c->o.key)
-			return usage_error("%s", "--inspect takes a package, and --baseline and "
-						 "--json only");
+			return usage_error("--inspect takes a package, and --baseline and "
+					   "--json only");
 		return 0;
 	}
 	if (!c->o.baseline || !c->have_seq || !c->o.out)
-		return usage_error("%s", "--baseline, --seq and -o are required");
+		return usage_error("--baseline, --seq and -o are required");
 	if (optind == argc)
-		return usage_error("%s", "no .hpd file given");
+		return usage_error("no .hpd file given");
 	if (!c->o.key != !c->o.cert)
-		return usage_error("%s", "--key and --cert go together");
+		return usage_error("--key and --cert go together");
 	if (c->o.chain && !c->o.key)
-		return usage_error("%s", "--chain needs --key and --cert");
+		return usage_error("--chain needs --key and --cert");
 	if (c->o.min_seq > c->o.seq)
-		return usage_error("%s", "--min-seq is above --seq");
+		return usage_error("--min-seq is above --seq");
 	return 0;
 }
 

@@ -80,9 +80,9 @@ static int complain(const char *fmt, ...)
 	return EXIT_TROUBLE;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static int usage_error(const char *fmt, ...)
+static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -174,8 +174,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_TIME:
 			if (hp_time_parse(optarg, &t) < 0 || t <= 0)
-				return usage_error(
-					"--time %s: not a time like 2027-02-10T00:00:00Z", optarg);
+				return bad_usage("--time %s: not a time like 2027-02-10T00:00:00Z",
+						 optarg);
 			a->so.now = a->vo.now = t;
 			break;
 		case 'h':
@@ -189,24 +189,24 @@ static int parse_args(int argc, char **argv, struct args *a)
 			char problem[300];
 
 			option_problem(c, argv, problem, sizeof(problem));
-			return usage_error("%s", problem);
+			return bad_usage("%s", problem);
 		}
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument %s", argv[optind]);
+		return bad_usage("unexpected argument %s", argv[optind]);
 	if (!a->sign == !a->verify)
-		return usage_error("say either --sign PKG or --verify PKG");
+		return bad_usage("say either --sign PKG or --verify PKG");
 	if (a->sign && (!a->so.key || !a->so.cert))
-		return usage_error("--sign needs --key and --cert");
+		return bad_usage("--sign needs --key and --cert");
 	if (a->sign && (a->vo.ca_file || a->vo.crl_file || a->target || a->json))
-		return usage_error("--ca, --crl, --target and --json go with --verify");
+		return bad_usage("--ca, --crl, --target and --json go with --verify");
 	if (a->verify && !a->vo.ca_file)
-		return usage_error("--verify needs --ca");
+		return bad_usage("--verify needs --ca");
 	if (a->verify && (a->so.key || a->so.cert || a->so.chain || a->so.pass_file ||
 			  a->so.pkcs11_module || a->output))
-		return usage_error("--key, --cert, --chain, --pass-file, --pkcs11-module and -o "
-				   "go with --sign");
+		return bad_usage("--key, --cert, --chain, --pass-file, --pkcs11-module and -o "
+				 "go with --sign");
 	return 0;
 }
 

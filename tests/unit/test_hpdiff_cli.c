@@ -462,6 +462,69 @@ Test(cli, trees_pair_by_relative_path)
 	free(o), free(n), free(out);
 }
 
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	return st.st_ino;
+}
+
+/*
+ * A directory of .hpd files is replaced whole or not at all: when one
+ * cannot be written, the earlier run's files are all still there (even the
+ * one of a pair that no longer differs) and no temporary file is left.
+ */
+Test(cli, a_failed_write_leaves_the_earlier_directory_alone)
+{
+	char *o = tu_path(tmp, "old"), *n = tu_path(tmp, "new"), *out = tu_path(tmp, "out");
+	const char *s = HP_SAMPLEDIR "/gcc-O2";
+	char cmd[16384];
+
+	/* first run: x and y differ */
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s %s && cp %s/body-change/old.o %s/x.o && "
+		 "cp %s/body-change/new.o %s/x.o && "
+		 "cp %s/bounds-check/old.o %s/y.o && cp %s/bounds-check/new.o %s/y.o && "
+		 "cp %s/grown-function/old.o %s/z.o && cp %s/grown-function/old.o %s/z.o",
+		 o, n, s, o, s, n, s, o, s, n, s, o, s, n);
+	cr_assert(system(cmd) == 0);
+	char *argv[] = {HPDIFF, "-o", out, o, n, NULL};
+	struct run r = tu_run(argv);
+
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	tu_run_free(&r);
+	char *x = tu_path(tmp, "out/x.hpd"), *y = tu_path(tmp, "out/y.hpd"),
+	     *z = tu_path(tmp, "out/z.hpd");
+	cr_assert(tu_exists(x) && tu_exists(y) && !tu_exists(z));
+	ino_t xi = inode_of(x), yi = inode_of(y);
+
+	/* second run: x no longer differs, y does, z does but cannot be written */
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s/x.o %s/x.o && cp %s/grown-function/new.o %s/z.o && mkdir %s", o, n, s, n,
+		 z);
+	cr_assert(system(cmd) == 0);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 2, "%s%s", r.out, r.err);
+	cr_expect(strstr(r.err, "/out/z.hpd: cannot write output"), "%s", r.err);
+	cr_expect_str_empty(r.out);
+	tu_run_free(&r);
+	cr_expect(tu_exists(x), "the .hpd of a pair that no longer differs was removed");
+	cr_expect_eq(inode_of(x), xi);
+	cr_expect_eq(inode_of(y), yi, "y.hpd was replaced by a run that failed");
+	snprintf(cmd, sizeof(cmd), "ls -a %s | grep -q tmp", out);
+	cr_expect(system(cmd) != 0, "a temporary file was left behind");
+
+	/* once z can be written, the run replaces the directory whole */
+	snprintf(cmd, sizeof(cmd), "rmdir %s", z);
+	cr_assert(system(cmd) == 0);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 1, "%s%s", r.out, r.err);
+	tu_run_free(&r);
+	cr_expect(!tu_exists(x) && tu_exists(y) && tu_exists(z));
+	free(o), free(n), free(out), free(x), free(y), free(z);
+}
+
 Test(cli, parallel_and_serial_reports_are_identical)
 {
 	char *j1[] = {HPDIFF, "--json", "-j", "1", HP_SAMPLEDIR "/gcc-O2", HP_SAMPLEDIR "/clang-O2",
