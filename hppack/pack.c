@@ -109,6 +109,11 @@ static char *local_scope(const struct hp_hpd *h)
 	return xstrdup(slash ? slash + 1 : o);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* "hpdiff 0.1.0, hppack 0.1.0": every tool that made the inputs, once, sorted. */
 static int collect_tools(struct packer *p)
 {
@@ -126,13 +131,7 @@ static int collect_tools(struct packer *p)
 			v[n++] = p->in[i].h->tool;
 	}
 	v[n++] = "hppack " HP_VERSION;
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
-			const char *t = v[k];
-
-			v[k] = v[k - 1];
-			v[k - 1] = t;
-		}
+	sort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(v[i]) + 2;
 	p->tools = xcalloc(len + 1, 1);
@@ -859,20 +858,36 @@ static int resolve_input(struct packer *p, struct input *in)
 	return 0;
 }
 
+/* A replaced function with its code block, and where it was added (ties keep that order). */
+struct replaced {
+	struct hp_manifest_func f;
+	uint32_t code, order;
+};
+
+static int cmp_replaced(const void *a, const void *b)
+{
+	const struct replaced *x = a, *y = b;
+
+	if (x->f.offset != y->f.offset)
+		return x->f.offset < y->f.offset ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
 /* Order replaced functions by address, the manifest's order; no overlaps. */
 static int order_replaced(struct packer *p)
 {
-	for (uint32_t i = 1; i < p->nfuncs; i++) {
-		for (uint32_t k = i; k > 0 && p->funcs[k - 1].offset > p->funcs[k].offset; k--) {
-			struct hp_manifest_func t = p->funcs[k];
-			uint32_t c = p->func_code[k];
+	struct replaced *v = xcalloc(p->nfuncs + 1, sizeof(*v));
 
-			p->funcs[k] = p->funcs[k - 1];
-			p->func_code[k] = p->func_code[k - 1];
-			p->funcs[k - 1] = t;
-			p->func_code[k - 1] = c;
-		}
+	if (!v)
+		return -1;
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		v[i] = (struct replaced){ .f = p->funcs[i], .code = p->func_code[i], .order = i };
+	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
+	for (uint32_t i = 0; i < p->nfuncs; i++) {
+		p->funcs[i] = v[i].f;
+		p->func_code[i] = v[i].code;
 	}
+	free(v);
 	for (uint32_t i = 1; i < p->nfuncs; i++)
 		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
 			refuse(p, "%s is replaced twice (by more than one .hpd)", p->funcs[i].name);
