@@ -200,21 +200,122 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 	return p->status;
 }
 
+/* ---- names of the items ------------------------------------------------------------ */
+
+/* An item an input defines under a name (its own or an alias). */
+struct named {
+	const char *name;
+	uint32_t in;	/* into p->in */
+	uint32_t kind;	/* HP_TGT_FUNC or HP_TGT_DATA */
+	uint32_t index; /* into the input's funcs or data */
+};
+
+/* By name, then in new_global's order of precedence: input, functions before data, index. */
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->in != y->in)
+		return x->in < y->in ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Per item of that kind, the aliases naming it, in the alias table's order. */
+static int alias_lists(const struct hp_hpd *h, uint8_t kind, uint32_t nitems, uint32_t **at,
+		       uint32_t **list)
+{
+	uint32_t *a = xcalloc((size_t)nitems + 2, sizeof(*a));
+	uint32_t *l = xcalloc((size_t)h->naliases + 1, sizeof(*l));
+
+	*at = a;
+	*list = l;
+	if (!a || !l)
+		return -1;
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind)
+			a[h->aliases[i].index + 2]++;
+	for (uint32_t i = 2; i < nitems + 2; i++)
+		a[i] += a[i - 1];
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind)
+			l[a[h->aliases[i].index + 1]++] = i;
+	return 0;
+}
+
+static void add_named(struct packer *p, const char *name, uint32_t in, uint32_t kind,
+		      uint32_t index)
+{
+	p->named[p->nnamed++] = (struct named){ name, in, kind, index };
+}
+
+/*
+ * Once, after loading: every input's per-item alias lists, and one table
+ * by name of the globals the inputs define anew (new global functions, and
+ * global data), each under its name and its aliases.
+ */
+static int index_names(struct packer *p)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < p->nin; i++) {
+		struct input *in = &p->in[i];
+		const struct hp_hpd *h = in->h;
+
+		if (alias_lists(h, HP_TGT_FUNC, h->nfuncs, &in->falias_at, &in->falias) < 0 ||
+		    alias_lists(h, HP_TGT_DATA, h->ndata, &in->dalias_at, &in->dalias) < 0)
+			return -1;
+		max += (size_t)h->nfuncs + h->ndata + h->naliases;
+	}
+	p->named = xcalloc(max + 1, sizeof(*p->named));
+	if (!p->named)
+		return -1;
+	for (uint32_t i = 0; i < p->nin; i++) {
+		const struct input *in = &p->in[i];
+		const struct hp_hpd *h = in->h;
+
+		for (uint32_t f = 0; f < h->nfuncs; f++) {
+			if (h->funcs[f].status != HP_FUNC_NEW || h->funcs[f].bind == HP_BIND_LOCAL)
+				continue;
+			add_named(p, h->funcs[f].name, i, HP_TGT_FUNC, f);
+			for (uint32_t k = in->falias_at[f]; k < in->falias_at[f + 1]; k++)
+				add_named(p, h->aliases[in->falias[k]].name, i, HP_TGT_FUNC, f);
+		}
+		for (uint32_t d = 0; d < h->ndata; d++) {
+			if (h->data[d].bind == HP_BIND_LOCAL)
+				continue;
+			add_named(p, h->data[d].name, i, HP_TGT_DATA, d);
+			for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1]; k++)
+				add_named(p, h->aliases[in->dalias[k]].name, i, HP_TGT_DATA, d);
+		}
+	}
+	sort(p->named, p->nnamed, sizeof(*p->named), cmp_named);
+	return 0;
+}
+
+/* The first of the new globals named so, in order of precedence, or NULL. */
+static const struct named *find_named(const struct packer *p, const char *name)
+{
+	size_t lo = 0, hi = p->nnamed;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(p->named[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nnamed && !strcmp(p->named[lo].name, name) ? &p->named[lo] : NULL;
+}
+
 /* ---- placing code and data ------------------------------------------------------ */
 
 #define NO_ITEM UINT32_MAX
-
-/* Does the name, or an alias, belong to data item d of the input? */
-static bool data_named(const struct hp_hpd *h, uint32_t d, const char *name)
-{
-	if (!strcmp(h->data[d].name, name))
-		return true;
-	for (uint32_t i = 0; i < h->naliases; i++)
-		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d &&
-		    !strcmp(h->aliases[i].name, name))
-			return true;
-	return false;
-}
 
 /*
  * A "new" global variable the baseline already defines under that name (or
@@ -235,9 +336,9 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
 		return false;
 	names[nnames++] = hd->name;
-	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
-		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d)
-			names[nnames++] = h->aliases[i].name;
+	for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1] && nnames < ARRAY_SIZE(names);
+	     k++)
+		names[nnames++] = h->aliases[in->dalias[k]].name;
 	for (size_t k = 0; k < nnames; k++) {
 		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
 		const struct bsym *s = n ? cand[0] : NULL;
@@ -335,9 +436,9 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
 		return false;
 	names[nnames++] = f->name;
-	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
-		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == fi)
-			names[nnames++] = h->aliases[i].name;
+	for (uint32_t k = in->falias_at[fi];
+	     k < in->falias_at[fi + 1] && nnames < ARRAY_SIZE(names); k++)
+		names[nnames++] = h->aliases[in->falias[k]].name;
 	for (size_t k = 0; k < nnames; k++) {
 		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
 
@@ -581,36 +682,18 @@ static void to_code(const struct input *in, uint32_t f, struct hp_preloc *r)
 	}
 }
 
-static bool func_named(const struct hp_hpd *h, uint32_t f, const char *name)
-{
-	if (!strcmp(h->funcs[f].name, name))
-		return true;
-	for (uint32_t i = 0; i < h->naliases; i++)
-		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == f &&
-		    !strcmp(h->aliases[i].name, name))
-			return true;
-	return false;
-}
-
 /* A global another .hpd defines anew, by its name or an alias. */
 static bool new_global(const struct packer *p, const char *name, struct hp_preloc *r)
 {
-	for (size_t i = 0; i < p->nin; i++) {
-		const struct hp_hpd *h = p->in[i].h;
+	const struct named *n = find_named(p, name);
 
-		for (uint32_t f = 0; f < h->nfuncs; f++)
-			if (h->funcs[f].status == HP_FUNC_NEW && h->funcs[f].bind != HP_BIND_LOCAL &&
-			    func_named(h, f, name)) {
-				to_code(&p->in[i], f, r);
-				return true;
-			}
-		for (uint32_t d = 0; d < h->ndata; d++)
-			if (h->data[d].bind != HP_BIND_LOCAL && data_named(h, d, name)) {
-				to_data(&p->in[i], d, r);
-				return true;
-			}
-	}
-	return false;
+	if (!n)
+		return false;
+	if (n->kind == HP_TGT_FUNC)
+		to_code(&p->in[n->in], n->index, r);
+	else
+		to_data(&p->in[n->in], n->index, r);
+	return true;
 }
 
 static bool is_got_type(uint32_t t)
@@ -902,6 +985,8 @@ static int order_replaced(struct packer *p)
 
 int pack_resolve(struct packer *p)
 {
+	if (index_names(p) < 0)
+		return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
 		if (find_replaced(p, &p->in[i]) < 0)
 			return PACK_TROUBLE;
@@ -930,6 +1015,10 @@ void pack_free(struct packer *p)
 		free(p->in[i].bound_of);
 		free(p->in[i].fbound_of);
 		free(p->in[i].replaces);
+		free(p->in[i].falias_at);
+		free(p->in[i].falias);
+		free(p->in[i].dalias_at);
+		free(p->in[i].dalias);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {
@@ -953,6 +1042,7 @@ void pack_free(struct packer *p)
 	free(p->funcs);
 	free(p->func_code);
 	free(p->tools);
+	free(p->named);
 	for (size_t i = 0; i < p->nsaid; i++)
 		free(p->said[i]);
 	free(p->said);

@@ -32,6 +32,11 @@ struct input {
 	int64_t *bound_of;
 	/* .hpd function -> the baseline function it was proven to replace, or NULL */
 	const struct bsym **replaces;
+	/*
+	 * Per function (data item) i, the aliases naming it, in the alias
+	 * table's order: aliases[falias[falias_at[i]]] up to falias_at[i + 1].
+	 */
+	uint32_t *falias_at, *falias, *dalias_at, *dalias;
 	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };
@@ -47,6 +52,9 @@ struct packer {
 	uint32_t nfuncs;
 	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
 	int status;  /* worst enum pack_status so far */
+	/* the new globals of every input by name and alias, sorted (see index_names) */
+	struct named *named;
+	size_t nnamed;
 	char **said; /* refusals printed, each once (a symbol may be used many times) */
 	size_t nsaid;
 };
