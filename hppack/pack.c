@@ -358,19 +358,39 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 	return false;
 }
 
+static const char *scope_of(const struct input *in, uint8_t bind)
+{
+	return bind == HP_BIND_LOCAL ? in->scope : NULL;
+}
+
 static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
+
+/*
+ * The baseline symbol the input's hs names: a local by the input's source
+ * file, else the first of the name.  *n is how many the baseline has of
+ * that name (in that file); NULL when none, or a local is ambiguous.
+ */
+static const struct bsym *baseline_sym(const struct packer *p, const struct input *in,
+				       const struct hp_sym *hs, size_t *n)
+{
+	const struct bsym *cand[MAX_CANDIDATES];
+	const char *scope = scope_of(in, hs->bind);
+
+	*n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	if (!*n)
+		return NULL;
+	return scope ? pick_local(in, cand, *n) : cand[0];
+}
 
 /* Where the baseline itself has hs (a symbol, else its PLT entry): an image offset. */
 static bool baseline_target(const struct packer *p, const struct input *in,
 			    const struct hp_sym *hs, int64_t *off)
 {
-	const struct bsym *cand[MAX_CANDIDATES], *s;
-	const char *scope = hs->bind == HP_BIND_LOCAL ? in->scope : NULL;
-	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	size_t n;
+	const struct bsym *s = baseline_sym(p, in, hs, &n);
 	uint64_t v;
 
 	if (n) {
-		s = scope ? pick_local(in, cand, n) : cand[0];
 		if (!s || s->type == STT_TLS || s->type == STT_GNU_IFUNC)
 			return false;
 		*off = (int64_t)(s->value - p->b->img.base);
@@ -522,11 +542,6 @@ static int place(struct packer *p)
 }
 
 /* ---- finding and proving replaced functions ---------------------------------------- */
-
-static const char *scope_of(const struct input *in, uint8_t bind)
-{
-	return bind == HP_BIND_LOCAL ? in->scope : NULL;
-}
 
 static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
 {
@@ -820,9 +835,9 @@ static const struct bsym *pick_local(const struct input *in, const struct bsym *
 static int resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
 		       struct hp_preloc *r)
 {
-	const struct bsym *cand[MAX_CANDIDATES], *s;
 	const char *scope = scope_of(in, hs->bind);
-	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	size_t n;
+	const struct bsym *s = baseline_sym(p, in, hs, &n);
 
 	if (!n && scope) {
 		refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope, p->b->path);
@@ -843,7 +858,6 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 	}
 	if (!n)
 		return resolve_import(p, hs, r);
-	s = scope ? pick_local(in, cand, n) : cand[0];
 	if (!s) {
 		refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name", in->path,
 		       hs->name, scope, p->b->path, n);
