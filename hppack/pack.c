@@ -24,28 +24,63 @@
 #define MAX_HPD (1ull << 30)
 #define MAX_CANDIDATES 16
 
+static size_t hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+/* Where msg is in the set of refusals said, else the free entry it would take. */
+static char **said_at(char **set, size_t cap, const char *msg)
+{
+	size_t i = hash_str(msg) & (cap - 1);
+
+	while (set[i] && strcmp(set[i], msg))
+		i = (i + 1) & (cap - 1);
+	return &set[i];
+}
+
+/* Remember msg as said; on failure it may only be said again. */
+static void remember_said(struct packer *p, const char *msg)
+{
+	char *copy;
+
+	if ((p->nsaid + 1) * 2 > p->cap_said) {
+		size_t cap = p->cap_said ? p->cap_said * 2 : 64;
+		char **set = xcalloc(cap, sizeof(*set));
+
+		if (!set)
+			return;
+		for (size_t i = 0; i < p->cap_said; i++)
+			if (p->said[i])
+				*said_at(set, cap, p->said[i]) = p->said[i];
+		free(p->said);
+		p->said = set;
+		p->cap_said = cap;
+	}
+	if ((copy = xstrdup(msg))) {
+		*said_at(p->said, p->cap_said, msg) = copy;
+		p->nsaid++;
+	}
+}
+
 static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-
-	char **said;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->status < PACK_REFUSED)
 		p->status = PACK_REFUSED;
-	for (size_t i = 0; i < p->nsaid; i++)
-		if (!strcmp(p->said[i], msg))
-			return;
-	error("%s", msg);
-	said = xrealloc(p->said, (p->nsaid + 1) * sizeof(*said));
-	if (!said)
+	if (p->nsaid && *said_at(p->said, p->cap_said, msg))
 		return;
-	p->said = said;
-	if ((said[p->nsaid] = xstrdup(msg)))
-		p->nsaid++;
+	error("%s", msg);
+	remember_said(p, msg);
 }
 
 static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
@@ -1057,7 +1092,7 @@ void pack_free(struct packer *p)
 	free(p->func_code);
 	free(p->tools);
 	free(p->named);
-	for (size_t i = 0; i < p->nsaid; i++)
+	for (size_t i = 0; i < p->cap_said; i++)
 		free(p->said[i]);
 	free(p->said);
 	memset(p, 0, sizeof(*p));

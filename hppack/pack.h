@@ -55,8 +55,12 @@ struct packer {
 	/* the new globals of every input by name and alias, sorted (see index_names) */
 	struct named *named;
 	size_t nnamed;
-	char **said; /* refusals printed, each once (a symbol may be used many times) */
-	size_t nsaid;
+	/*
+	 * Refusals printed, each once (a symbol may be used many times): a hash
+	 * set of nsaid messages in cap_said entries (a power of two), NULL free.
+	 */
+	char **said;
+	size_t nsaid, cap_said;
 };
 
 /* Read and check the .hpd files; PACK_OK or the status to exit with. */
