@@ -237,6 +237,13 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 
 /* ---- names of the items ------------------------------------------------------------ */
 
+/* The baseline lookup of one .hpd symbol (struct input's lookup). */
+struct sym_lookup {
+	const struct bsym *s;
+	size_t n;
+	bool done;
+};
+
 /* An item an input defines under a name (its own or an alias). */
 struct named {
 	const char *name;
@@ -289,9 +296,10 @@ static void add_named(struct packer *p, const char *name, uint32_t in, uint32_t 
 }
 
 /*
- * Once, after loading: every input's per-item alias lists, and one table
- * by name of the globals the inputs define anew (new global functions, and
- * global data), each under its name and its aliases.
+ * Once, after loading: every input's per-item alias lists and (empty)
+ * symbol lookups, and one table by name of the globals the inputs define
+ * anew (new global functions, and global data), each under its name and
+ * its aliases.
  */
 static int index_names(struct packer *p)
 {
@@ -301,7 +309,9 @@ static int index_names(struct packer *p)
 		struct input *in = &p->in[i];
 		const struct hp_hpd *h = in->h;
 
-		if (alias_lists(h, HP_TGT_FUNC, h->nfuncs, &in->falias_at, &in->falias) < 0 ||
+		in->lookup = xcalloc((size_t)h->nsyms + 1, sizeof(*in->lookup));
+		if (!in->lookup ||
+		    alias_lists(h, HP_TGT_FUNC, h->nfuncs, &in->falias_at, &in->falias) < 0 ||
 		    alias_lists(h, HP_TGT_DATA, h->ndata, &in->dalias_at, &in->dalias) < 0)
 			return -1;
 		max += (size_t)h->nfuncs + h->ndata + h->naliases;
@@ -401,20 +411,25 @@ static const char *scope_of(const struct input *in, uint8_t bind)
 static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
 
 /*
- * The baseline symbol the input's hs names: a local by the input's source
- * file, else the first of the name.  *n is how many the baseline has of
- * that name (in that file); NULL when none, or a local is ambiguous.
+ * The baseline symbol the input's hs (one of in->h->syms) names: a local by
+ * the input's source file, else the first of the name.  *n is how many the
+ * baseline has of that name (in that file); NULL when none, or a local is
+ * ambiguous.  Looked up once per symbol, when in->group is known.
  */
 static const struct bsym *baseline_sym(const struct packer *p, const struct input *in,
 				       const struct hp_sym *hs, size_t *n)
 {
 	const struct bsym *cand[MAX_CANDIDATES];
 	const char *scope = scope_of(in, hs->bind);
+	struct sym_lookup *l = &in->lookup[hs - in->h->syms];
 
-	*n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
-	if (!*n)
-		return NULL;
-	return scope ? pick_local(in, cand, *n) : cand[0];
+	if (!l->done) {
+		l->n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+		l->s = !l->n ? NULL : scope ? pick_local(in, cand, l->n) : cand[0];
+		l->done = true;
+	}
+	*n = l->n;
+	return l->s;
 }
 
 /* Where the baseline itself has hs (a symbol, else its PLT entry): an image offset. */
@@ -1068,6 +1083,7 @@ void pack_free(struct packer *p)
 		free(p->in[i].falias);
 		free(p->in[i].dalias_at);
 		free(p->in[i].dalias);
+		free(p->in[i].lookup);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {

@@ -37,6 +37,8 @@ struct input {
 	 * table's order: aliases[falias[falias_at[i]]] up to falias_at[i + 1].
 	 */
 	uint32_t *falias_at, *falias, *dalias_at, *dalias;
+	/* per .hpd symbol, its baseline lookup once made (after find_replaced set group) */
+	struct sym_lookup *lookup;
 	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };
