@@ -790,7 +790,7 @@ Test(hppack, a_moved_function_with_an_overflowing_addend_is_refused)
 	size_t len, out_len;
 	struct run r;
 
-	file = (uint8_t *)slurp(old, &len);
+	file = (uint8_t *)tu_read_ok(old, &len);
 	cr_assert(hp_image_parse(file, len, &img, &e) == 0, "%s", e.what);
 	code = hp_image_bytes(&img, at, 70); /* latwin_sum's size in gcc-O2 */
 	cr_assert(code);
@@ -1222,7 +1222,7 @@ static const char *retyped_hpd(const char *hpd, const char *name, uint8_t type)
 	size_t len, out_len;
 	bool found = false;
 
-	buf = (uint8_t *)slurp(hpd, &len);
+	buf = (uint8_t *)tu_read_ok(hpd, &len);
 	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
 	free(buf);
 	for (uint32_t i = 0; i < h->nsyms; i++)
@@ -1517,7 +1517,7 @@ Test(hppack, a_moved_function_calling_a_static_of_a_same_named_file)
 			call = k + 1;
 	}
 	cr_assert(call, "a_run does not call a's step");
-	buf = (uint8_t *)slurp(fpath("scope/a.hpd"), &len);
+	buf = (uint8_t *)tu_read_ok(fpath("scope/a.hpd"), &len);
 	cr_assert(hp_hpd_decode(buf, len, &h, &e) == 0, "%s", e.what);
 	free(buf);
 	h->syms = realloc(h->syms, (h->nsyms + 1) * sizeof(*h->syms));
