@@ -234,7 +234,7 @@ static int load_plt(struct baseline *b, Elf *e, const char *secname)
 	if (!by_addr)
 		return -1;
 	for (size_t g = 0; g < b->ngot; g++)
-		by_addr[g] = (struct slot_at){ b->got[g].vaddr, g };
+		by_addr[g] = (struct slot_at){b->got[g].vaddr, g};
 	sort(by_addr, b->ngot, sizeof(*by_addr), cmp_slot_at);
 	for (uint64_t k = 0; k + 6 <= sh.sh_size; k++) {
 		int32_t disp;

@@ -292,7 +292,7 @@ static int alias_lists(const struct hp_hpd *h, uint8_t kind, uint32_t nitems, ui
 static void add_named(struct packer *p, const char *name, uint32_t in, uint32_t kind,
 		      uint32_t index)
 {
-	p->named[p->nnamed++] = (struct named){ name, in, kind, index };
+	p->named[p->nnamed++] = (struct named){name, in, kind, index};
 }
 
 /*
@@ -1028,7 +1028,7 @@ static int order_replaced(struct packer *p)
 	if (!v)
 		return -1;
 	for (uint32_t i = 0; i < p->nfuncs; i++)
-		v[i] = (struct replaced){ .f = p->funcs[i], .code = p->func_code[i], .order = i };
+		v[i] = (struct replaced){.f = p->funcs[i], .code = p->func_code[i], .order = i};
 	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
 	for (uint32_t i = 0; i < p->nfuncs; i++) {
 		p->funcs[i] = v[i].f;
