@@ -104,16 +104,12 @@ static int load_symtab(struct baseline *b, Elf *e, const char *path)
 	return 0;
 }
 
-/* Name of dynamic symbol i (.dynsym), or NULL. */
-static const char *dynsym_name(Elf *e, size_t i, GElf_Sym *out)
+/* Name of dynamic symbol i of .dynsym (d, with header sh; d NULL if none), or NULL. */
+static const char *dynsym_name(Elf *e, Elf_Data *d, const GElf_Shdr *sh, size_t i, GElf_Sym *out)
 {
-	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(e, SHT_DYNSYM, NULL, &sh);
-	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
-
-	if (!d || !i || i >= sh.sh_size / sizeof(Elf64_Sym) || !gelf_getsym(d, (int)i, out))
+	if (!d || !i || i >= sh->sh_size / sizeof(Elf64_Sym) || !gelf_getsym(d, (int)i, out))
 		return NULL;
-	return elf_strptr(e, sh.sh_link, out->st_name);
+	return elf_strptr(e, sh->sh_link, out->st_name);
 }
 
 static int add_slot(struct bslot **v, size_t *n, const char *name, uint64_t vaddr)
@@ -133,7 +129,9 @@ static int add_slot(struct bslot **v, size_t *n, const char *name, uint64_t vadd
 static int load_dynamic_relocs(struct baseline *b, Elf *e)
 {
 	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
+	GElf_Shdr sh, dynsh;
+	Elf_Scn *dynscn = find_section(e, SHT_DYNSYM, NULL, &dynsh);
+	Elf_Data *dyn = dynscn ? elf_getdata(dynscn, NULL) : NULL;
 
 	while ((scn = elf_nextscn(e, scn))) {
 		Elf_Data *d;
@@ -150,7 +148,7 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 			if (!gelf_getrela(d, (int)i, &r))
 				break;
 			type = (uint32_t)GELF_R_TYPE(r.r_info);
-			name = dynsym_name(e, GELF_R_SYM(r.r_info), &s);
+			name = dynsym_name(e, dyn, &dynsh, GELF_R_SYM(r.r_info), &s);
 			if ((type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT) && name) {
 				if (add_slot(&b->got, &b->ngot, name, r.r_offset) < 0)
 					return -1;
@@ -188,36 +186,76 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
  * know counts, and the patch calls the jmp itself, which behaves as the
  * whole entry does.
  */
+/* A GOT slot by address: b->got[at], the first in b->got of those at that address. */
+struct slot_at {
+	uint64_t vaddr;
+	size_t at;
+};
+
+static int cmp_slot_at(const void *a, const void *b)
+{
+	const struct slot_at *x = a, *y = b;
+
+	if (x->vaddr != y->vaddr)
+		return x->vaddr < y->vaddr ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The name of the GOT slot at vaddr (the first in b->got, which is by name), or NULL. */
+static const char *got_name_at(const struct baseline *b, const struct slot_at *v, uint64_t vaddr)
+{
+	size_t lo = 0, hi = b->ngot;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].vaddr < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->ngot && v[lo].vaddr == vaddr ? b->got[v[lo].at].name : NULL;
+}
+
 static int load_plt(struct baseline *b, Elf *e, const char *secname)
 {
 	GElf_Shdr sh;
 	Elf_Scn *scn = find_section(e, SHT_PROGBITS, secname, &sh);
 	const uint8_t *code;
+	struct slot_at *by_addr;
+	int ret = 0;
 
 	if (!scn || sh.sh_size < 6)
 		return 0;
 	code = hp_image_bytes(&b->img, sh.sh_addr - b->img.base, sh.sh_size);
 	if (!code)
 		return 0;
+	by_addr = xcalloc(b->ngot + 1, sizeof(*by_addr));
+	if (!by_addr)
+		return -1;
+	for (size_t g = 0; g < b->ngot; g++)
+		by_addr[g] = (struct slot_at){b->got[g].vaddr, g};
+	sort(by_addr, b->ngot, sizeof(*by_addr), cmp_slot_at);
 	for (uint64_t k = 0; k + 6 <= sh.sh_size; k++) {
 		int32_t disp;
 		uint64_t slot;
-		const char *name = NULL;
+		const char *name;
 
 		if (code[k] != 0xff || code[k + 1] != 0x25)
 			continue;
 		memcpy(&disp, code + k + 2, 4);
 		slot = sh.sh_addr + k + 6 + (int64_t)disp;
-		for (size_t g = 0; g < b->ngot && !name; g++)
-			if (b->got[g].vaddr == slot)
-				name = b->got[g].name;
+		name = got_name_at(b, by_addr, slot);
 		if (!name)
 			continue;
-		if (add_slot(&b->plt, &b->nplt, name, sh.sh_addr + k) < 0)
-			return -1;
+		if (add_slot(&b->plt, &b->nplt, name, sh.sh_addr + k) < 0) {
+			ret = -1;
+			break;
+		}
 		k += 5;
 	}
-	return 0;
+	free(by_addr);
+	return ret;
 }
 
 static int open_elf(const char *path, uint8_t *data, size_t len, Elf **out)

@@ -24,28 +24,63 @@
 #define MAX_HPD (1ull << 30)
 #define MAX_CANDIDATES 16
 
+static size_t hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+/* Where msg is in the set of refusals said, else the free entry it would take. */
+static char **said_at(char **set, size_t cap, const char *msg)
+{
+	size_t i = hash_str(msg) & (cap - 1);
+
+	while (set[i] && strcmp(set[i], msg))
+		i = (i + 1) & (cap - 1);
+	return &set[i];
+}
+
+/* Remember msg as said; on failure it may only be said again. */
+static void remember_said(struct packer *p, const char *msg)
+{
+	char *copy;
+
+	if ((p->nsaid + 1) * 2 > p->cap_said) {
+		size_t cap = p->cap_said ? p->cap_said * 2 : 64;
+		char **set = xcalloc(cap, sizeof(*set));
+
+		if (!set)
+			return;
+		for (size_t i = 0; i < p->cap_said; i++)
+			if (p->said[i])
+				*said_at(set, cap, p->said[i]) = p->said[i];
+		free(p->said);
+		p->said = set;
+		p->cap_said = cap;
+	}
+	if ((copy = xstrdup(msg))) {
+		*said_at(p->said, p->cap_said, msg) = copy;
+		p->nsaid++;
+	}
+}
+
 static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-
-	char **said;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->status < PACK_REFUSED)
 		p->status = PACK_REFUSED;
-	for (size_t i = 0; i < p->nsaid; i++)
-		if (!strcmp(p->said[i], msg))
-			return;
-	error("%s", msg);
-	said = xrealloc(p->said, (p->nsaid + 1) * sizeof(*said));
-	if (!said)
+	if (p->nsaid && *said_at(p->said, p->cap_said, msg))
 		return;
-	p->said = said;
-	if ((said[p->nsaid] = xstrdup(msg)))
-		p->nsaid++;
+	error("%s", msg);
+	remember_said(p, msg);
 }
 
 static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
@@ -109,6 +144,11 @@ static char *local_scope(const struct hp_hpd *h)
 	return xstrdup(slash ? slash + 1 : o);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* "hpdiff 0.1.0, hppack 0.1.0": every tool that made the inputs, once, sorted. */
 static int collect_tools(struct packer *p)
 {
@@ -126,13 +166,7 @@ static int collect_tools(struct packer *p)
 			v[n++] = p->in[i].h->tool;
 	}
 	v[n++] = "hppack " HP_VERSION;
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
-			const char *t = v[k];
-
-			v[k] = v[k - 1];
-			v[k - 1] = t;
-		}
+	sort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(v[i]) + 2;
 	p->tools = xcalloc(len + 1, 1);
@@ -201,21 +235,132 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 	return p->status;
 }
 
+/* ---- names of the items ------------------------------------------------------------ */
+
+/* The baseline lookup of one .hpd symbol (struct input's lookup). */
+struct sym_lookup {
+	const struct bsym *s;
+	size_t n;
+	bool done;
+};
+
+/* An item an input defines under a name (its own or an alias). */
+struct named {
+	const char *name;
+	uint32_t in;	/* into p->in */
+	uint32_t kind;	/* HP_TGT_FUNC or HP_TGT_DATA */
+	uint32_t index; /* into the input's funcs or data */
+};
+
+/* By name, then in new_global's order of precedence: input, functions before data, index. */
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->in != y->in)
+		return x->in < y->in ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Per item of that kind, the aliases naming it, in the alias table's order. */
+static int alias_lists(const struct hp_hpd *h, uint8_t kind, uint32_t nitems, uint32_t **at,
+		       uint32_t **list)
+{
+	uint32_t *a = xcalloc((size_t)nitems + 2, sizeof(*a));
+	uint32_t *l = xcalloc((size_t)h->naliases + 1, sizeof(*l));
+
+	*at = a;
+	*list = l;
+	if (!a || !l)
+		return -1;
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind)
+			a[h->aliases[i].index + 2]++;
+	for (uint32_t i = 2; i < nitems + 2; i++)
+		a[i] += a[i - 1];
+	for (uint32_t i = 0; i < h->naliases; i++)
+		if (h->aliases[i].kind == kind)
+			l[a[h->aliases[i].index + 1]++] = i;
+	return 0;
+}
+
+static void add_named(struct packer *p, const char *name, uint32_t in, uint32_t kind,
+		      uint32_t index)
+{
+	p->named[p->nnamed++] = (struct named){name, in, kind, index};
+}
+
+/*
+ * Once, after loading: every input's per-item alias lists and (empty)
+ * symbol lookups, and one table by name of the globals the inputs define
+ * anew (new global functions, and global data), each under its name and
+ * its aliases.
+ */
+static int index_names(struct packer *p)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < p->nin; i++) {
+		struct input *in = &p->in[i];
+		const struct hp_hpd *h = in->h;
+
+		in->lookup = xcalloc((size_t)h->nsyms + 1, sizeof(*in->lookup));
+		if (!in->lookup ||
+		    alias_lists(h, HP_TGT_FUNC, h->nfuncs, &in->falias_at, &in->falias) < 0 ||
+		    alias_lists(h, HP_TGT_DATA, h->ndata, &in->dalias_at, &in->dalias) < 0)
+			return -1;
+		max += (size_t)h->nfuncs + h->ndata + h->naliases;
+	}
+	p->named = xcalloc(max + 1, sizeof(*p->named));
+	if (!p->named)
+		return -1;
+	for (uint32_t i = 0; i < p->nin; i++) {
+		const struct input *in = &p->in[i];
+		const struct hp_hpd *h = in->h;
+
+		for (uint32_t f = 0; f < h->nfuncs; f++) {
+			if (h->funcs[f].status != HP_FUNC_NEW || h->funcs[f].bind == HP_BIND_LOCAL)
+				continue;
+			add_named(p, h->funcs[f].name, i, HP_TGT_FUNC, f);
+			for (uint32_t k = in->falias_at[f]; k < in->falias_at[f + 1]; k++)
+				add_named(p, h->aliases[in->falias[k]].name, i, HP_TGT_FUNC, f);
+		}
+		for (uint32_t d = 0; d < h->ndata; d++) {
+			if (h->data[d].bind == HP_BIND_LOCAL)
+				continue;
+			add_named(p, h->data[d].name, i, HP_TGT_DATA, d);
+			for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1]; k++)
+				add_named(p, h->aliases[in->dalias[k]].name, i, HP_TGT_DATA, d);
+		}
+	}
+	sort(p->named, p->nnamed, sizeof(*p->named), cmp_named);
+	return 0;
+}
+
+/* The first of the new globals named so, in order of precedence, or NULL. */
+static const struct named *find_named(const struct packer *p, const char *name)
+{
+	size_t lo = 0, hi = p->nnamed;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(p->named[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nnamed && !strcmp(p->named[lo].name, name) ? &p->named[lo] : NULL;
+}
+
 /* ---- placing code and data ------------------------------------------------------ */
 
 #define NO_ITEM UINT32_MAX
-
-/* Does the name, or an alias, belong to data item d of the input? */
-static bool data_named(const struct hp_hpd *h, uint32_t d, const char *name)
-{
-	if (!strcmp(h->data[d].name, name))
-		return true;
-	for (uint32_t i = 0; i < h->naliases; i++)
-		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d &&
-		    !strcmp(h->aliases[i].name, name))
-			return true;
-	return false;
-}
 
 /*
  * A "new" global variable the baseline already defines under that name (or
@@ -236,9 +381,9 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
 		return false;
 	names[nnames++] = hd->name;
-	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
-		if (h->aliases[i].kind == HP_TGT_DATA && h->aliases[i].index == d)
-			names[nnames++] = h->aliases[i].name;
+	for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1] && nnames < ARRAY_SIZE(names);
+	     k++)
+		names[nnames++] = h->aliases[in->dalias[k]].name;
 	for (size_t k = 0; k < nnames; k++) {
 		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
 		const struct bsym *s = n ? cand[0] : NULL;
@@ -258,19 +403,44 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 	return false;
 }
 
+static const char *scope_of(const struct input *in, uint8_t bind)
+{
+	return bind == HP_BIND_LOCAL ? in->scope : NULL;
+}
+
 static const struct bsym *pick_local(const struct input *in, const struct bsym **cand, size_t n);
+
+/*
+ * The baseline symbol the input's hs (one of in->h->syms) names: a local by
+ * the input's source file, else the first of the name.  *n is how many the
+ * baseline has of that name (in that file); NULL when none, or a local is
+ * ambiguous.  Looked up once per symbol, when in->group is known.
+ */
+static const struct bsym *baseline_sym(const struct packer *p, const struct input *in,
+				       const struct hp_sym *hs, size_t *n)
+{
+	const struct bsym *cand[MAX_CANDIDATES];
+	const char *scope = scope_of(in, hs->bind);
+	struct sym_lookup *l = &in->lookup[hs - in->h->syms];
+
+	if (!l->done) {
+		l->n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+		l->s = !l->n ? NULL : scope ? pick_local(in, cand, l->n) : cand[0];
+		l->done = true;
+	}
+	*n = l->n;
+	return l->s;
+}
 
 /* Where the baseline itself has hs (a symbol, else its PLT entry): an image offset. */
 static bool baseline_target(const struct packer *p, const struct input *in,
 			    const struct hp_sym *hs, int64_t *off)
 {
-	const struct bsym *cand[MAX_CANDIDATES], *s;
-	const char *scope = hs->bind == HP_BIND_LOCAL ? in->scope : NULL;
-	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	size_t n;
+	const struct bsym *s = baseline_sym(p, in, hs, &n);
 	uint64_t v;
 
 	if (n) {
-		s = scope ? pick_local(in, cand, n) : cand[0];
 		if (!s || s->type == STT_TLS || s->type == STT_GNU_IFUNC)
 			return false;
 		*off = (int64_t)(s->value - p->b->img.base);
@@ -336,9 +506,9 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
 		return false;
 	names[nnames++] = f->name;
-	for (uint32_t i = 0; i < h->naliases && nnames < ARRAY_SIZE(names); i++)
-		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == fi)
-			names[nnames++] = h->aliases[i].name;
+	for (uint32_t k = in->falias_at[fi];
+	     k < in->falias_at[fi + 1] && nnames < ARRAY_SIZE(names); k++)
+		names[nnames++] = h->aliases[in->falias[k]].name;
 	for (size_t k = 0; k < nnames; k++) {
 		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
 
@@ -422,11 +592,6 @@ static int place(struct packer *p)
 }
 
 /* ---- finding and proving replaced functions ---------------------------------------- */
-
-static const char *scope_of(const struct input *in, uint8_t bind)
-{
-	return bind == HP_BIND_LOCAL ? in->scope : NULL;
-}
 
 static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
 {
@@ -582,36 +747,18 @@ static void to_code(const struct input *in, uint32_t f, struct hp_preloc *r)
 	}
 }
 
-static bool func_named(const struct hp_hpd *h, uint32_t f, const char *name)
-{
-	if (!strcmp(h->funcs[f].name, name))
-		return true;
-	for (uint32_t i = 0; i < h->naliases; i++)
-		if (h->aliases[i].kind == HP_TGT_FUNC && h->aliases[i].index == f &&
-		    !strcmp(h->aliases[i].name, name))
-			return true;
-	return false;
-}
-
 /* A global another .hpd defines anew, by its name or an alias. */
 static bool new_global(const struct packer *p, const char *name, struct hp_preloc *r)
 {
-	for (size_t i = 0; i < p->nin; i++) {
-		const struct hp_hpd *h = p->in[i].h;
+	const struct named *n = find_named(p, name);
 
-		for (uint32_t f = 0; f < h->nfuncs; f++)
-			if (h->funcs[f].status == HP_FUNC_NEW && h->funcs[f].bind != HP_BIND_LOCAL &&
-			    func_named(h, f, name)) {
-				to_code(&p->in[i], f, r);
-				return true;
-			}
-		for (uint32_t d = 0; d < h->ndata; d++)
-			if (h->data[d].bind != HP_BIND_LOCAL && data_named(h, d, name)) {
-				to_data(&p->in[i], d, r);
-				return true;
-			}
-	}
-	return false;
+	if (!n)
+		return false;
+	if (n->kind == HP_TGT_FUNC)
+		to_code(&p->in[n->in], n->index, r);
+	else
+		to_data(&p->in[n->in], n->index, r);
+	return true;
 }
 
 static bool is_got_type(uint32_t t)
@@ -738,9 +885,9 @@ static const struct bsym *pick_local(const struct input *in, const struct bsym *
 static int resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
 		       struct hp_preloc *r)
 {
-	const struct bsym *cand[MAX_CANDIDATES], *s;
 	const char *scope = scope_of(in, hs->bind);
-	size_t n = baseline_find(p->b, hs->name, scope, cand, MAX_CANDIDATES);
+	size_t n;
+	const struct bsym *s = baseline_sym(p, in, hs, &n);
 
 	if (!n && scope) {
 		refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope, p->b->path);
@@ -761,7 +908,6 @@ static int resolve_sym(struct packer *p, const struct input *in, const struct hp
 	}
 	if (!n)
 		return resolve_import(p, hs, r);
-	s = scope ? pick_local(in, cand, n) : cand[0];
 	if (!s) {
 		refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name", in->path,
 		       hs->name, scope, p->b->path, n);
@@ -859,20 +1005,36 @@ static int resolve_input(struct packer *p, struct input *in)
 	return 0;
 }
 
+/* A replaced function with its code block, and where it was added (ties keep that order). */
+struct replaced {
+	struct hp_manifest_func f;
+	uint32_t code, order;
+};
+
+static int cmp_replaced(const void *a, const void *b)
+{
+	const struct replaced *x = a, *y = b;
+
+	if (x->f.offset != y->f.offset)
+		return x->f.offset < y->f.offset ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
 /* Order replaced functions by address, the manifest's order; no overlaps. */
 static int order_replaced(struct packer *p)
 {
-	for (uint32_t i = 1; i < p->nfuncs; i++) {
-		for (uint32_t k = i; k > 0 && p->funcs[k - 1].offset > p->funcs[k].offset; k--) {
-			struct hp_manifest_func t = p->funcs[k];
-			uint32_t c = p->func_code[k];
+	struct replaced *v = xcalloc(p->nfuncs + 1, sizeof(*v));
 
-			p->funcs[k] = p->funcs[k - 1];
-			p->func_code[k] = p->func_code[k - 1];
-			p->funcs[k - 1] = t;
-			p->func_code[k - 1] = c;
-		}
+	if (!v)
+		return -1;
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		v[i] = (struct replaced){.f = p->funcs[i], .code = p->func_code[i], .order = i};
+	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
+	for (uint32_t i = 0; i < p->nfuncs; i++) {
+		p->funcs[i] = v[i].f;
+		p->func_code[i] = v[i].code;
 	}
+	free(v);
 	for (uint32_t i = 1; i < p->nfuncs; i++)
 		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
 			refuse(p, "%s is replaced twice (by more than one .hpd)", p->funcs[i].name);
@@ -887,6 +1049,8 @@ static int order_replaced(struct packer *p)
 
 int pack_resolve(struct packer *p)
 {
+	if (index_names(p) < 0)
+		return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
 		if (find_replaced(p, &p->in[i]) < 0)
 			return PACK_TROUBLE;
@@ -915,6 +1079,11 @@ void pack_free(struct packer *p)
 		free(p->in[i].bound_of);
 		free(p->in[i].fbound_of);
 		free(p->in[i].replaces);
+		free(p->in[i].falias_at);
+		free(p->in[i].falias);
+		free(p->in[i].dalias_at);
+		free(p->in[i].dalias);
+		free(p->in[i].lookup);
 	}
 	free(p->in);
 	for (uint32_t i = 0; i < p->pl.ncode; i++) {
@@ -938,7 +1107,8 @@ void pack_free(struct packer *p)
 	free(p->funcs);
 	free(p->func_code);
 	free(p->tools);
-	for (size_t i = 0; i < p->nsaid; i++)
+	free(p->named);
+	for (size_t i = 0; i < p->cap_said; i++)
 		free(p->said[i]);
 	free(p->said);
 	memset(p, 0, sizeof(*p));

@@ -32,6 +32,13 @@ struct input {
 	int64_t *bound_of;
 	/* .hpd function -> the baseline function it was proven to replace, or NULL */
 	const struct bsym **replaces;
+	/*
+	 * Per function (data item) i, the aliases naming it, in the alias
+	 * table's order: aliases[falias[falias_at[i]]] up to falias_at[i + 1].
+	 */
+	uint32_t *falias_at, *falias, *dalias_at, *dalias;
+	/* per .hpd symbol, its baseline lookup once made (after find_replaced set group) */
+	struct sym_lookup *lookup;
 	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
 	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
 };
@@ -47,8 +54,15 @@ struct packer {
 	uint32_t nfuncs;
 	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
 	int status;  /* worst enum pack_status so far */
-	char **said; /* refusals printed, each once (a symbol may be used many times) */
-	size_t nsaid;
+	/* the new globals of every input by name and alias, sorted (see index_names) */
+	struct named *named;
+	size_t nnamed;
+	/*
+	 * Refusals printed, each once (a symbol may be used many times): a hash
+	 * set of nsaid messages in cap_said entries (a power of two), NULL free.
+	 */
+	char **said;
+	size_t nsaid, cap_said;
 };
 
 /* Read and check the .hpd files; PACK_OK or the status to exit with. */
