@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +181,29 @@ int tracee_stop_all(struct tracee *tr)
 	return 0;
 }
 
+/*
+ * A signal arrived while the thread ran remote calls: hold it, to be
+ * delivered when the thread resumes (t->pending), or raised again then if
+ * a different one is already pending.  Handlers never run on the stub.
+ */
+static void hold_signal(struct thread *t, int sig)
+{
+	if (!t->pending)
+		t->pending = sig;
+	else if (sig != t->pending && sig >= 1 && sig <= 64)
+		t->held |= 1ull << (sig - 1);
+}
+
+/* Queue the held signals again, once the thread resumes or is detached. */
+static void raise_held(struct tracee *tr, struct thread *t)
+{
+	for (int sig = 1; t->held && sig <= 64; sig++)
+		if (t->held & (1ull << (sig - 1))) {
+			syscall(SYS_tgkill, (int)tr->pid, (int)t->tid, sig);
+			t->held &= ~(1ull << (sig - 1));
+		}
+}
+
 static int resume(struct tracee *tr, struct thread *t)
 {
 	if (!t->stopped || t->gone)
@@ -191,6 +215,7 @@ static int resume(struct tracee *tr, struct thread *t)
 		return error("process %d: thread %d: cannot resume it: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
 	t->pending = 0;
+	raise_held(tr, t);
 	t->stopped = false;
 	t->dirty = false;
 	return 0;
@@ -219,6 +244,7 @@ void tracee_detach(struct tracee *tr)
 		if (t->stopped && t->dirty)
 			ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
 		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending);
+		raise_held(tr, t);
 		t->attached = t->stopped = false;
 	}
 	if (tr->mem >= 0)
@@ -265,16 +291,20 @@ int remote_begin(struct remote *rc, struct tracee *tr, size_t thread, uint64_t s
 	return 0;
 }
 
-/* Run the thread to its next syscall stop, passing signals through. */
-static int run_to_syscall_stop(struct remote *rc)
+/*
+ * Run the thread to its next syscall stop, into *r.  Signals are held
+ * (hold_signal), not delivered: a handler would run on the stub's
+ * registers, and its own system calls would look like the remote call's.
+ */
+static int run_to_syscall_stop(struct remote *rc, regs_t *r)
 {
 	struct thread *t = &rc->tr->t[rc->thread];
-	int sig = 0, st;
+	int st;
 
 	for (;;) {
 		pid_t w;
 
-		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0)
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
 			return error("process %d: thread %d: %s", (int)rc->tr->pid, (int)t->tid,
 				     strerror(errno));
 		do
@@ -286,10 +316,21 @@ static int run_to_syscall_stop(struct remote *rc)
 				     (int)rc->tr->pid, (int)t->tid);
 		}
 		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
-			return 0;
-		/* a signal-delivery stop: let the signal through; other stops: go on */
-		sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+			break;
+		/* a signal-delivery stop: hold the signal; other stops: go on */
+		if ((st >> 16) == 0)
+			hold_signal(t, WSTOPSIG(st));
 	}
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, r) < 0)
+		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
+			     (int)t->tid, strerror(errno));
+	return 0;
+}
+
+/* Is this result the kernel's note that the call is restarted (after a signal)? */
+static bool restarted(long ret)
+{
+	return ret == -512 || ret == -513 || ret == -514; /* ERESTARTSYS, ..NOINTR, ..NOHAND */
 }
 
 int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
@@ -302,12 +343,24 @@ int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
 		return error("process %d: thread %d: cannot set registers: %s", (int)rc->tr->pid,
 			     (int)t->tid, strerror(errno));
 	t->dirty = true;
-	if (run_to_syscall_stop(rc) < 0 || run_to_syscall_stop(rc) < 0)
-		return -1;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
-		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
-			     (int)t->tid, strerror(errno));
-	*ret = arch_syscall_result(&r);
+	/*
+	 * Entry and exit stops, both at the stub's `syscall` with nr.  A call
+	 * a (held) signal interrupted is restarted by the kernel: its exit
+	 * says so, and another entry follows.
+	 */
+	do {
+		for (int stop = 0; stop < 2; stop++) {
+			if (run_to_syscall_stop(rc, &r) < 0)
+				return -1;
+			/* the stub's `syscall` is its first 2 bytes: rip is past it */
+			if (r.rip != rc->stub + 2 || (long)r.orig_rax != nr)
+				return error("process %d: thread %d: a system call stop that is not "
+					     "hpapply's (%lld at 0x%llx)",
+					     (int)rc->tr->pid, (int)t->tid, (long long)r.orig_rax,
+					     (unsigned long long)r.rip);
+		}
+		*ret = arch_syscall_result(&r);
+	} while (restarted(*ret));
 	/* Back to the resume state now, rather than through the stub's tail. */
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s",
@@ -342,6 +395,7 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 		return error("process %d: thread %d: cannot start the commit: %s",
 			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
 	t->pending = 0;
+	raise_held(rc->tr, t);
 	t->stopped = false;
 	t->dirty = false; /* the stub restores the resume state itself */
 	clock_gettime(CLOCK_MONOTONIC, &start);

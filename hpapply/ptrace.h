@@ -20,6 +20,7 @@ struct thread {
 	bool attached, stopped, gone;
 	bool dirty;    /* registers changed: set resume before continuing */
 	int pending;   /* signal that stopped it, delivered on resume */
+	uint64_t held; /* more signals held during remote calls (bit sig-1), raised on resume */
 	regs_t regs;   /* as stopped */
 	regs_t resume; /* arch_resume_state(regs): what to resume with */
 };

@@ -305,6 +305,25 @@ done
 [ "$good" = 30 ] && kill -0 "$opid" && ok "single thread: 30 apply/revert cycles" || fail "single thread: $good of 30"
 finish "$opid"
 
+# a stream of signals whose handler makes system calls, while hpapply runs its
+# remote calls on the one thread that receives them
+BUSY_SIGNALS=1 start g "$work/v0/busy" 0
+gpid=$pid
+(while kill -USR1 "$gpid" 2>/dev/null; do :; done) &
+sender=$!
+good=0
+for i in $(seq 20); do
+	"$bin/hpapply" "$gpid" "$work/p2.hpk" --ca "$pki/root.pem" >>"$work/g.log" 2>&1 &&
+		[ "$(ask g)" = "$fix2_answer" ] && "$bin/hpapply" --revert "$gpid" >>"$work/g.log" 2>&1 &&
+		[ "$(ask g)" = "$old_answer" ] && good=$((good + 1))
+done
+kill "$sender" 2>/dev/null
+wait "$sender" 2>/dev/null
+[ "$good" = 20 ] && kill -0 "$gpid" && ! stopped "$gpid" && [ "$(ours "$gpid")" = 1 ] &&
+	ok "a stream of signals: 20 apply/revert cycles" ||
+	fail "a stream of signals: $good of 20: $(grep -v "applied\|reverted" "$work/g.log")"
+finish "$gpid"
+
 # ---- hpapply killed at any moment -----------------------------------------------------------------
 
 start k "$work/v0/busy" 8
