@@ -269,6 +269,26 @@ refused "refused (sequence)" "$cpid" "$work/p1.hpk" && ok "after revert, the ant
 [ "$(ours "$cpid")" = 1 ] && ok "only the state record stays mapped" || fail "mappings: $(grep hpapply /proc/$cpid/maps)"
 finish "$cpid"
 
+# the state record is not trusted for writes: a redirect put back by something
+# else makes a revert refuse, touching nothing
+start e "$work/v0/busy" 2
+epid=$pid
+"$bin/hpapply" "$epid" "$work/p2.hpk" --ca "$pki/root.pem" >/dev/null || fail "state check: apply"
+base=$(awk '$6 ~ /v0\/busy$/ { split($1, a, "-"); print a[1]; exit }' "/proc/$epid/maps")
+func=$("$bin/hpapply" --list "$epid" | awk '$1 == "redirected" && $2 == "version" { print $4 }')
+dd if="$work/v0/busy" bs=1 skip=$((func - 0x$base)) count=9 status=none |
+	dd of="/proc/$epid/mem" bs=1 seek=$((func)) conv=notrunc status=none 2>/dev/null
+before=$(grep hpapply "/proc/$epid/maps")
+"$bin/hpapply" --revert "$epid" >"$work/e.log" 2>&1
+st=$?
+if [ $st = 1 ] && grep -q "not that redirect" "$work/e.log" && [ "$(ask e)" = "$fix1_answer" ] &&
+	[ "$(grep hpapply "/proc/$epid/maps")" = "$before" ] && ! stopped "$epid"; then
+	ok "a redirect changed by something else: revert refused, nothing touched"
+else
+	fail "state check: exit $st: $(cat "$work/e.log"); answer $(ask e)"
+fi
+finish "$epid"
+
 # ---- a shared library as the baseline ------------------------------------------------------
 
 start l "$work/uselib"
