@@ -23,8 +23,7 @@ static uint64_t u64(const uint8_t *p)
 	return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32;
 }
 
-/* Find NT_GNU_BUILD_ID in one PT_NOTE segment's bytes. */
-static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
+size_t hp_note_build_id(const uint8_t *p, uint64_t n, uint8_t out[HP_BUILD_ID_MAX])
 {
 	uint64_t pos = 0;
 
@@ -34,15 +33,15 @@ static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
 		uint64_t desc_end = name_end + (((uint64_t)descsz + 3) & ~3ull);
 
 		if (name_end > n || desc_end > n)
-			return;
+			return 0;
 		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p + pos + 12, "GNU", 4) &&
-		    descsz && descsz <= sizeof(img->build_id)) {
-			memcpy(img->build_id, p + name_end, descsz);
-			img->build_id_len = descsz;
-			return;
+		    descsz && descsz <= HP_BUILD_ID_MAX) {
+			memcpy(out, p + name_end, descsz);
+			return descsz;
 		}
 		pos = desc_end;
 	}
+	return 0;
 }
 
 /* DT_NEEDED count and DF_1_PIE from the dynamic section. */
@@ -97,7 +96,7 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 			return hp_fail(e, HP_ERANGE, phoff + (uint64_t)i * phentsize, "program header");
 		if (type == PT_NOTE) {
 			if (!img->build_id_len)
-				scan_notes(img, f + off, filesz);
+				img->build_id_len = hp_note_build_id(f + off, filesz, img->build_id);
 		} else if (type == PT_DYNAMIC) {
 			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {
