@@ -87,8 +87,8 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 /*
  * The remote channel must be open; reopen it on the caller after a commit.
  * The caller may still be on the last instructions of the commit stub
- * (restoring registers): let it run until it is out of the operation
- * region, which is about to be unmapped.
+ * (restoring registers): let it run, alone and with its signals held back,
+ * until it is out of the operation region, which is about to be unmapped.
  */
 static int ensure_channel(struct session *s)
 {
@@ -113,7 +113,8 @@ static int ensure_channel(struct session *s)
 		if (tries == 1000)
 			return error("process %d: thread %d does not leave the commit stub",
 				     (int)s->pid, (int)t->tid);
-		if (tracee_resume_all(&s->tr) < 0)
+		/* its signals stay held: a handler must not run with the stub below it */
+		if (tracee_run_held(&s->tr, s->caller) < 0)
 			return -1;
 		sched_yield();
 	}
