@@ -8,7 +8,7 @@
  *   prepare    imports resolved, region placed and relocated; then, with
  *              one thread stopped: code and data mapped (sealed, read+exec
  *              and read+write, never both), the new state record and the
- *              commit stub mapped, /proc/self/mem opened in the target
+ *              commit stub mapped, /proc/self/mem checked in the target
  *   commit     all threads stopped and checked (pc and return addresses),
  *              retried with backoff; the commit stub writes every redirect
  *              and marks the new state committed; what was written is read
@@ -301,7 +301,7 @@ static int write_commit_stub(struct op *o)
 
 	if (!code)
 		return -1;
-	n = arch_commit_stub(o->s.op_addr, &t->resume, o->s.self_mem, o->writes, o->nwrites,
+	n = arch_commit_stub(o->s.op_addr, &t->resume, o->writes, o->nwrites,
 			     o->state_at + STATE_COMMITTED_AT, code, o->s.op_size);
 	if (!n || pwrite(o->s.op_fd, code, n, 0) != (ssize_t)n) {
 		free(code);
@@ -357,7 +357,6 @@ static int commit(struct op *o)
 			if (remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag) < 0)
 				return -1;
 			o->committed = true;
-			o->s.self_mem = -1; /* the stub closed it */
 			if (check_written(o) < 0)
 				return -1;
 		}

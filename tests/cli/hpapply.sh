@@ -386,8 +386,9 @@ done
 is_applied "$kpid" && "$bin/hpapply" --revert "$kpid" >/dev/null
 "$bin/hpapply" "$kpid" "$work/p3.hpk" --ca "$pki/root.pem" >/dev/null &&
 	"$bin/hpapply" --revert "$kpid" >/dev/null && [ "$(ours "$kpid")" = 1 ] &&
+	! ls -l "/proc/$kpid/fd" | grep -q '/mem$' &&
 	ok "after the kills, apply and revert work and nothing is left over" ||
-	fail "after the kills: $(grep hpapply /proc/$kpid/maps)"
+	fail "after the kills: $(grep hpapply /proc/$kpid/maps; ls -l /proc/$kpid/fd | grep /mem)"
 finish "$kpid"
 
 echo "hpapply tests: $failed failed"
