@@ -14,8 +14,7 @@
  * inside the file, with no error to report: they stop at the end instead.
  */
 
-/* Find NT_GNU_BUILD_ID in one PT_NOTE segment's bytes. */
-static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
+size_t hp_note_build_id(const uint8_t *p, uint64_t n, uint8_t out[HP_BUILD_ID_MAX])
 {
 	struct hp_rbuf rb;
 
@@ -29,16 +28,16 @@ static void scan_notes(struct hp_image *img, const uint8_t *p, uint64_t n)
 		const uint8_t *name, *desc;
 
 		if (name_len > hp_rbuf_left(&rb) || desc_len > hp_rbuf_left(&rb) - name_len)
-			return;
+			return 0;
 		name = hp_get_bytes(&rb, (size_t)name_len, "note name");
 		desc = hp_get_bytes(&rb, (size_t)desc_len, "note descriptor");
 		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(name, "GNU", 4) && descsz &&
-		    descsz <= sizeof(img->build_id)) {
-			memcpy(img->build_id, desc, descsz);
-			img->build_id_len = descsz;
-			return;
+		    descsz <= HP_BUILD_ID_MAX) {
+			memcpy(out, desc, descsz);
+			return descsz;
 		}
 	}
+	return 0;
 }
 
 /* DT_NEEDED count and DF_1_PIE from the dynamic section. */
@@ -113,7 +112,7 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 			return hp_fail(e, HP_ERANGE, phoff + (uint64_t)i * phentsize, "program header");
 		if (type == PT_NOTE) {
 			if (!img->build_id_len)
-				scan_notes(img, f + off, filesz);
+				img->build_id_len = hp_note_build_id(f + off, filesz, img->build_id);
 		} else if (type == PT_DYNAMIC) {
 			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {

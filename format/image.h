@@ -19,6 +19,7 @@
 #include "hp.h"
 
 #define HP_IMAGE_MAX_SEGMENTS 256
+#define HP_BUILD_ID_MAX 64
 
 struct hp_segment {
 	uint64_t vaddr, memsz;
@@ -31,7 +32,7 @@ struct hp_image {
 	size_t len;
 	uint16_t machine;     /* e_machine */
 	uint16_t type;	      /* ET_EXEC or ET_DYN */
-	uint8_t build_id[64]; /* NT_GNU_BUILD_ID */
+	uint8_t build_id[HP_BUILD_ID_MAX]; /* NT_GNU_BUILD_ID */
 	size_t build_id_len;  /* 0 if the file has none */
 	uint64_t base;	      /* first PT_LOAD p_vaddr rounded down to its alignment */
 	uint64_t size;	      /* from base to the end of the last PT_LOAD */
@@ -58,6 +59,13 @@ static inline bool hp_image_links_libraries(const struct hp_image *img)
 
 /* Parse a 64-bit little-endian ET_EXEC or ET_DYN file held in memory. */
 int hp_image_parse(const uint8_t *file, size_t len, struct hp_image *img, struct hp_error *e);
+
+/*
+ * The first NT_GNU_BUILD_ID note (name "GNU", 1 to HP_BUILD_ID_MAX bytes)
+ * in the n bytes of a PT_NOTE segment at p, copied to out: its length, or
+ * 0 if there is none.
+ */
+size_t hp_note_build_id(const uint8_t *p, uint64_t n, uint8_t out[HP_BUILD_ID_MAX]);
 
 /*
  * The file bytes at image offset [off, off + n), or NULL unless the range

@@ -8,7 +8,7 @@
  *   prepare    imports resolved, region placed and relocated; then, with
  *              one thread stopped: code and data mapped (sealed, read+exec
  *              and read+write, never both), the new state record and the
- *              commit stub mapped, /proc/self/mem opened in the target
+ *              commit stub mapped, /proc/self/mem checked in the target
  *   commit     all threads stopped and checked (pc and return addresses),
  *              retried with backoff; the commit stub writes every redirect
  *              and marks the new state committed; what was written is read
@@ -301,7 +301,7 @@ static int write_commit_stub(struct op *o)
 
 	if (!code)
 		return -1;
-	n = arch_commit_stub(o->s.op_addr, &t->resume, o->s.self_mem, o->writes, o->nwrites,
+	n = arch_commit_stub(o->s.op_addr, &t->resume, o->writes, o->nwrites,
 			     o->state_at + STATE_COMMITTED_AT, code, o->s.op_size);
 	if (!n || pwrite(o->s.op_fd, code, n, 0) != (ssize_t)n) {
 		free(code);
@@ -357,7 +357,6 @@ static int commit(struct op *o)
 			if (remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag) < 0)
 				return -1;
 			o->committed = true;
-			o->s.self_mem = -1; /* the stub closed it */
 			if (check_written(o) < 0)
 				return -1;
 		}
@@ -514,7 +513,77 @@ static int finish(struct op *o, int ret)
 	return o->refused ? APPLY_REFUSED : APPLY_TROUBLE;
 }
 
-/* Attach, read the current state, sweep leftovers of killed runs. */
+/* Is all of [start, start + size) mapped by hpapply's own mappings? */
+static bool all_ours(const struct maps *m, uint64_t start, uint64_t size)
+{
+	if (start + size < start)
+		return false;
+	for (uint64_t a = start; a < start + size;) {
+		const struct mapping *mp = maps_find(m, a);
+
+		if (!mp || !state_is_ours(mp))
+			return false;
+		a = mp->end;
+	}
+	return true;
+}
+
+/*
+ * The state record lives in the process, where anything could have changed
+ * it (or the code it describes).  Nothing is written or unmapped on its
+ * word unless it still holds: the record is in one of hpapply's mappings,
+ * the object it names is loaded at its base, every redirect's bytes are
+ * the jump it says was written, and every region is hpapply's mapping.
+ * Otherwise refuse, with the process untouched.
+ */
+static int check_state(struct op *o)
+{
+	const struct state *c = &o->cur;
+	const struct mapping *at = o->cur_at ? maps_find(&o->s.m, o->cur_at) : NULL;
+	struct loaded img;
+	int r;
+
+	if (o->cur_at && (!at || !state_is_ours(at)))
+		return o->refused = true,
+		       error("process %d: its state record at 0x%llx is not in hpapply's mapping",
+			     (int)o->s.pid, (unsigned long long)o->cur_at);
+	if (!c->nr && !c->nregions)
+		return 0;
+	r = target_find(o->s.pid, &o->s.m, c->build_id, c->build_id_len, &img);
+	if (r < 0)
+		return -1;
+	if (r == 0 && img.base != c->image_base)
+		r = 1;
+	loaded_free(&img);
+	if (r == 1)
+		return o->refused = true,
+		       error("process %d: the object the applied package %s patched is no longer "
+			     "loaded at 0x%llx: refusing to write or unmap anything",
+			     (int)o->s.pid, c->package_id, (unsigned long long)c->image_base);
+	for (uint32_t i = 0; i < c->nr; i++) {
+		const struct redirect *rd = &c->r[i];
+		uint8_t b[sizeof(rd->written)];
+
+		if (rd->len > sizeof(b) || proc_read(o->s.tr.mem, rd->addr, b, rd->len) < 0 ||
+		    memcmp(b, rd->written, rd->len))
+			return o->refused = true,
+			       error("process %d: the state record says %s at 0x%llx is redirected, "
+				     "but the bytes there are not that redirect (changed by something "
+				     "else?): refusing to write or unmap anything",
+				     (int)o->s.pid, rd->name, (unsigned long long)rd->addr);
+	}
+	for (uint32_t i = 0; i < c->nregions; i++)
+		if (!all_ours(&o->s.m, c->regions[i].start, c->regions[i].size))
+			return o->refused = true,
+			       error("process %d: the state record names 0x%llx-0x%llx as the applied "
+				     "package's code, but that is not hpapply's mapping: refusing to "
+				     "write or unmap anything",
+				     (int)o->s.pid, (unsigned long long)c->regions[i].start,
+				     (unsigned long long)(c->regions[i].start + c->regions[i].size));
+	return 0;
+}
+
+/* Attach, read and check the current state, sweep leftovers of killed runs. */
 static int begin(struct op *o, pid_t pid)
 {
 	int r;
@@ -526,6 +595,8 @@ static int begin(struct op *o, pid_t pid)
 		return -1;
 	if (r == 1)
 		o->cur_at = 0;
+	if (check_state(o) < 0)
+		return -1;
 	return session_sweep(&o->s, &o->cur, o->cur_at);
 }
 

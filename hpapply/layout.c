@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "x86_64.h"
 #include "layout.h"
 #include "util.h"
@@ -26,10 +27,18 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+/* The type's field and calculation (format/arch.h); NULL if unknown. */
+static const struct hp_reloc_desc *describe(uint32_t type)
+{
+	return hp_reloc_describe(HP_MACHINE_X86_64, type);
+}
+
+/* Loads through a slot: GOTPCREL* and GOTTPOFF. */
 static bool is_got(uint32_t type)
 {
-	return type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX ||
-	       type == R_X86_64_REX_GOTPCRELX || type == R_X86_64_GOTTPOFF;
+	const struct hp_reloc_desc *d = describe(type);
+
+	return d && (d->calc == HP_CALC_GOTPCREL || d->calc == HP_CALC_GOTTPOFF);
 }
 
 static long slot_of(const struct plan *p, const struct hp_preloc *r)
@@ -219,38 +228,25 @@ static void put(uint8_t *at, uint64_t v, int size)
 static int apply(const struct where *w, const struct hp_preloc *r, uint8_t *field, uint64_t place,
 		 const char *item)
 {
-	uint64_t s = target_addr(w, r->target, r->index, r->target_off);
-	int64_t v;
+	const struct hp_reloc_desc *d = describe(r->type);
+	uint64_t s = target_addr(w, r->target, r->index, r->target_off), v;
 
 	if (r->target == HP_PT_IMPORT && r->type == R_X86_64_PLT32)
 		s = w->base + w->p->stub_off[r->index] + (uint64_t)r->target_off;
 	if (is_got(r->type))
 		s = w->base + w->p->slots[slot_of(w->p, r)].off;
-	switch (r->type) {
-	case R_X86_64_64:
-	case R_X86_64_TPOFF64:
-		put(field, s + (uint64_t)r->addend, 8);
-		return 0;
-	case R_X86_64_PC64:
-		put(field, s + (uint64_t)r->addend - place, 8);
-		return 0;
-	case R_X86_64_32:
-		v = (int64_t)(s + (uint64_t)r->addend);
-		if ((uint64_t)v > UINT32_MAX)
-			goto overflow;
-		put(field, (uint64_t)v, 4);
-		return 0;
-	case R_X86_64_32S:
-	case R_X86_64_TPOFF32:
-		v = (int64_t)(s + (uint64_t)r->addend);
-		break;
-	default: /* PC32, PLT32, GOTPCREL*, GOTTPOFF: 32-bit PC-relative */
-		v = (int64_t)(s + (uint64_t)r->addend - place);
-		break;
-	}
-	if (v < INT32_MIN || v > INT32_MAX)
+	/* the payload only carries 4- and 8-byte fields: S + A, or S + A - P */
+	if (!d || (d->size != 4 && d->size != 8))
+		return error("%s: a reference at +0x%x has an unsupported type %u", item, r->offset,
+			     r->type);
+	v = s + (uint64_t)r->addend;
+	if (d->calc == HP_CALC_PCREL || d->calc == HP_CALC_GOTPCREL || d->calc == HP_CALC_GOTTPOFF)
+		v -= place;
+	/* 8-byte fields take any value; 4-byte ones must fit, signed or not */
+	if (d->size == 4 && (d->is_signed ? (int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX
+					  : v > UINT32_MAX))
 		goto overflow;
-	put(field, (uint64_t)v, 4);
+	put(field, v, d->size);
 	return 0;
 overflow:
 	return error("%s: a reference at +0x%x cannot reach 0x%llx from 0x%llx", item, r->offset,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,6 +114,30 @@ int tracee_attach(struct tracee *tr, pid_t pid)
 	return seize_new(tr, &more);
 }
 
+/*
+ * A signal arrived while the thread was stopped or ran hpapply's code: hold
+ * it, to be delivered when the thread resumes (t->pending), or raised again
+ * then if a different one is already pending.  Handlers never run on the
+ * stubs.
+ */
+static void hold_signal(struct thread *t, int sig)
+{
+	if (!t->pending)
+		t->pending = sig;
+	else if (sig != t->pending && sig >= 1 && sig <= 64)
+		t->held |= 1ull << (sig - 1);
+}
+
+/* Queue the held signals again, once the thread resumes or is detached. */
+static void raise_held(struct tracee *tr, struct thread *t)
+{
+	for (int sig = 1; t->held && sig <= 64; sig++)
+		if (t->held & (1ull << (sig - 1))) {
+			syscall(SYS_tgkill, (int)tr->pid, (int)t->tid, sig);
+			t->held &= ~(1ull << (sig - 1));
+		}
+}
+
 /* Wait for tid to stop; records registers.  1 if the thread is gone. */
 static int wait_stopped(struct tracee *tr, struct thread *t)
 {
@@ -133,7 +158,8 @@ static int wait_stopped(struct tracee *tr, struct thread *t)
 	}
 	/* A signal that arrived first is delivered when the thread resumes. */
 	if ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80))
-		t->pending = WSTOPSIG(st);
+		hold_signal(t, WSTOPSIG(st));
+	t->event_stop = (st >> 16) != 0;
 	t->stopped = true;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
 		return error("process %d: thread %d: cannot read registers: %s", (int)tr->pid,
@@ -180,20 +206,43 @@ int tracee_stop_all(struct tracee *tr)
 	return 0;
 }
 
-static int resume(struct tracee *tr, struct thread *t)
+/*
+ * A signal given to PTRACE_CONT or PTRACE_DETACH is only delivered from a
+ * signal-delivery or syscall stop; from PTRACE_INTERRUPT's stop the kernel
+ * drops it.  There, it is raised again instead.
+ */
+static int deliverable(struct thread *t)
+{
+	if (t->pending && t->event_stop) {
+		t->held |= 1ull << (t->pending - 1);
+		t->pending = 0;
+	}
+	return t->pending;
+}
+
+static int resume(struct tracee *tr, struct thread *t, bool deliver)
 {
 	if (!t->stopped || t->gone)
 		return 0;
 	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
-	if (ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)t->pending) < 0 && errno != ESRCH)
+	if (ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)(deliver ? deliverable(t) : 0)) < 0 &&
+	    errno != ESRCH)
 		return error("process %d: thread %d: cannot resume it: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
-	t->pending = 0;
+	if (deliver) {
+		t->pending = 0;
+		raise_held(tr, t);
+	}
 	t->stopped = false;
 	t->dirty = false;
 	return 0;
+}
+
+int tracee_run_held(struct tracee *tr, size_t i)
+{
+	return resume(tr, &tr->t[i], false);
 }
 
 int tracee_resume_all(struct tracee *tr)
@@ -201,7 +250,7 @@ int tracee_resume_all(struct tracee *tr)
 	int ret = 0;
 
 	for (size_t i = 0; i < tr->n; i++)
-		if (resume(tr, &tr->t[i]) < 0)
+		if (resume(tr, &tr->t[i], true) < 0)
 			ret = -1;
 	return ret;
 }
@@ -218,7 +267,10 @@ void tracee_detach(struct tracee *tr)
 			tracee_stop(tr, i);
 		if (t->stopped && t->dirty)
 			ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
-		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending);
+		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)(t->stopped ? deliverable(t) : 0));
+		if (!t->stopped && t->pending)
+			t->held |= 1ull << (t->pending - 1);
+		raise_held(tr, t);
 		t->attached = t->stopped = false;
 	}
 	if (tr->mem >= 0)
@@ -265,16 +317,20 @@ int remote_begin(struct remote *rc, struct tracee *tr, size_t thread, uint64_t s
 	return 0;
 }
 
-/* Run the thread to its next syscall stop, passing signals through. */
-static int run_to_syscall_stop(struct remote *rc)
+/*
+ * Run the thread to its next syscall stop, into *r.  Signals are held
+ * (hold_signal), not delivered: a handler would run on the stub's
+ * registers, and its own system calls would look like the remote call's.
+ */
+static int run_to_syscall_stop(struct remote *rc, regs_t *r)
 {
 	struct thread *t = &rc->tr->t[rc->thread];
-	int sig = 0, st;
+	int st;
 
 	for (;;) {
 		pid_t w;
 
-		if (ptrace(PTRACE_SYSCALL, t->tid, 0, (void *)(long)sig) < 0)
+		if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0) < 0)
 			return error("process %d: thread %d: %s", (int)rc->tr->pid, (int)t->tid,
 				     strerror(errno));
 		do
@@ -285,11 +341,24 @@ static int run_to_syscall_stop(struct remote *rc)
 			return error("process %d: thread %d ended during a remote call",
 				     (int)rc->tr->pid, (int)t->tid);
 		}
-		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
-			return 0;
-		/* a signal-delivery stop: let the signal through; other stops: go on */
-		sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			t->event_stop = false; /* a signal can be injected from a syscall stop */
+			break;
+		}
+		/* a signal-delivery stop: hold the signal; other stops: go on */
+		if ((st >> 16) == 0)
+			hold_signal(t, WSTOPSIG(st));
 	}
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, r) < 0)
+		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
+			     (int)t->tid, strerror(errno));
+	return 0;
+}
+
+/* Is this result the kernel's note that the call is restarted (after a signal)? */
+static bool restarted(long ret)
+{
+	return ret == -512 || ret == -513 || ret == -514; /* ERESTARTSYS, ..NOINTR, ..NOHAND */
 }
 
 int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
@@ -302,12 +371,24 @@ int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
 		return error("process %d: thread %d: cannot set registers: %s", (int)rc->tr->pid,
 			     (int)t->tid, strerror(errno));
 	t->dirty = true;
-	if (run_to_syscall_stop(rc) < 0 || run_to_syscall_stop(rc) < 0)
-		return -1;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
-		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
-			     (int)t->tid, strerror(errno));
-	*ret = arch_syscall_result(&r);
+	/*
+	 * Entry and exit stops, both at the stub's `syscall` with nr.  A call
+	 * a (held) signal interrupted is restarted by the kernel: its exit
+	 * says so, and another entry follows.
+	 */
+	do {
+		for (int stop = 0; stop < 2; stop++) {
+			if (run_to_syscall_stop(rc, &r) < 0)
+				return -1;
+			/* the stub's `syscall` is its first 2 bytes: rip is past it */
+			if (r.rip != rc->stub + 2 || (long)r.orig_rax != nr)
+				return error("process %d: thread %d: a system call stop that is not "
+					     "hpapply's (%lld at 0x%llx)",
+					     (int)rc->tr->pid, (int)t->tid, (long long)r.orig_rax,
+					     (unsigned long long)r.rip);
+		}
+		*ret = arch_syscall_result(&r);
+	} while (restarted(*ret));
 	/* Back to the resume state now, rather than through the stub's tail. */
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s",
@@ -337,11 +418,10 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	r.rsp = (t->resume.rsp - 512) & ~15ull;
 	r.rip = at;
 	r.orig_rax = (unsigned long long)-1;
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 ||
-	    ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)t->pending) < 0)
+	/* held signals wait until the thread is out of the stub (tracee_run_held) */
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
 		return error("process %d: thread %d: cannot start the commit: %s",
 			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
-	t->pending = 0;
 	t->stopped = false;
 	t->dirty = false; /* the stub restores the resume state itself */
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -357,10 +437,10 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 			return 0;
 		w = waitpid(t->tid, &st, __WALL | WNOHANG);
 		if (w == t->tid && WIFSTOPPED(st)) {
-			/* a signal arrived while committing: pass it through */
-			int sig = (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-
-			ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)sig);
+			/* a signal arrived while committing: hold it */
+			if ((st >> 16) == 0)
+				hold_signal(t, WSTOPSIG(st));
+			ptrace(PTRACE_CONT, t->tid, 0, 0);
 		} else if (w == t->tid) {
 			t->gone = true;
 			if (proc_read(rc->tr->mem, flag, &done, 1) == 0 && done)

@@ -19,7 +19,9 @@ struct thread {
 	pid_t tid;
 	bool attached, stopped, gone;
 	bool dirty;    /* registers changed: set resume before continuing */
-	int pending;   /* signal that stopped it, delivered on resume */
+	int pending;   /* a signal held back, delivered on resume */
+	uint64_t held; /* more signals held back (bit sig-1), raised again on resume */
+	bool event_stop; /* stopped by PTRACE_INTERRUPT: a signal cannot be injected there */
 	regs_t regs;   /* as stopped */
 	regs_t resume; /* arch_resume_state(regs): what to resume with */
 };
@@ -37,8 +39,10 @@ int tracee_attach(struct tracee *tr, pid_t pid);
 int tracee_stop_all(struct tracee *tr);
 /* Stop one thread (index into tr->t). */
 int tracee_stop(struct tracee *tr, size_t i);
-/* Resume every stopped thread with its resume state. */
+/* Resume every stopped thread with its resume state, delivering held signals. */
 int tracee_resume_all(struct tracee *tr);
+/* Let one stopped thread run on, its signals still held back. */
+int tracee_run_held(struct tracee *tr, size_t i);
 /* Detach from every thread (resuming any still stopped). */
 void tracee_detach(struct tracee *tr);
 
@@ -74,6 +78,7 @@ int remote_end(struct remote *rc);
  * Run the commit stub at `at` on the remote's thread and wait until the
  * byte at `flag` (in the target) reads non-zero: then every write of the
  * stub is done.  The thread then runs on by itself (it jumped back).
+ * Signals are held back meanwhile: no handler runs inside the stub.
  */
 int remote_commit(struct remote *rc, uint64_t at, uint64_t flag);
 

@@ -30,7 +30,6 @@ int session_open(struct session *s, pid_t pid)
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	s->self_mem = -1;
 	s->op_fd = -1;
 	if (tracee_attach(&s->tr, pid) < 0)
 		return -1;
@@ -87,8 +86,8 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 /*
  * The remote channel must be open; reopen it on the caller after a commit.
  * The caller may still be on the last instructions of the commit stub
- * (restoring registers): let it run until it is out of the operation
- * region, which is about to be unmapped.
+ * (restoring registers): let it run, alone and with its signals held back,
+ * until it is out of the operation region, which is about to be unmapped.
  */
 static int ensure_channel(struct session *s)
 {
@@ -113,7 +112,8 @@ static int ensure_channel(struct session *s)
 		if (tries == 1000)
 			return error("process %d: thread %d does not leave the commit stub",
 				     (int)s->pid, (int)t->tid);
-		if (tracee_resume_all(&s->tr) < 0)
+		/* its signals stay held: a handler must not run with the stub below it */
+		if (tracee_run_held(&s->tr, s->caller) < 0)
 			return -1;
 		sched_yield();
 	}
@@ -190,21 +190,26 @@ int session_self_mem(struct session *s, uint64_t probe)
 {
 	static const char path[] = "/proc/self/mem";
 	uint8_t byte;
-	long fd, n;
+	long fd, n = 0;
+	int ok, err;
 
 	if (proc_write(s->tr.mem, s->rc.scratch, path, sizeof(path)) < 0 ||
 	    session_call(s, SYS_openat, (uint64_t)AT_FDCWD, s->rc.scratch, O_RDWR | O_CLOEXEC, 0,
 			 0, 0, &fd) < 0)
 		return error("process %d: cannot open /proc/self/mem in it: %s", (int)s->pid,
 			     strerror(errno));
-	s->self_mem = (int)fd;
 	/* Rewrite one byte of code with its own value: the commit will work. */
-	if (proc_read(s->tr.mem, probe, &byte, 1) < 0 ||
-	    proc_write(s->tr.mem, s->rc.scratch, &byte, 1) < 0 ||
-	    session_call(s, SYS_pwrite64, (uint64_t)fd, s->rc.scratch, 1, probe, 0, 0, &n) < 0 ||
-	    n != 1)
+	ok = proc_read(s->tr.mem, probe, &byte, 1) == 0 &&
+	     proc_write(s->tr.mem, s->rc.scratch, &byte, 1) == 0 &&
+	     session_call(s, SYS_pwrite64, (uint64_t)fd, s->rc.scratch, 1, probe, 0, 0, &n) == 0 &&
+	     n == 1;
+	err = errno;
+	if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && ok)
+		return error("process %d: cannot close its /proc/self/mem: %s", (int)s->pid,
+			     strerror(errno));
+	if (!ok)
 		return error("process %d: it cannot write its own code through /proc/self/mem: %s",
-			     (int)s->pid, strerror(errno));
+			     (int)s->pid, strerror(err));
 	return 0;
 }
 
@@ -253,15 +258,13 @@ bool session_close(struct session *s, bool committed)
 	 * write is the committed byte.  Set, the new state is in effect and
 	 * the redirects point into what was created: keep it.  Not set, the
 	 * stub may still run (a thread in a signal handler it interrupted):
-	 * unmap nothing, and leave the target's /proc/self/mem descriptor to
-	 * the stub; the next run sweeps whatever ends up unused.
+	 * unmap nothing; the next run sweeps whatever ends up unused.
 	 */
 	if (!committed && s->commit_flag) {
 		uint8_t done = 0;
 
 		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done) {
 			committed = true;
-			s->self_mem = -1; /* the stub closes it */
 			error("process %d: the commit did finish, late: the new state is in effect "
 			      "(see --list)",
 			      (int)s->pid);
@@ -274,8 +277,6 @@ bool session_close(struct session *s, bool committed)
 	}
 	/* Without the channel, nothing can be unmapped: it all stays. */
 	if (channel) {
-		if (s->self_mem >= 0 && !committed && !unsure)
-			session_call(s, SYS_close, (uint64_t)s->self_mem, 0, 0, 0, 0, 0, NULL);
 		/* Before the commit, everything created goes; after it, only the operation. */
 		for (size_t i = 0; i < s->ncreated && !unsure; i++)
 			if (!committed || s->created[i].start == s->op_addr)

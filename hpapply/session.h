@@ -25,7 +25,6 @@ struct session {
 	size_t caller; /* thread running remote calls and the commit */
 	struct region created[MAX_CREATED];
 	size_t ncreated;
-	int self_mem; /* the target's fd of /proc/self/mem, or -1 */
 	int op_fd;    /* our fd of the operation region's memfd, or -1 */
 	uint64_t op_addr, op_size;
 	bool opened;  /* the remote call channel was opened once */
@@ -58,7 +57,11 @@ int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot
 		uint64_t offset, uint64_t *got);
 int session_unmap(struct session *s, uint64_t start, uint64_t len);
 
-/* Open /proc/self/mem in the target and check it can patch code with it. */
+/*
+ * Check that the target can patch its code through /proc/self/mem (opened,
+ * written, closed again: the commit stub opens its own, so no descriptor
+ * is left in the target if hpapply dies before the commit).
+ */
 int session_self_mem(struct session *s, uint64_t probe_addr);
 
 /* Remove hpapply mappings no current state refers to (left by killed runs). */

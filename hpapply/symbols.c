@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image.h"
 #include "symbols.h"
 #include "util.h"
 
@@ -38,25 +39,18 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-		size_t pos = 0;
+		uint8_t id[HP_BUILD_ID_MAX];
+		size_t len;
 
 		if (ph->p_type != PT_NOTE)
 			continue;
-		while (pos + 12 <= ph->p_memsz) {
-			uint32_t nsz, dsz, type;
-
-			memcpy(&nsz, p + pos, 4);
-			memcpy(&dsz, p + pos + 4, 4);
-			memcpy(&type, p + pos + 8, 4);
-			if (type == NT_GNU_BUILD_ID && nsz == 4 && dsz == want->len &&
-			    !memcmp(p + pos + 12 + 4, want->build_id, dsz)) {
-				want->base = info->dlpi_addr;
-				want->name = info->dlpi_name;
-				want->found = true;
-				return 1;
-			}
-			pos += 12 + ((nsz + 3u) & ~3u) + ((dsz + 3u) & ~3u);
+		len = hp_note_build_id((const uint8_t *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz,
+				       id);
+		if (len && len == want->len && !memcmp(id, want->build_id, len)) {
+			want->base = info->dlpi_addr;
+			want->name = info->dlpi_name;
+			want->found = true;
+			return 1;
 		}
 	}
 	return 0;
@@ -81,7 +75,8 @@ static int resolve_ifunc(const struct loaded *l, const char *name, const GElf_Sy
 	if (!impl)
 		return error("%s: cannot resolve IFUNC %s", l->path, name);
 	(void)s;
-	*addr = l->base + ((uint64_t)impl - want.base);
+	/* impl - want.base is its virtual address (dlpi_addr is the load bias) */
+	*addr = l->base + ((uint64_t)impl - want.base - l->img.base);
 	return 0;
 }
 
@@ -128,6 +123,7 @@ static int lookup(struct loaded *l, const char *name, uint64_t *addr)
 		else if (GELF_ST_TYPE(s.st_info) == STT_TLS)
 			ret = error("%s: %s is thread-local; new code cannot import it", l->path, name);
 		else {
+			/* l->base is where image offset 0 (virtual address img.base) is */
 			*addr = l->base + (s.st_value - l->img.base);
 			ret = 1;
 		}

@@ -4,6 +4,7 @@
  * (each instruction's encoding is spelled out next to it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -229,23 +230,45 @@ size_t arch_syscall_stub(const regs_t *rs, uint8_t *out, size_t size)
 	return a.overflow || a.len > ARCH_SYSCALL_STUB_LEN ? 0 : a.len;
 }
 
-size_t arch_commit_stub(uint64_t at, const regs_t *rs, int fd, const struct arch_write *w,
-			size_t n, uint64_t flag, uint8_t *out, size_t size)
+size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *w, size_t n,
+			uint64_t flag, uint8_t *out, size_t size)
 {
+	static const char path[16] = "/proc/self/mem";
 	/* every general register but rsp, restored from the data area */
 	static const int regs[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8,
 				   R9,	R10, R11, R12, R13, R14, R15};
 	const size_t nregs = sizeof(regs) / sizeof(regs[0]);
 	struct asm_buf a = {out, 0, size, at, false};
-	size_t code_len, data_at, table_at, loop_at, jz_at;
+	size_t code_len, data_at, path_at, table_at, loop_at, jz_at, js_at, fail_at;
 
 	/* Pass 1 with a dummy layout finds the code length; pass 2 writes it. */
 	for (int pass = 0; pass < 2; pass++) {
 		code_len = pass ? (a.len + 15) & ~(size_t)15 : 0;
 		data_at = code_len;
-		table_at = data_at + 8 * (nregs + 3);
+		path_at = data_at + 8 * (nregs + 3);
+		table_at = path_at + sizeof(path);
 		a.len = 0;
 		a.overflow = false;
+		/*
+		 * openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC) into r13; on failure
+		 * nothing is written and the state is not marked: straight to the
+		 * end.  lea rsi, [rip + path]: 48 8d 35 disp32 ; mov edi, imm32: bf ;
+		 * mov edx, imm32: ba ; mov eax, imm32: b8 ; syscall: 0f 05
+		 */
+		emit(&a, (const uint8_t[]){0x48, 0x8d, 0x35}, 3);
+		emit_u32(&a, rel(&a, 4, at + path_at));
+		emit(&a, (const uint8_t[]){0xbf}, 1);
+		emit_u32(&a, (uint32_t)AT_FDCWD);
+		emit(&a, (const uint8_t[]){0xba}, 1);
+		emit_u32(&a, O_RDWR | O_CLOEXEC);
+		emit(&a, (const uint8_t[]){0xb8}, 1);
+		emit_u32(&a, SYS_openat);
+		emit(&a, (const uint8_t[]){0x0f, 0x05}, 2);
+		/* test rax, rax: 48 85 c0 ; js fail: 0f 88 rel32 ; mov r13, rax: 49 89 c5 */
+		emit(&a, (const uint8_t[]){0x48, 0x85, 0xc0, 0x0f, 0x88}, 5);
+		js_at = a.len;
+		emit_u32(&a, 0);
+		emit(&a, (const uint8_t[]){0x49, 0x89, 0xc5}, 3);
 		/* lea rbx, [rip + table]: 48 8d 1d disp32 */
 		emit(&a, (const uint8_t[]){0x48, 0x8d, 0x1d}, 3);
 		emit_u32(&a, rel(&a, 4, at + table_at));
@@ -256,11 +279,10 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, int fd, const struct arch
 		/* test r12, r12: 4d 85 e4 ; jz done: 74 rel8 */
 		emit(&a, (const uint8_t[]){0x4d, 0x85, 0xe4, 0x74, 0x00}, 5);
 		jz_at = a.len - 1;
-		/* mov eax, SYS_pwrite64: b8 imm32 ; mov edi, fd: bf imm32 */
+		/* mov eax, SYS_pwrite64: b8 imm32 ; mov edi, r13d: 44 89 ef */
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_pwrite64);
-		emit(&a, (const uint8_t[]){0xbf}, 1);
-		emit_u32(&a, (uint32_t)fd);
+		emit(&a, (const uint8_t[]){0x44, 0x89, 0xef}, 3);
 		/* mov rsi, [rbx+8]: 48 8b 73 08 ; mov rdx, [rbx+16]: 48 8b 53 10 ; mov r10, [rbx]: 4c 8b 13 */
 		emit(&a, (const uint8_t[]){0x48, 0x8b, 0x73, 0x08, 0x48, 0x8b, 0x53, 0x10, 0x4c, 0x8b,
 					   0x13},
@@ -275,13 +297,19 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, int fd, const struct arch
 		emit(&a, (const uint8_t[]){0x48, 0xb8}, 2);
 		emit_u64(&a, flag);
 		emit(&a, (const uint8_t[]){0xc6, 0x00, 0x01}, 3);
-		/* mov eax, SYS_close ; mov edi, fd ; syscall */
+		/* mov eax, SYS_close ; mov edi, r13d ; syscall */
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_close);
-		emit(&a, (const uint8_t[]){0xbf}, 1);
-		emit_u32(&a, (uint32_t)fd);
+		emit(&a, (const uint8_t[]){0x44, 0x89, 0xef}, 3);
 		emit(&a, (const uint8_t[]){0x0f, 0x05}, 2);
-		/* push qword [rip + flags]: ff 35 disp32 ; popfq: 9d */
+		fail_at = a.len;
+		if (!a.overflow) {
+			uint32_t d = (uint32_t)(fail_at - (js_at + 4));
+
+			for (int i = 0; i < 4; i++)
+				a.p[js_at + (size_t)i] = (uint8_t)(d >> (8 * i));
+		}
+		/* fail: push qword [rip + flags]: ff 35 disp32 ; popfq: 9d */
 		emit(&a, (const uint8_t[]){0xff, 0x35}, 2);
 		emit_u32(&a, rel(&a, 4, at + data_at));
 		emit(&a, (const uint8_t[]){0x9d}, 1);
@@ -298,6 +326,7 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, int fd, const struct arch
 		emit_u64(&a, reg_of(rs, regs[i]));
 	emit_u64(&a, rs->rsp);
 	emit_u64(&a, rs->rip);
+	emit(&a, (const uint8_t *)path, sizeof(path));
 	/* table: {dst, src, len} per write; the source bytes follow it */
 	{
 		uint64_t blob = at + table_at + 24 * n;

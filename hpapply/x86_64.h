@@ -63,11 +63,12 @@ bool arch_is_syscall_stub(const uint8_t *b, size_t n);
 size_t arch_syscall_stub(const regs_t *resume, uint8_t *out, size_t size);
 
 /*
- * The commit stub: for each entry of a table, pwrite64(fd, src, len, dst)
- * (patching code through /proc/self/mem), then a byte store that marks the
- * new state record committed, then close(fd), then every register and the
- * flags restored from `resume` and a jump back.  Runs to completion even if
- * hpapply dies while it runs.  Code and table are laid out for runtime
+ * The commit stub: it opens /proc/self/mem, then for each entry of a table
+ * pwrite64(fd, src, len, dst) (patching code through it), then a byte store
+ * that marks the new state record committed, then close(fd), then every
+ * register and the flags restored from `resume` and a jump back.  If the
+ * open fails it writes nothing and marks nothing, and only jumps back.
+ * Runs to completion even if hpapply dies while it runs.  Code and table are laid out for runtime
  * address `at`; returns the bytes written to out (0 if size is too small).
  */
 struct arch_write {
@@ -76,7 +77,7 @@ struct arch_write {
 	uint64_t len;
 };
 
-size_t arch_commit_stub(uint64_t at, const regs_t *resume, int fd, const struct arch_write *w,
-			size_t n, uint64_t commit_flag, uint8_t *out, size_t size);
+size_t arch_commit_stub(uint64_t at, const regs_t *resume, const struct arch_write *w, size_t n,
+			uint64_t commit_flag, uint8_t *out, size_t size);
 
 #endif

@@ -269,6 +269,26 @@ refused "refused (sequence)" "$cpid" "$work/p1.hpk" && ok "after revert, the ant
 [ "$(ours "$cpid")" = 1 ] && ok "only the state record stays mapped" || fail "mappings: $(grep hpapply /proc/$cpid/maps)"
 finish "$cpid"
 
+# the state record is not trusted for writes: a redirect put back by something
+# else makes a revert refuse, touching nothing
+start e "$work/v0/busy" 2
+epid=$pid
+"$bin/hpapply" "$epid" "$work/p2.hpk" --ca "$pki/root.pem" >/dev/null || fail "state check: apply"
+base=$(awk '$6 ~ /v0\/busy$/ { split($1, a, "-"); print a[1]; exit }' "/proc/$epid/maps")
+func=$("$bin/hpapply" --list "$epid" | awk '$1 == "redirected" && $2 == "version" { print $4 }')
+dd if="$work/v0/busy" bs=1 skip=$((func - 0x$base)) count=9 status=none |
+	dd of="/proc/$epid/mem" bs=1 seek=$((func)) conv=notrunc status=none 2>/dev/null
+before=$(grep hpapply "/proc/$epid/maps")
+"$bin/hpapply" --revert "$epid" >"$work/e.log" 2>&1
+st=$?
+if [ $st = 1 ] && grep -q "not that redirect" "$work/e.log" && [ "$(ask e)" = "$fix1_answer" ] &&
+	[ "$(grep hpapply "/proc/$epid/maps")" = "$before" ] && ! stopped "$epid"; then
+	ok "a redirect changed by something else: revert refused, nothing touched"
+else
+	fail "state check: exit $st: $(cat "$work/e.log"); answer $(ask e)"
+fi
+finish "$epid"
+
 # ---- a shared library as the baseline ------------------------------------------------------
 
 start l "$work/uselib"
@@ -304,6 +324,25 @@ for i in $(seq 30); do
 done
 [ "$good" = 30 ] && kill -0 "$opid" && ok "single thread: 30 apply/revert cycles" || fail "single thread: $good of 30"
 finish "$opid"
+
+# a stream of signals whose handler makes system calls, while hpapply runs its
+# remote calls on the one thread that receives them
+BUSY_SIGNALS=1 start g "$work/v0/busy" 0
+gpid=$pid
+(while kill -USR1 "$gpid" 2>/dev/null; do :; done) &
+sender=$!
+good=0
+for i in $(seq 20); do
+	"$bin/hpapply" "$gpid" "$work/p2.hpk" --ca "$pki/root.pem" >>"$work/g.log" 2>&1 &&
+		[ "$(ask g)" = "$fix2_answer" ] && "$bin/hpapply" --revert "$gpid" >>"$work/g.log" 2>&1 &&
+		[ "$(ask g)" = "$old_answer" ] && good=$((good + 1))
+done
+kill "$sender" 2>/dev/null
+wait "$sender" 2>/dev/null
+[ "$good" = 20 ] && kill -0 "$gpid" && ! stopped "$gpid" && [ "$(ours "$gpid")" = 1 ] &&
+	ok "a stream of signals: 20 apply/revert cycles" ||
+	fail "a stream of signals: $good of 20: $(grep -v "applied\|reverted" "$work/g.log")"
+finish "$gpid"
 
 # ---- hpapply killed at any moment -----------------------------------------------------------------
 
@@ -347,8 +386,9 @@ done
 is_applied "$kpid" && "$bin/hpapply" --revert "$kpid" >/dev/null
 "$bin/hpapply" "$kpid" "$work/p3.hpk" --ca "$pki/root.pem" >/dev/null &&
 	"$bin/hpapply" --revert "$kpid" >/dev/null && [ "$(ours "$kpid")" = 1 ] &&
+	! ls -l "/proc/$kpid/fd" | grep -q '/mem$' &&
 	ok "after the kills, apply and revert work and nothing is left over" ||
-	fail "after the kills: $(grep hpapply /proc/$kpid/maps)"
+	fail "after the kills: $(grep hpapply /proc/$kpid/maps; ls -l /proc/$kpid/fd | grep /mem)"
 finish "$kpid"
 
 echo "hpapply tests: $failed failed"

@@ -2,10 +2,13 @@
  * A program for hpapply's tests: worker threads call score() in a loop,
  * one thread may spin inside spin() forever (a function that never
  * returns), and each line on stdin prints what score() and version()
- * answer now.  Built three times: the baseline (FIX 0), a fix of score()
+ * answer now.  With BUSY_SIGNALS set in the environment, a SIGUSR1
+ * handler makes system calls of its own (a signal stream while hpapply
+ * works must not confuse its remote calls).  Built three times: the baseline (FIX 0), a fix of score()
  * (FIX 1), and a fix of score() and version() (FIX 2).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -46,6 +49,15 @@ __attribute__((noinline)) void spin(volatile int *stop)
 }
 
 static volatile int stop;
+static volatile sig_atomic_t signals;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	signals++;
+	getppid();
+	getppid();
+}
 
 static void *worker(void *arg)
 {
@@ -70,6 +82,8 @@ int main(int argc, char **argv)
 	char line[64];
 	pthread_t t;
 
+	if (getenv("BUSY_SIGNALS"))
+		signal(SIGUSR1, on_usr1);
 	for (int i = 0; i < workers; i++)
 		pthread_create(&t, NULL, worker, NULL);
 	if (argc > 2)
