@@ -164,6 +164,31 @@ struct use {
 	bool external;	 /* the user has external linkage */
 };
 
+/* A struct or union DIE and its index in di->types. */
+struct type_at {
+	Dwarf_Off off;
+	size_t index;
+};
+
+/* A type some user reaches, and the first of the user's uses that does. */
+struct reached {
+	size_t type;
+	size_t use;
+};
+
+/*
+ * finish() follows the uses one user (one name) at a time: `mark` says
+ * which user last reached each type and `depth` how shallow that was.
+ */
+struct reach_state {
+	size_t *mark;	/* per type: the current user's number if it reached it */
+	uint8_t *depth; /* per type: the shallowest depth the current user reached it at */
+	size_t user;	/* the current user's number, from 1 */
+	size_t use;	/* the use being followed (index in walker.uses) */
+	struct reached *found;
+	size_t nfound, cap_found;
+};
+
 struct walker {
 	Dwarf_Debug dbg;
 	struct dwarf_info *di;
@@ -176,6 +201,7 @@ struct walker {
 	/* struct/union DIE offsets, index-aligned with di->types */
 	Dwarf_Off *type_off;
 	size_t ntype_off;
+	struct type_at *by_off; /* type_off sorted, for type_index(); built by finish() */
 	Dwarf_Off **member_types; /* per type: DIEs of its members' types */
 	size_t *nmember_types;
 	struct alias *aliases; /* typedefs, applied once every type is known */
@@ -188,6 +214,8 @@ struct walker {
 	 */
 	uint64_t budget;
 	bool failed;
+	/* finish(): the user being followed, and what its uses reached */
+	struct reach_state reach;
 };
 
 struct alias {
@@ -404,12 +432,43 @@ out:
 
 /* ---- structs and unions -------------------------------------------------------------- */
 
+static int cmp_type_at(const void *a, const void *b)
+{
+	const struct type_at *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Index in di->types of the struct or union at DIE offset off, or -1: the
+ * first such type, should two share an offset.  Only after build_by_off().
+ */
 static long type_index(const struct walker *w, Dwarf_Off off)
 {
+	size_t lo = 0, hi = w->ntype_off;
+
+	while (lo < hi) { /* the first entry whose offset is not below off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->by_off[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->ntype_off && w->by_off[lo].off == off ? (long)w->by_off[lo].index : -1;
+}
+
+static int build_by_off(struct walker *w)
+{
+	w->by_off = xmalloc((w->ntype_off + 1) * sizeof(*w->by_off));
+	if (!w->by_off)
+		return -1;
 	for (size_t i = 0; i < w->ntype_off; i++)
-		if (w->type_off[i] == off)
-			return (long)i;
-	return -1;
+		w->by_off[i] = (struct type_at){w->type_off[i], i};
+	sort(w->by_off, w->ntype_off, sizeof(*w->by_off), cmp_type_at);
+	return 0;
 }
 
 /* Size in bytes of the type at off (following typedefs, qualifiers, arrays). */
@@ -696,9 +755,6 @@ static int add_user(struct dtype *t, const char *user, uint8_t kind, bool extern
 	char *label;
 	char **v;
 
-	for (size_t i = 0; i < t->nusers; i++)
-		if (!strcmp(t->users[i] + 2, user))
-			return 0;
 	/* "<kind><external> name": decoded by dwarf_user_kind(). */
 	label = xasprintf("%c%c%s", '0' + kind, external ? 'e' : 'l', user);
 	v = label ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
@@ -713,10 +769,14 @@ static int add_user(struct dtype *t, const char *user, uint8_t kind, bool extern
 
 /*
  * Which structs a type reaches: through pointers, qualifiers, typedefs and
- * arrays to a struct or union, then through that struct's members.
+ * arrays to a struct or union, then through that struct's members.  Each
+ * type the current user reaches is noted once, with the use that got there
+ * first; a type is followed again only when reached at a shallower depth,
+ * so that MAX_DEPTH cuts every path at the same length.
  */
-static int reach(struct walker *w, Dwarf_Off off, const struct use *u, uint8_t *seen, int depth)
+static int reach(struct walker *w, Dwarf_Off off, int depth)
 {
+	struct reach_state *r = &w->reach;
 	Dwarf_Off inner;
 	Dwarf_Die die;
 	long i;
@@ -726,22 +786,95 @@ static int reach(struct walker *w, Dwarf_Off off, const struct use *u, uint8_t *
 		return 0;
 	i = type_index(w, off);
 	if (i >= 0) {
-		if (seen[i])
+		if (r->mark[i] == r->user && r->depth[i] <= depth)
 			return 0;
-		seen[i] = 1;
-		if (add_user(&w->di->types[i], u->user, u->kind, u->external) < 0)
-			return -1;
+		if (r->mark[i] != r->user) {
+			if (r->nfound == r->cap_found) {
+				size_t cap = r->cap_found ? r->cap_found * 2 : 64;
+				struct reached *v = xrealloc(r->found, cap * sizeof(*v));
+
+				if (!v)
+					return -1;
+				r->found = v;
+				r->cap_found = cap;
+			}
+			r->found[r->nfound++] = (struct reached){(size_t)i, r->use};
+			r->mark[i] = r->user;
+		}
+		r->depth[i] = (uint8_t)depth;
 		for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
-			ret = reach(w, w->member_types[i][k], u, seen, depth + 1);
+			ret = reach(w, w->member_types[i][k], depth + 1);
 		return ret;
 	}
 	die = die_at(w, off);
 	if (!die)
 		return 0;
 	if (get_ref(w, die, DW_AT_type, &inner))
-		ret = reach(w, inner, u, seen, depth + 1);
+		ret = reach(w, inner, depth + 1);
 	dwarf_dealloc_die(die);
 	return ret;
+}
+
+/* Uses by user name, each user's in the order the walk found them. */
+static int cmp_use_by_user(const void *a, const void *b)
+{
+	const struct use *x = *(const struct use *const *)a, *y = *(const struct use *const *)b;
+	int c = strcmp(x->user, y->user);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* By type, then by use: a type's users in the order of their first use. */
+static int cmp_reached(const void *a, const void *b)
+{
+	const struct reached *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->use < y->use ? -1 : x->use > y->use;
+}
+
+/*
+ * Every type's users: the names whose uses reach it, each once, with the
+ * kind and linkage of its first use that does, in the order of those
+ * uses.  Following all the uses of one name together, rather than each use
+ * on its own, walks each type once per user.
+ */
+static int collect_users(struct walker *w)
+{
+	struct dwarf_info *di = w->di;
+	struct reach_state *r = &w->reach;
+	const struct use **order = xmalloc((w->nuses + 1) * sizeof(*order));
+	int ret = 0;
+
+	r->mark = xcalloc(di->ntypes + 1, sizeof(*r->mark));
+	r->depth = xcalloc(di->ntypes + 1, sizeof(*r->depth));
+	if (!order || !r->mark || !r->depth) {
+		free(order);
+		return -1;
+	}
+	for (size_t i = 0; i < w->nuses; i++)
+		order[i] = &w->uses[i];
+	sort(order, w->nuses, sizeof(*order), cmp_use_by_user);
+	for (size_t i = 0; i < w->nuses && ret == 0; i++) {
+		if (i == 0 || strcmp(order[i - 1]->user, order[i]->user))
+			r->user++;
+		r->use = (size_t)(order[i] - w->uses);
+		ret = reach(w, order[i]->type, 0);
+	}
+	free(order);
+	if (ret < 0)
+		return -1;
+	sort(r->found, r->nfound, sizeof(*r->found), cmp_reached);
+	for (size_t i = 0; i < r->nfound; i++) {
+		const struct use *u = &w->uses[r->found[i].use];
+
+		if (add_user(&di->types[r->found[i].type], u->user, u->kind, u->external) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int cmp_type(const void *a, const void *b)
@@ -767,13 +900,25 @@ static void free_type(struct dtype *t)
 	free(t->name);
 }
 
+/* Named types by name, the first of each name first. */
+static int cmp_type_first(const void *a, const void *b)
+{
+	const struct dtype *x = *(const struct dtype *const *)a;
+	const struct dtype *y = *(const struct dtype *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
 static int finish(struct walker *w)
 {
 	struct dwarf_info *di = w->di;
-	uint8_t *seen = xcalloc(di->ntypes + 1, 1);
-	size_t n = 0;
+	struct dtype **named, *kept;
+	size_t nnamed = 0, n = 0;
 
-	if (!seen)
+	if (build_by_off(w) < 0)
 		return -1;
 	for (size_t i = 0; i < w->naliases; i++) {
 		long t = type_index(w, w->aliases[i].type);
@@ -783,27 +928,32 @@ static int finish(struct walker *w)
 			w->aliases[i].name = NULL;
 		}
 	}
-	for (size_t i = 0; i < w->nuses; i++) {
-		memset(seen, 0, di->ntypes + 1);
-		if (reach(w, w->uses[i].type, &w->uses[i], seen, 0) < 0) {
-			free(seen);
-			return -1;
-		}
+	if (collect_users(w) < 0)
+		return -1;
+	/* Keep named types, the first of each name, sorted by name. */
+	named = xmalloc((di->ntypes + 1) * sizeof(*named));
+	kept = named ? xmalloc((di->ntypes + 1) * sizeof(*kept)) : NULL;
+	if (!kept) {
+		free(named);
+		return -1;
 	}
-	free(seen);
-	/* Keep named types, the first of each name. */
 	for (size_t i = 0; i < di->ntypes; i++) {
-		bool dup = false;
-
-		for (size_t k = 0; k < n && di->types[i].name && !dup; k++)
-			dup = !strcmp(di->types[k].name, di->types[i].name);
-		if (!di->types[i].name || dup)
-			free_type(&di->types[i]);
+		if (di->types[i].name)
+			named[nnamed++] = &di->types[i];
 		else
-			di->types[n++] = di->types[i];
+			free_type(&di->types[i]);
 	}
+	sort(named, nnamed, sizeof(*named), cmp_type_first);
+	for (size_t i = 0; i < nnamed; i++) {
+		if (n > 0 && !strcmp(kept[n - 1].name, named[i]->name))
+			free_type(named[i]);
+		else
+			kept[n++] = *named[i];
+	}
+	free(named);
+	free(di->types);
+	di->types = kept;
 	di->ntypes = n;
-	sort(di->types, di->ntypes, sizeof(*di->types), cmp_type);
 	sort(di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
 	return 0;
 }
@@ -818,6 +968,10 @@ static void walker_free(struct walker *w)
 	free(w->member_types);
 	free(w->nmember_types);
 	free(w->type_off);
+	free(w->by_off);
+	free(w->reach.mark);
+	free(w->reach.depth);
+	free(w->reach.found);
 	for (size_t i = 0; i < w->naliases; i++)
 		free(w->aliases[i].name);
 	free(w->aliases);
