@@ -160,7 +160,7 @@ static const Dwarf_Obj_Access_Methods methods = {
 struct use {
 	Dwarf_Off type; /* the DIE a function or variable refers to */
 	char *user;
-	uint8_t kind;	 /* enum use_kind */
+	uint8_t kind;	 /* enum dwarf_use */
 	bool external;	 /* the user has external linkage */
 };
 
@@ -198,7 +198,12 @@ struct walker {
 	Dwarf_Signed nfiles;
 	struct use *uses;
 	size_t nuses, cap_uses;
-	/* struct/union DIE offsets, index-aligned with di->types */
+	/*
+	 * struct/union DIE offsets, index-aligned with di->types as the walk
+	 * made it.  ntype_off is di->ntypes until finish() drops unnamed and
+	 * duplicate types (and di goes to the caller), but these arrays keep
+	 * the walk's numbering and are freed by their own count.
+	 */
 	Dwarf_Off *type_off;
 	size_t ntype_off;
 	struct type_at *by_off; /* type_off sorted, for type_index(); built by finish() */
@@ -752,18 +757,15 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 
 static int add_user(struct dtype *t, const char *user, uint8_t kind, bool external)
 {
-	char *label;
-	char **v;
+	char *name = xstrdup(user);
+	struct duser *v = name ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
 
-	/* "<kind><external> name": decoded by dwarf_user_kind(). */
-	label = xasprintf("%c%c%s", '0' + kind, external ? 'e' : 'l', user);
-	v = label ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
 	if (!v) {
-		free(label);
+		free(name);
 		return -1;
 	}
 	t->users = v;
-	t->users[t->nusers++] = label;
+	t->users[t->nusers++] = (struct duser){name, kind, external};
 	return 0;
 }
 
@@ -895,7 +897,7 @@ static void free_type(struct dtype *t)
 	}
 	free(t->members);
 	for (size_t k = 0; k < t->nusers; k++)
-		free(t->users[k]);
+		free(t->users[k].name);
 	free(t->users);
 	free(t->name);
 }
@@ -1216,11 +1218,4 @@ const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *nam
 	if (!di || !di->ntypes)
 		return NULL;
 	return bsearch(&key, di->types, di->ntypes, sizeof(*di->types), cmp_type);
-}
-
-enum dwarf_use dwarf_user_kind(const char *user, const char **name, bool *external)
-{
-	*name = user + 2;
-	*external = user[1] == 'e';
-	return (enum dwarf_use)(user[0] - '0');
 }
