@@ -170,6 +170,12 @@ struct type_at {
 	size_t index;
 };
 
+/* The struct or union (index in di->types, or -1) a type leads to, steps away. */
+struct link {
+	long type;
+	int steps;
+};
+
 /* A type some user reaches, and the first of the user's uses that does. */
 struct reached {
 	size_t type;
@@ -209,6 +215,7 @@ struct walker {
 	struct type_at *by_off; /* type_off sorted, for type_index(); built by finish() */
 	Dwarf_Off **member_types; /* per type: DIEs of its members' types */
 	size_t *nmember_types;
+	struct link **links; /* per type: where its members' types lead; by finish() */
 	struct alias *aliases; /* typedefs, applied once every type is known */
 	size_t naliases;
 	/*
@@ -755,65 +762,84 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 
 /* ---- after the walk ------------------------------------------------------------------- */
 
-static int add_user(struct dtype *t, const char *user, uint8_t kind, bool external)
+/*
+ * Where the type at off leads: following pointers, qualifiers, typedefs
+ * and arrays (each a step) to a struct or union.  Each DIE has one
+ * DW_AT_type at most, so this is a chain, looked up once per member or use
+ * rather than each time a walk passes by.
+ */
+static struct link resolve(struct walker *w, Dwarf_Off off)
 {
-	char *name = xstrdup(user);
-	struct duser *v = name ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
+	for (int steps = 0; steps <= MAX_DEPTH; steps++) {
+		long i = type_index(w, off);
+		Dwarf_Die die;
+		bool more;
 
-	if (!v) {
-		free(name);
-		return -1;
+		if (i >= 0)
+			return (struct link){i, steps};
+		die = die_at(w, off);
+		if (!die)
+			break;
+		more = get_ref(w, die, DW_AT_type, &off);
+		dwarf_dealloc_die(die);
+		if (!more)
+			break;
 	}
-	t->users = v;
-	t->users[t->nusers++] = (struct duser){name, kind, external};
+	return (struct link){-1, 0};
+}
+
+/* Every struct's members, resolved: w->links[i] is index-aligned with member_types[i]. */
+static int resolve_members(struct walker *w)
+{
+	w->links = xcalloc(w->ntype_off + 1, sizeof(*w->links));
+	if (!w->links)
+		return -1;
+	for (size_t i = 0; i < w->ntype_off; i++) {
+		w->links[i] = xmalloc((w->nmember_types[i] + 1) * sizeof(*w->links[i]));
+		if (!w->links[i])
+			return -1;
+		for (size_t k = 0; k < w->nmember_types[i]; k++)
+			w->links[i][k] = resolve(w, w->member_types[i][k]);
+	}
 	return 0;
 }
 
 /*
  * Which structs a type reaches: through pointers, qualifiers, typedefs and
- * arrays to a struct or union, then through that struct's members.  Each
- * type the current user reaches is noted once, with the use that got there
- * first; a type is followed again only when reached at a shallower depth,
- * so that MAX_DEPTH cuts every path at the same length.
+ * arrays to a struct or union (l, found by resolve()), then through that
+ * struct's members; `depth` counts every step, and nothing deeper than
+ * MAX_DEPTH is followed.  Each type the current user reaches is noted once,
+ * with the use that got there first; a type is followed again only when
+ * reached at a shallower depth, so that MAX_DEPTH cuts every path at the
+ * same length.
  */
-static int reach(struct walker *w, Dwarf_Off off, int depth)
+static int reach(struct walker *w, struct link l, int depth)
 {
 	struct reach_state *r = &w->reach;
-	Dwarf_Off inner;
-	Dwarf_Die die;
-	long i;
+	long i = l.type;
 	int ret = 0;
 
-	if (depth > MAX_DEPTH)
+	if (i < 0 || depth + l.steps > MAX_DEPTH)
 		return 0;
-	i = type_index(w, off);
-	if (i >= 0) {
-		if (r->mark[i] == r->user && r->depth[i] <= depth)
-			return 0;
-		if (r->mark[i] != r->user) {
-			if (r->nfound == r->cap_found) {
-				size_t cap = r->cap_found ? r->cap_found * 2 : 64;
-				struct reached *v = xrealloc(r->found, cap * sizeof(*v));
+	depth += l.steps;
+	if (r->mark[i] == r->user && r->depth[i] <= depth)
+		return 0;
+	if (r->mark[i] != r->user) {
+		if (r->nfound == r->cap_found) {
+			size_t cap = r->cap_found ? r->cap_found * 2 : 64;
+			struct reached *v = xrealloc(r->found, cap * sizeof(*v));
 
-				if (!v)
-					return -1;
-				r->found = v;
-				r->cap_found = cap;
-			}
-			r->found[r->nfound++] = (struct reached){(size_t)i, r->use};
-			r->mark[i] = r->user;
+			if (!v)
+				return -1;
+			r->found = v;
+			r->cap_found = cap;
 		}
-		r->depth[i] = (uint8_t)depth;
-		for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
-			ret = reach(w, w->member_types[i][k], depth + 1);
-		return ret;
+		r->found[r->nfound++] = (struct reached){(size_t)i, r->use};
+		r->mark[i] = r->user;
 	}
-	die = die_at(w, off);
-	if (!die)
-		return 0;
-	if (get_ref(w, die, DW_AT_type, &inner))
-		ret = reach(w, inner, depth + 1);
-	dwarf_dealloc_die(die);
+	r->depth[i] = (uint8_t)depth;
+	for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
+		ret = reach(w, w->links[i][k], depth + 1);
 	return ret;
 }
 
@@ -849,34 +875,57 @@ static int collect_users(struct walker *w)
 	struct dwarf_info *di = w->di;
 	struct reach_state *r = &w->reach;
 	const struct use **order = xmalloc((w->nuses + 1) * sizeof(*order));
+	size_t *user_of = xmalloc((w->nuses + 1) * sizeof(*user_of)); /* per use: its name */
 	int ret = 0;
 
+	if (resolve_members(w) < 0)
+		return -1;
 	r->mark = xcalloc(di->ntypes + 1, sizeof(*r->mark));
 	r->depth = xcalloc(di->ntypes + 1, sizeof(*r->depth));
-	if (!order || !r->mark || !r->depth) {
-		free(order);
-		return -1;
-	}
+	di->names = xmalloc((w->nuses + 1) * sizeof(*di->names));
+	if (!order || !user_of || !r->mark || !r->depth || !di->names)
+		goto fail;
 	for (size_t i = 0; i < w->nuses; i++)
 		order[i] = &w->uses[i];
 	sort(order, w->nuses, sizeof(*order), cmp_use_by_user);
-	for (size_t i = 0; i < w->nuses && ret == 0; i++) {
-		if (i == 0 || strcmp(order[i - 1]->user, order[i]->user))
+	for (size_t i = 0; i < w->nuses; i++) {
+		if (i == 0 || strcmp(order[i - 1]->user, order[i]->user)) {
+			di->names[di->nnames] = xstrdup(order[i]->user);
+			if (!di->names[di->nnames++])
+				goto fail;
 			r->user++;
+		}
 		r->use = (size_t)(order[i] - w->uses);
-		ret = reach(w, order[i]->type, 0);
+		user_of[r->use] = di->nnames - 1;
+		if (reach(w, resolve(w, order[i]->type), 0) < 0)
+			goto fail;
 	}
-	free(order);
-	if (ret < 0)
-		return -1;
 	sort(r->found, r->nfound, sizeof(*r->found), cmp_reached);
-	for (size_t i = 0; i < r->nfound; i++) {
-		const struct use *u = &w->uses[r->found[i].use];
+	for (size_t i = 0, end; i < r->nfound; i = end) {
+		struct dtype *t = &di->types[r->found[i].type];
 
-		if (add_user(&di->types[r->found[i].type], u->user, u->kind, u->external) < 0)
-			return -1;
+		for (end = i + 1; end < r->nfound && r->found[end].type == r->found[i].type; end++)
+			;
+		t->users = xmalloc((end - i) * sizeof(*t->users));
+		if (!t->users)
+			goto fail;
+		for (size_t k = i; k < end; k++) {
+			const struct use *u = &w->uses[r->found[k].use];
+
+			t->users[t->nusers++] =
+				(struct duser){di->names[user_of[r->found[k].use]], u->kind, u->external};
+		}
 	}
-	return 0;
+out:
+	free(order);
+	free(user_of);
+	free(r->found); /* a user per type reached: the bulk of the memory */
+	r->found = NULL;
+	r->nfound = r->cap_found = 0;
+	return ret;
+fail:
+	ret = -1;
+	goto out;
 }
 
 static int cmp_type(const void *a, const void *b)
@@ -896,9 +945,7 @@ static void free_type(struct dtype *t)
 		free(t->members[k].type);
 	}
 	free(t->members);
-	for (size_t k = 0; k < t->nusers; k++)
-		free(t->users[k].name);
-	free(t->users);
+	free(t->users); /* the names are dwarf_info's */
 	free(t->name);
 }
 
@@ -965,9 +1012,13 @@ static void walker_free(struct walker *w)
 	for (size_t i = 0; i < w->nuses; i++)
 		free(w->uses[i].user);
 	free(w->uses);
-	for (size_t i = 0; i < w->ntype_off; i++)
+	for (size_t i = 0; i < w->ntype_off; i++) {
 		free(w->member_types[i]);
+		if (w->links)
+			free(w->links[i]);
+	}
 	free(w->member_types);
+	free(w->links);
 	free(w->nmember_types);
 	free(w->type_off);
 	free(w->by_off);
@@ -1178,6 +1229,9 @@ void dwarf_free(struct dwarf_info *di)
 		free(di->locs[i].where);
 	}
 	free(di->locs);
+	for (size_t i = 0; i < di->nnames; i++)
+		free(di->names[i]);
+	free(di->names);
 	free(di);
 }
 

@@ -30,7 +30,7 @@ enum dwarf_use {
 
 /* A function or variable whose type reaches a struct or union. */
 struct duser {
-	char *name;
+	const char *name; /* one of dwarf_info.names */
 	uint8_t kind;  /* enum dwarf_use: how its first use to get there does */
 	bool external; /* it has external linkage */
 };
@@ -50,6 +50,8 @@ struct dwarf_info {
 	size_t ntypes;
 	struct dloc *locs;   /* function locations, sorted by name */
 	size_t nlocs;
+	char **names; /* the users' names, each once: dtype.users point here */
+	size_t nnames;
 };
 
 struct dloc {
