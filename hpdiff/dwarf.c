@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "diff.h"
 #include "dwarf.h"
 #include "util.h"
@@ -103,22 +104,14 @@ static uint8_t *relocate(const struct section *s)
 	memcpy(p, s->data, s->size);
 	for (size_t i = 0; i < s->nrelocs; i++) {
 		const struct reloc *r = &s->relocs[i];
+		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
 		uint64_t v = (r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
 		int width;
 
-		switch (r->type) {
-		case R_X86_64_64:
-		case R_X86_64_DTPOFF64:
-			width = 8;
-			break;
-		case R_X86_64_32:
-		case R_X86_64_32S:
-		case R_X86_64_DTPOFF32:
-			width = 4;
-			break;
-		default:
-			continue; /* PC-relative and others do not occur in .debug_* */
-		}
+		/* 64, 32, 32S and DTPOFF64/32; PC-relative and others do not occur in .debug_* */
+		if (!d || (d->calc != HP_CALC_ABS && d->calc != HP_CALC_DTPOFF))
+			continue;
+		width = d->size;
 		if (r->offset + (uint64_t)width > s->size)
 			continue;
 		for (int k = 0; k < width; k++)
