@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define MAX_DEPTH 64   /* DIE nesting and type chains followed */
-#define MAX_TYPES 65536
+#define MAX_TYPES 65536 /* structs and unions per object: more is an error */
 
 /* ---- feeding libdwarf ------------------------------------------------------- */
 
@@ -219,6 +219,7 @@ struct walker {
 	 */
 	uint64_t budget;
 	bool failed;
+	bool too_many_types; /* more than MAX_TYPES: the layout check cannot be done */
 	/* finish(): the user being followed, and what its uses reached */
 	struct reach_state reach;
 };
@@ -548,8 +549,16 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 	const char *n = die_name(w, die);
 	int rc;
 
-	if (has_attr(w, die, DW_AT_declaration) || di->ntypes >= MAX_TYPES)
+	if (has_attr(w, die, DW_AT_declaration))
 		return 0;
+	/*
+	 * Dropping the rest would let their layout changes pass unchecked:
+	 * note it, and dwarf_load() refuses the object.
+	 */
+	if (di->ntypes >= MAX_TYPES) {
+		w->too_many_types = true;
+		return 0;
+	}
 	get_udata(w, die, DW_AT_byte_size, &size);
 	t = xrealloc(di->types, (di->ntypes + 1) * sizeof(*t));
 	if (!t)
@@ -1192,6 +1201,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 	}
 	if (walk_units(&w) < 0 || w.failed) {
 		ret = error("%s: malformed DWARF in .debug_info", o->name);
+	} else if (w.too_many_types) {
+		_Static_assert(MAX_TYPES == 65536, "the message gives the limit");
+		ret = error("%s: more than 65536 struct and union types; the layout check "
+			    "cannot cover them",
+			    o->name);
 	} else if (finish(&w) < 0) {
 		ret = -1;
 	} else {
