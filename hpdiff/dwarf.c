@@ -16,12 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "diff.h"
 #include "dwarf.h"
 #include "util.h"
 
 #define MAX_DEPTH 64   /* DIE nesting and type chains followed */
-#define MAX_TYPES 65536
+#define MAX_TYPES 65536 /* structs and unions per object: more is an error */
 
 /* ---- feeding libdwarf ------------------------------------------------------- */
 
@@ -103,22 +104,14 @@ static uint8_t *relocate(const struct section *s)
 	memcpy(p, s->data, s->size);
 	for (size_t i = 0; i < s->nrelocs; i++) {
 		const struct reloc *r = &s->relocs[i];
+		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
 		uint64_t v = (r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
 		int width;
 
-		switch (r->type) {
-		case R_X86_64_64:
-		case R_X86_64_DTPOFF64:
-			width = 8;
-			break;
-		case R_X86_64_32:
-		case R_X86_64_32S:
-		case R_X86_64_DTPOFF32:
-			width = 4;
-			break;
-		default:
-			continue; /* PC-relative and others do not occur in .debug_* */
-		}
+		/* 64, 32, 32S and DTPOFF64/32; PC-relative and others do not occur in .debug_* */
+		if (!d || (d->calc != HP_CALC_ABS && d->calc != HP_CALC_DTPOFF))
+			continue;
+		width = d->size;
 		if (r->offset + (uint64_t)width > s->size)
 			continue;
 		for (int k = 0; k < width; k++)
@@ -160,8 +153,39 @@ static const Dwarf_Obj_Access_Methods methods = {
 struct use {
 	Dwarf_Off type; /* the DIE a function or variable refers to */
 	char *user;
-	uint8_t kind;	 /* enum use_kind */
+	uint8_t kind;	 /* enum dwarf_use */
 	bool external;	 /* the user has external linkage */
+};
+
+/* A struct or union DIE and its index in di->types. */
+struct type_at {
+	Dwarf_Off off;
+	size_t index;
+};
+
+/* The struct or union (index in di->types, or -1) a type leads to, steps away. */
+struct link {
+	long type;
+	int steps;
+};
+
+/* A type some user reaches, and the first of the user's uses that does. */
+struct reached {
+	size_t type;
+	size_t use;
+};
+
+/*
+ * finish() follows the uses one user (one name) at a time: `mark` says
+ * which user last reached each type and `depth` how shallow that was.
+ */
+struct reach_state {
+	size_t *mark;	/* per type: the current user's number if it reached it */
+	uint8_t *depth; /* per type: the shallowest depth the current user reached it at */
+	size_t user;	/* the current user's number, from 1 */
+	size_t use;	/* the use being followed (index in walker.uses) */
+	struct reached *found;
+	size_t nfound, cap_found;
 };
 
 struct walker {
@@ -173,11 +197,18 @@ struct walker {
 	Dwarf_Signed nfiles;
 	struct use *uses;
 	size_t nuses, cap_uses;
-	/* struct/union DIE offsets, index-aligned with di->types */
+	/*
+	 * struct/union DIE offsets, index-aligned with di->types as the walk
+	 * made it.  ntype_off is di->ntypes until finish() drops unnamed and
+	 * duplicate types (and di goes to the caller), but these arrays keep
+	 * the walk's numbering and are freed by their own count.
+	 */
 	Dwarf_Off *type_off;
 	size_t ntype_off;
+	struct type_at *by_off; /* type_off sorted, for type_index(); built by finish() */
 	Dwarf_Off **member_types; /* per type: DIEs of its members' types */
 	size_t *nmember_types;
+	struct link **links; /* per type: where its members' types lead; by finish() */
 	struct alias *aliases; /* typedefs, applied once every type is known */
 	size_t naliases;
 	/*
@@ -188,6 +219,9 @@ struct walker {
 	 */
 	uint64_t budget;
 	bool failed;
+	bool too_many_types; /* more than MAX_TYPES: the layout check cannot be done */
+	/* finish(): the user being followed, and what its uses reached */
+	struct reach_state reach;
 };
 
 struct alias {
@@ -404,12 +438,43 @@ out:
 
 /* ---- structs and unions -------------------------------------------------------------- */
 
+static int cmp_type_at(const void *a, const void *b)
+{
+	const struct type_at *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Index in di->types of the struct or union at DIE offset off, or -1: the
+ * first such type, should two share an offset.  Only after build_by_off().
+ */
 static long type_index(const struct walker *w, Dwarf_Off off)
 {
+	size_t lo = 0, hi = w->ntype_off;
+
+	while (lo < hi) { /* the first entry whose offset is not below off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->by_off[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->ntype_off && w->by_off[lo].off == off ? (long)w->by_off[lo].index : -1;
+}
+
+static int build_by_off(struct walker *w)
+{
+	w->by_off = xmalloc((w->ntype_off + 1) * sizeof(*w->by_off));
+	if (!w->by_off)
+		return -1;
 	for (size_t i = 0; i < w->ntype_off; i++)
-		if (w->type_off[i] == off)
-			return (long)i;
-	return -1;
+		w->by_off[i] = (struct type_at){w->type_off[i], i};
+	sort(w->by_off, w->ntype_off, sizeof(*w->by_off), cmp_type_at);
+	return 0;
 }
 
 /* Size in bytes of the type at off (following typedefs, qualifiers, arrays). */
@@ -484,8 +549,16 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 	const char *n = die_name(w, die);
 	int rc;
 
-	if (has_attr(w, die, DW_AT_declaration) || di->ntypes >= MAX_TYPES)
+	if (has_attr(w, die, DW_AT_declaration))
 		return 0;
+	/*
+	 * Dropping the rest would let their layout changes pass unchecked:
+	 * note it, and dwarf_load() refuses the object.
+	 */
+	if (di->ntypes >= MAX_TYPES) {
+		w->too_many_types = true;
+		return 0;
+	}
 	get_udata(w, die, DW_AT_byte_size, &size);
 	t = xrealloc(di->types, (di->ntypes + 1) * sizeof(*t));
 	if (!t)
@@ -691,57 +764,170 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 
 /* ---- after the walk ------------------------------------------------------------------- */
 
-static int add_user(struct dtype *t, const char *user, uint8_t kind, bool external)
+/*
+ * Where the type at off leads: following pointers, qualifiers, typedefs
+ * and arrays (each a step) to a struct or union.  Each DIE has one
+ * DW_AT_type at most, so this is a chain, looked up once per member or use
+ * rather than each time a walk passes by.
+ */
+static struct link resolve(struct walker *w, Dwarf_Off off)
 {
-	char *label;
-	char **v;
+	for (int steps = 0; steps <= MAX_DEPTH; steps++) {
+		long i = type_index(w, off);
+		Dwarf_Die die;
+		bool more;
 
-	for (size_t i = 0; i < t->nusers; i++)
-		if (!strcmp(t->users[i] + 2, user))
-			return 0;
-	/* "<kind><external> name": decoded by dwarf_user_kind(). */
-	label = xasprintf("%c%c%s", '0' + kind, external ? 'e' : 'l', user);
-	v = label ? xrealloc(t->users, (t->nusers + 1) * sizeof(*v)) : NULL;
-	if (!v) {
-		free(label);
-		return -1;
+		if (i >= 0)
+			return (struct link){i, steps};
+		die = die_at(w, off);
+		if (!die)
+			break;
+		more = get_ref(w, die, DW_AT_type, &off);
+		dwarf_dealloc_die(die);
+		if (!more)
+			break;
 	}
-	t->users = v;
-	t->users[t->nusers++] = label;
+	return (struct link){-1, 0};
+}
+
+/* Every struct's members, resolved: w->links[i] is index-aligned with member_types[i]. */
+static int resolve_members(struct walker *w)
+{
+	w->links = xcalloc(w->ntype_off + 1, sizeof(*w->links));
+	if (!w->links)
+		return -1;
+	for (size_t i = 0; i < w->ntype_off; i++) {
+		w->links[i] = xmalloc((w->nmember_types[i] + 1) * sizeof(*w->links[i]));
+		if (!w->links[i])
+			return -1;
+		for (size_t k = 0; k < w->nmember_types[i]; k++)
+			w->links[i][k] = resolve(w, w->member_types[i][k]);
+	}
 	return 0;
 }
 
 /*
  * Which structs a type reaches: through pointers, qualifiers, typedefs and
- * arrays to a struct or union, then through that struct's members.
+ * arrays to a struct or union (l, found by resolve()), then through that
+ * struct's members; `depth` counts every step, and nothing deeper than
+ * MAX_DEPTH is followed.  Each type the current user reaches is noted once,
+ * with the use that got there first; a type is followed again only when
+ * reached at a shallower depth, so that MAX_DEPTH cuts every path at the
+ * same length.
  */
-static int reach(struct walker *w, Dwarf_Off off, const struct use *u, uint8_t *seen, int depth)
+static int reach(struct walker *w, struct link l, int depth)
 {
-	Dwarf_Off inner;
-	Dwarf_Die die;
-	long i;
+	struct reach_state *r = &w->reach;
+	long i = l.type;
 	int ret = 0;
 
-	if (depth > MAX_DEPTH)
+	if (i < 0 || depth + l.steps > MAX_DEPTH)
 		return 0;
-	i = type_index(w, off);
-	if (i >= 0) {
-		if (seen[i])
-			return 0;
-		seen[i] = 1;
-		if (add_user(&w->di->types[i], u->user, u->kind, u->external) < 0)
-			return -1;
-		for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
-			ret = reach(w, w->member_types[i][k], u, seen, depth + 1);
-		return ret;
+	depth += l.steps;
+	if (r->mark[i] == r->user && r->depth[i] <= depth)
+		return 0;
+	if (r->mark[i] != r->user) {
+		if (r->nfound == r->cap_found) {
+			size_t cap = r->cap_found ? r->cap_found * 2 : 64;
+			struct reached *v = xrealloc(r->found, cap * sizeof(*v));
+
+			if (!v)
+				return -1;
+			r->found = v;
+			r->cap_found = cap;
+		}
+		r->found[r->nfound++] = (struct reached){(size_t)i, r->use};
+		r->mark[i] = r->user;
 	}
-	die = die_at(w, off);
-	if (!die)
-		return 0;
-	if (get_ref(w, die, DW_AT_type, &inner))
-		ret = reach(w, inner, u, seen, depth + 1);
-	dwarf_dealloc_die(die);
+	r->depth[i] = (uint8_t)depth;
+	for (size_t k = 0; k < w->nmember_types[i] && ret == 0; k++)
+		ret = reach(w, w->links[i][k], depth + 1);
 	return ret;
+}
+
+/* Uses by user name, each user's in the order the walk found them. */
+static int cmp_use_by_user(const void *a, const void *b)
+{
+	const struct use *x = *(const struct use *const *)a, *y = *(const struct use *const *)b;
+	int c = strcmp(x->user, y->user);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* By type, then by use: a type's users in the order of their first use. */
+static int cmp_reached(const void *a, const void *b)
+{
+	const struct reached *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->use < y->use ? -1 : x->use > y->use;
+}
+
+/*
+ * Every type's users: the names whose uses reach it, each once, with the
+ * kind and linkage of its first use that does, in the order of those
+ * uses.  Following all the uses of one name together, rather than each use
+ * on its own, walks each type once per user.
+ */
+static int collect_users(struct walker *w)
+{
+	struct dwarf_info *di = w->di;
+	struct reach_state *r = &w->reach;
+	const struct use **order = xmalloc((w->nuses + 1) * sizeof(*order));
+	size_t *user_of = xmalloc((w->nuses + 1) * sizeof(*user_of)); /* per use: its name */
+	int ret = 0;
+
+	if (resolve_members(w) < 0)
+		return -1;
+	r->mark = xcalloc(di->ntypes + 1, sizeof(*r->mark));
+	r->depth = xcalloc(di->ntypes + 1, sizeof(*r->depth));
+	di->names = xmalloc((w->nuses + 1) * sizeof(*di->names));
+	if (!order || !user_of || !r->mark || !r->depth || !di->names)
+		goto fail;
+	for (size_t i = 0; i < w->nuses; i++)
+		order[i] = &w->uses[i];
+	sort(order, w->nuses, sizeof(*order), cmp_use_by_user);
+	for (size_t i = 0; i < w->nuses; i++) {
+		if (i == 0 || strcmp(order[i - 1]->user, order[i]->user)) {
+			di->names[di->nnames] = xstrdup(order[i]->user);
+			if (!di->names[di->nnames++])
+				goto fail;
+			r->user++;
+		}
+		r->use = (size_t)(order[i] - w->uses);
+		user_of[r->use] = di->nnames - 1;
+		if (reach(w, resolve(w, order[i]->type), 0) < 0)
+			goto fail;
+	}
+	sort(r->found, r->nfound, sizeof(*r->found), cmp_reached);
+	for (size_t i = 0, end; i < r->nfound; i = end) {
+		struct dtype *t = &di->types[r->found[i].type];
+
+		for (end = i + 1; end < r->nfound && r->found[end].type == r->found[i].type; end++)
+			;
+		t->users = xmalloc((end - i) * sizeof(*t->users));
+		if (!t->users)
+			goto fail;
+		for (size_t k = i; k < end; k++) {
+			const struct use *u = &w->uses[r->found[k].use];
+
+			t->users[t->nusers++] =
+				(struct duser){di->names[user_of[r->found[k].use]], u->kind, u->external};
+		}
+	}
+out:
+	free(order);
+	free(user_of);
+	free(r->found); /* a user per type reached: the bulk of the memory */
+	r->found = NULL;
+	r->nfound = r->cap_found = 0;
+	return ret;
+fail:
+	ret = -1;
+	goto out;
 }
 
 static int cmp_type(const void *a, const void *b)
@@ -761,19 +947,29 @@ static void free_type(struct dtype *t)
 		free(t->members[k].type);
 	}
 	free(t->members);
-	for (size_t k = 0; k < t->nusers; k++)
-		free(t->users[k]);
-	free(t->users);
+	free(t->users); /* the names are dwarf_info's */
 	free(t->name);
+}
+
+/* Named types by name, the first of each name first. */
+static int cmp_type_first(const void *a, const void *b)
+{
+	const struct dtype *x = *(const struct dtype *const *)a;
+	const struct dtype *y = *(const struct dtype *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
 }
 
 static int finish(struct walker *w)
 {
 	struct dwarf_info *di = w->di;
-	uint8_t *seen = xcalloc(di->ntypes + 1, 1);
-	size_t n = 0;
+	struct dtype **named, *kept;
+	size_t nnamed = 0, n = 0;
 
-	if (!seen)
+	if (build_by_off(w) < 0)
 		return -1;
 	for (size_t i = 0; i < w->naliases; i++) {
 		long t = type_index(w, w->aliases[i].type);
@@ -783,27 +979,32 @@ static int finish(struct walker *w)
 			w->aliases[i].name = NULL;
 		}
 	}
-	for (size_t i = 0; i < w->nuses; i++) {
-		memset(seen, 0, di->ntypes + 1);
-		if (reach(w, w->uses[i].type, &w->uses[i], seen, 0) < 0) {
-			free(seen);
-			return -1;
-		}
+	if (collect_users(w) < 0)
+		return -1;
+	/* Keep named types, the first of each name, sorted by name. */
+	named = xmalloc((di->ntypes + 1) * sizeof(*named));
+	kept = named ? xmalloc((di->ntypes + 1) * sizeof(*kept)) : NULL;
+	if (!kept) {
+		free(named);
+		return -1;
 	}
-	free(seen);
-	/* Keep named types, the first of each name. */
 	for (size_t i = 0; i < di->ntypes; i++) {
-		bool dup = false;
-
-		for (size_t k = 0; k < n && di->types[i].name && !dup; k++)
-			dup = !strcmp(di->types[k].name, di->types[i].name);
-		if (!di->types[i].name || dup)
-			free_type(&di->types[i]);
+		if (di->types[i].name)
+			named[nnamed++] = &di->types[i];
 		else
-			di->types[n++] = di->types[i];
+			free_type(&di->types[i]);
 	}
+	sort(named, nnamed, sizeof(*named), cmp_type_first);
+	for (size_t i = 0; i < nnamed; i++) {
+		if (n > 0 && !strcmp(kept[n - 1].name, named[i]->name))
+			free_type(named[i]);
+		else
+			kept[n++] = *named[i];
+	}
+	free(named);
+	free(di->types);
+	di->types = kept;
 	di->ntypes = n;
-	sort(di->types, di->ntypes, sizeof(*di->types), cmp_type);
 	sort(di->locs, di->nlocs, sizeof(*di->locs), cmp_loc);
 	return 0;
 }
@@ -813,11 +1014,19 @@ static void walker_free(struct walker *w)
 	for (size_t i = 0; i < w->nuses; i++)
 		free(w->uses[i].user);
 	free(w->uses);
-	for (size_t i = 0; i < w->ntype_off; i++)
+	for (size_t i = 0; i < w->ntype_off; i++) {
 		free(w->member_types[i]);
+		if (w->links)
+			free(w->links[i]);
+	}
 	free(w->member_types);
+	free(w->links);
 	free(w->nmember_types);
 	free(w->type_off);
+	free(w->by_off);
+	free(w->reach.mark);
+	free(w->reach.depth);
+	free(w->reach.found);
 	for (size_t i = 0; i < w->naliases; i++)
 		free(w->aliases[i].name);
 	free(w->aliases);
@@ -992,6 +1201,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 	}
 	if (walk_units(&w) < 0 || w.failed) {
 		ret = error("%s: malformed DWARF in .debug_info", o->name);
+	} else if (w.too_many_types) {
+		_Static_assert(MAX_TYPES == 65536, "the message gives the limit");
+		ret = error("%s: more than 65536 struct and union types; the layout check "
+			    "cannot cover them",
+			    o->name);
 	} else if (finish(&w) < 0) {
 		ret = -1;
 	} else {
@@ -1022,6 +1236,9 @@ void dwarf_free(struct dwarf_info *di)
 		free(di->locs[i].where);
 	}
 	free(di->locs);
+	for (size_t i = 0; i < di->nnames; i++)
+		free(di->names[i]);
+	free(di->names);
 	free(di);
 }
 
@@ -1062,11 +1279,4 @@ const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *nam
 	if (!di || !di->ntypes)
 		return NULL;
 	return bsearch(&key, di->types, di->ntypes, sizeof(*di->types), cmp_type);
-}
-
-enum dwarf_use dwarf_user_kind(const char *user, const char **name, bool *external)
-{
-	*name = user + 2;
-	*external = user[1] == 'e';
-	return (enum dwarf_use)(user[0] - '0');
 }

@@ -21,13 +21,27 @@ struct dmember {
 	uint32_t bit_offset, bit_size; /* bit-fields; 0 otherwise */
 };
 
+/* How a user reaches a type. */
+enum dwarf_use {
+	USE_BODY = 0,	   /* a local variable of the function (or of code inlined into it) */
+	USE_SIGNATURE = 1, /* a parameter or the return value of the function */
+	USE_VARIABLE = 2,  /* a variable holds it (or points to it) */
+};
+
+/* A function or variable whose type reaches a struct or union. */
+struct duser {
+	const char *name; /* one of dwarf_info.names */
+	uint8_t kind;  /* enum dwarf_use: how its first use to get there does */
+	bool external; /* it has external linkage */
+};
+
 struct dtype {
 	char *name; /* "struct conn", "union value", or a typedef's name */
 	int is_union;
 	uint64_t size;
 	struct dmember *members;
 	size_t nmembers;
-	char **users; /* functions and variables whose types reach it: dwarf_user_kind() */
+	struct duser *users; /* in the order the walk first met them */
 	size_t nusers;
 };
 
@@ -36,6 +50,8 @@ struct dwarf_info {
 	size_t ntypes;
 	struct dloc *locs;   /* function locations, sorted by name */
 	size_t nlocs;
+	char **names; /* the users' names, each once: dtype.users point here */
+	size_t nnames;
 };
 
 struct dloc {
@@ -48,16 +64,6 @@ int dwarf_load(struct object *o, struct dwarf_info **out);
 void dwarf_free(struct dwarf_info *di);
 /* "file.c:42" (malloc'ed) for a function by symbol name, or by clone key. */
 char *dwarf_func_location(const struct dwarf_info *di, const char *name, const char *key);
-/* How a user reaches a type. */
-enum dwarf_use {
-	USE_BODY = 0,	   /* a local variable of the function (or of code inlined into it) */
-	USE_SIGNATURE = 1, /* a parameter or the return value of the function */
-	USE_VARIABLE = 2,  /* a variable holds it (or points to it) */
-};
-
-/* Decode an entry of dtype.users into kind, name and linkage. */
-enum dwarf_use dwarf_user_kind(const char *user, const char **name, bool *external);
-
 /* The layout of a named type, or NULL. */
 const struct dtype *dwarf_find_type(const struct dwarf_info *di, const char *name);
 

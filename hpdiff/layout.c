@@ -113,9 +113,8 @@ static char *blockers(const struct diff *d, const struct dtype *t)
 	int shown = 0, more = 0;
 
 	for (size_t i = 0; i < t->nusers; i++) {
-		const char *name;
-		bool external;
-		enum dwarf_use kind = dwarf_user_kind(t->users[i], &name, &external);
+		const char *name = t->users[i].name;
+		enum dwarf_use kind = t->users[i].kind;
 		const struct func *f = kind == USE_VARIABLE ? NULL : find_func(&d->new, name);
 		const char *why = NULL; /* a format with one %s: the user's name */
 
@@ -123,7 +122,7 @@ static char *blockers(const struct diff *d, const struct dtype *t)
 			why = "variable %s holds or points to it";
 		else if (f && f->status == ST_SAME)
 			why = "unchanged function %s uses it";
-		else if (kind == USE_SIGNATURE && external)
+		else if (kind == USE_SIGNATURE && t->users[i].external)
 			why = "exported function %s passes it to or from other objects";
 		if (!why)
 			continue;
