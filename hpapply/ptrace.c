@@ -220,10 +220,41 @@ static int deliverable(struct thread *t)
 	return t->pending;
 }
 
+int tracee_mask_signals(struct tracee *tr, size_t i)
+{
+	struct thread *t = &tr->t[i];
+	uint64_t all = ~0ull; /* SIGKILL and SIGSTOP stay deliverable: the kernel sees to it */
+
+	if (t->masked)
+		return 0;
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(t->mask), &t->mask) < 0 ||
+	    ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all) < 0)
+		return error("process %d: thread %d: cannot block its signals: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	t->masked = true;
+	return 0;
+}
+
+int tracee_unmask_signals(struct tracee *tr, size_t i)
+{
+	struct thread *t = &tr->t[i];
+
+	if (!t->masked || t->gone)
+		return 0;
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(t->mask), &t->mask) < 0 && errno != ESRCH)
+		return error("process %d: thread %d: cannot restore its signal mask: %s",
+			     (int)tr->pid, (int)t->tid, strerror(errno));
+	t->masked = false;
+	return 0;
+}
+
 static int resume(struct tracee *tr, struct thread *t, bool deliver)
 {
 	if (!t->stopped || t->gone)
 		return 0;
+	/* a thread let go runs with its own mask (tracee_run_held keeps it blocked) */
+	if (deliver && t->masked && tracee_unmask_signals(tr, (size_t)(t - tr->t)) < 0)
+		return -1;
 	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
@@ -265,6 +296,8 @@ void tracee_detach(struct tracee *tr)
 		/* PTRACE_DETACH wants a stopped tracee. */
 		if (!t->stopped)
 			tracee_stop(tr, i);
+		if (t->stopped)
+			tracee_unmask_signals(tr, i);
 		if (t->stopped && t->dirty)
 			ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
 		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)(t->stopped ? deliverable(t) : 0));
@@ -418,7 +451,13 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	r.rsp = (t->resume.rsp - 512) & ~15ull;
 	r.rip = at;
 	r.orig_rax = (unsigned long long)-1;
-	/* held signals wait until the thread is out of the stub (tracee_run_held) */
+	/*
+	 * Signals are blocked until the thread is out of the stub (ensure_channel
+	 * puts its mask back): no handler runs on the stub, and no stream of
+	 * signals keeps stopping it.  Those held already wait too.
+	 */
+	if (tracee_mask_signals(rc->tr, rc->thread) < 0)
+		return -1;
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
 		return error("process %d: thread %d: cannot start the commit: %s",
 			     (int)rc->tr->pid, (int)t->tid, strerror(errno));

@@ -22,6 +22,8 @@ struct thread {
 	int pending;   /* a signal held back, delivered on resume */
 	uint64_t held; /* more signals held back (bit sig-1), raised again on resume */
 	bool event_stop; /* stopped by PTRACE_INTERRUPT: a signal cannot be injected there */
+	bool masked;	 /* every signal blocked (tracee_mask_signals); mask: the thread's own */
+	uint64_t mask;
 	regs_t regs;   /* as stopped */
 	regs_t resume; /* arch_resume_state(regs): what to resume with */
 };
@@ -32,6 +34,15 @@ struct tracee {
 	size_t n, cap;
 	int mem; /* /proc/PID/mem */
 };
+
+/*
+ * Block every signal of stopped thread i (its own mask kept), or put its own
+ * mask back.  While it runs hpapply's commit stub a signal must neither run
+ * a handler on top of the stub nor stop it again and again (a stream of
+ * signals would keep it from ever leaving the stub); blocked, they wait.
+ */
+int tracee_mask_signals(struct tracee *tr, size_t i);
+int tracee_unmask_signals(struct tracee *tr, size_t i);
 
 /* Attach to every thread (not stopping them).  -1 after a message. */
 int tracee_attach(struct tracee *tr, pid_t pid);

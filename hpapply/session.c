@@ -107,8 +107,12 @@ static int ensure_channel(struct session *s)
 		if (t->gone)
 			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
 		pc = arch_pc(&t->regs);
-		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size)
+		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size) {
+			/* out of the stub (remote_commit blocked its signals) */
+			if (tracee_unmask_signals(&s->tr, s->caller) < 0)
+				return -1;
 			break;
+		}
 		if (tries == 1000)
 			return error("process %d: thread %d does not leave the commit stub",
 				     (int)s->pid, (int)t->tid);
