@@ -8,17 +8,19 @@
  *   prepare    imports resolved, region placed and relocated; then, with
  *              one thread stopped: code and data mapped (sealed, read+exec
  *              and read+write, never both), the new state record and the
- *              commit stub mapped, /proc/self/mem checked in the target
+ *              commit stub mapped
  *   commit     all threads stopped and checked (pc and return addresses),
  *              retried with backoff; the commit stub writes every redirect
- *              and marks the new state committed; what was written is read
- *              back; threads resume
+ *              through /proc/self/mem and marks the new state committed (or
+ *              says it could not); what was written is read back; threads
+ *              resume
  *   tidy       the old state, the old package's code, the commit stub go
  *
  * A failure before the commit unmaps what was created: the process is as
  * it was.  If hpapply is killed, threads resume by themselves: before the
- * commit the process runs the old code with some unused mappings (swept by
- * the next run); once the commit stub runs, it runs to the end.
+ * commit the process runs the old code with some unused mappings and
+ * perhaps a descriptor (swept by the next run); once the commit stub runs,
+ * it runs to the end and puts the thread's signal mask back.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +62,7 @@ struct op {
 	uint8_t *rx, *rw;
 	struct arch_write *writes;
 	size_t nwrites;
+	uint8_t (*before)[ARCH_WRITE_MAX]; /* the bytes at each write's place before the commit */
 	struct busy_range *busy;
 	size_t nbusy;
 	int64_t pause_ns;
@@ -296,25 +299,31 @@ close:
 static int write_commit_stub(struct op *o)
 {
 	struct thread *t = &o->s.tr.t[o->s.caller];
-	uint8_t *code = xcalloc(o->s.op_size, 1);
-	size_t n;
+	uint8_t *code;
+	uint64_t mask;
+	size_t n, tail = 0;
 
+	if (tracee_sigmask(&o->s.tr, o->s.caller, &mask) < 0)
+		return -1;
+	code = xcalloc(o->s.op_size, 1);
 	if (!code)
 		return -1;
 	n = arch_commit_stub(o->s.op_addr, &t->resume, o->writes, o->nwrites,
-			     o->state_at + STATE_COMMITTED_AT, code, o->s.op_size);
+			     o->state_at + STATE_COMMITTED_AT, mask, code, o->s.op_size, &tail);
 	if (!n || pwrite(o->s.op_fd, code, n, 0) != (ssize_t)n) {
 		free(code);
 		return error("cannot write the commit stub");
 	}
 	free(code);
+	o->s.op_tail = o->s.op_addr + tail;
+	o->s.op_resume = t->resume;
 	return 0;
 }
 
 static int check_written(struct op *o)
 {
 	for (size_t i = 0; i < o->nwrites; i++) {
-		uint8_t b[16];
+		uint8_t b[ARCH_WRITE_MAX];
 
 		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0 ||
 		    memcmp(b, o->writes[i].bytes, o->writes[i].len))
@@ -322,6 +331,46 @@ static int check_written(struct op *o)
 				     (int)o->s.pid, (unsigned long long)o->writes[i].dst);
 	}
 	return 0;
+}
+
+/* The bytes at each write's place, read inside the stop just before the commit. */
+static int read_before(struct op *o)
+{
+	if (!o->before && !(o->before = xcalloc(o->nwrites + 1, sizeof(*o->before))))
+		return -1;
+	for (size_t i = 0; i < o->nwrites; i++) {
+		if (o->writes[i].len > ARCH_WRITE_MAX)
+			return error("process %d: a write of %llu bytes at 0x%llx is too long",
+				     (int)o->s.pid, (unsigned long long)o->writes[i].len,
+				     (unsigned long long)o->writes[i].dst);
+		if (proc_read(o->s.tr.mem, o->writes[i].dst, o->before[i], o->writes[i].len) < 0)
+			return error("process %d: cannot read the code at 0x%llx: %s", (int)o->s.pid,
+				     (unsigned long long)o->writes[i].dst, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * The stub could not open /proc/self/mem in the target, or a write through
+ * it failed.  If nothing was written, the session is undone as for any
+ * failure before the commit; if some was, its mappings stay (the redirects
+ * written point into them).
+ */
+static int commit_failed(struct op *o)
+{
+	for (size_t i = 0; i < o->nwrites; i++) {
+		uint8_t b[ARCH_WRITE_MAX];
+
+		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0 ||
+		    memcmp(b, o->before[i], o->writes[i].len))
+			return error("process %d: the commit stub wrote only part of the redirects "
+				     "through /proc/self/mem",
+				     (int)o->s.pid);
+	}
+	o->s.commit_flag = 0; /* the stub is done and changed nothing */
+	return error("process %d: it cannot write its own code through /proc/self/mem; nothing "
+		     "was changed",
+		     (int)o->s.pid);
 }
 
 /*
@@ -352,10 +401,17 @@ static int commit(struct op *o)
 		if (!busy) {
 			if (attempt > 1 && write_commit_stub(o) < 0)
 				return -1;
+			int r;
+
+			if (read_before(o) < 0)
+				return -1;
 			/* from here the stub may run to its end even if we lose track of it */
 			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
-			if (remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag) < 0)
+			r = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);
+			if (r < 0)
 				return -1;
+			if (r == 1)
+				return commit_failed(o);
 			o->committed = true;
 			if (check_written(o) < 0)
 				return -1;
@@ -440,8 +496,7 @@ static int prepare(struct op *o)
 		goto out;
 	if (plan_redirects(o) < 0 || fill_state(o) < 0)
 		goto out;
-	if (map_package(o) < 0 || map_state_and_op(o) < 0 ||
-	    session_self_mem(&o->s, o->writes[0].dst) < 0)
+	if (map_package(o) < 0 || map_state_and_op(o) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -498,6 +553,7 @@ static void op_free(struct op *o)
 	free(o->rx);
 	free(o->rw);
 	free(o->writes);
+	free(o->before);
 	free(o->busy);
 }
 
@@ -685,8 +741,7 @@ int do_revert(pid_t pid, bool verbose, struct apply_result *res)
 		o.writes[o.nwrites++] =
 			(struct arch_write){o.cur.r[i].addr, o.cur.r[i].saved, o.cur.r[i].len};
 	/* only the package's code is busy: threads in the baseline may go on */
-	if (map_state_and_op(&o) < 0 || session_self_mem(&o.s, o.writes[0].dst) < 0 ||
-	    busy_ranges(&o, false) < 0)
+	if (map_state_and_op(&o) < 0 || busy_ranges(&o, false) < 0)
 		goto out;
 	remote_end(&o.s.rc);
 	r = commit(&o);

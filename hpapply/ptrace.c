@@ -138,8 +138,20 @@ static void raise_held(struct tracee *tr, struct thread *t)
 		}
 }
 
-/* Wait for tid to stop; records registers.  1 if the thread is gone. */
-static int wait_stopped(struct tracee *tr, struct thread *t)
+/* Is this SIGTRAP stop the kernel's, after a single step (not a signal someone sent)? */
+static bool step_trap(const struct thread *t, int st)
+{
+	siginfo_t si;
+
+	return WSTOPSIG(st) == SIGTRAP && ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) == 0 &&
+	       si.si_code > 0;
+}
+
+/*
+ * Wait for tid to stop; records registers.  1 if the thread is gone.
+ * `stepping`: the trap that ends a single step is no signal to hold.
+ */
+static int wait_stopped_as(struct tracee *tr, struct thread *t, bool stepping)
 {
 	int st;
 
@@ -157,7 +169,7 @@ static int wait_stopped(struct tracee *tr, struct thread *t)
 			break;
 	}
 	/* A signal that arrived first is delivered when the thread resumes. */
-	if ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80))
+	if ((st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80) && !(stepping && step_trap(t, st)))
 		hold_signal(t, WSTOPSIG(st));
 	t->event_stop = (st >> 16) != 0;
 	t->stopped = true;
@@ -166,6 +178,46 @@ static int wait_stopped(struct tracee *tr, struct thread *t)
 			     (int)t->tid, strerror(errno));
 	arch_resume_state(&t->regs, &t->resume);
 	t->dirty = false;
+	return 0;
+}
+
+static int wait_stopped(struct tracee *tr, struct thread *t)
+{
+	return wait_stopped_as(tr, t, false);
+}
+
+int tracee_step_held(struct tracee *tr, size_t i)
+{
+	struct thread *t = &tr->t[i];
+	bool had_tf = arch_step_flag(&t->resume);
+
+	if (!t->stopped || t->gone)
+		return 0;
+	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
+	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0) {
+		if (errno == ESRCH) {
+			t->gone = true;
+			return 0;
+		}
+		return error("process %d: thread %d: cannot step it: %s", (int)tr->pid, (int)t->tid,
+			     strerror(errno));
+	}
+	t->stopped = false;
+	t->dirty = false;
+	if (wait_stopped_as(tr, t, true) < 0)
+		return -1;
+	/*
+	 * The kernel hides the trace flag it set for the step, except when the
+	 * instruction was a popf it did not get to run (another stop came
+	 * first): then it shows, and written back it would stay set for good.
+	 */
+	if (!t->gone && !had_tf && arch_step_flag(&t->regs)) {
+		arch_clear_step_flag(&t->regs);
+		arch_clear_step_flag(&t->resume);
+		t->dirty = true;
+	}
 	return 0;
 }
 
@@ -248,11 +300,30 @@ int tracee_unmask_signals(struct tracee *tr, size_t i)
 	return 0;
 }
 
+void tracee_mask_restored(struct tracee *tr, size_t i)
+{
+	tr->t[i].masked = false;
+}
+
+int tracee_sigmask(struct tracee *tr, size_t i, uint64_t *mask)
+{
+	struct thread *t = &tr->t[i];
+
+	if (t->masked) {
+		*mask = t->mask;
+		return 0;
+	}
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(*mask), mask) < 0)
+		return error("process %d: thread %d: cannot read its signal mask: %s",
+			     (int)tr->pid, (int)t->tid, strerror(errno));
+	return 0;
+}
+
 static int resume(struct tracee *tr, struct thread *t, bool deliver)
 {
 	if (!t->stopped || t->gone)
 		return 0;
-	/* a thread let go runs with its own mask (tracee_run_held keeps it blocked) */
+	/* a thread let go runs with its own mask (tracee_step_held keeps it blocked) */
 	if (deliver && t->masked && tracee_unmask_signals(tr, (size_t)(t - tr->t)) < 0)
 		return -1;
 	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
@@ -269,11 +340,6 @@ static int resume(struct tracee *tr, struct thread *t, bool deliver)
 	t->stopped = false;
 	t->dirty = false;
 	return 0;
-}
-
-int tracee_run_held(struct tracee *tr, size_t i)
-{
-	return resume(tr, &tr->t[i], false);
 }
 
 int tracee_resume_all(struct tracee *tr)
@@ -458,9 +524,15 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	 */
 	if (tracee_mask_signals(rc->tr, rc->thread) < 0)
 		return -1;
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0)
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0) {
+		int saved = errno;
+
+		/* still stopped where it was, the stub not started: its own mask goes back */
+		ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
+		tracee_unmask_signals(rc->tr, rc->thread);
 		return error("process %d: thread %d: cannot start the commit: %s",
-			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
+			     (int)rc->tr->pid, (int)t->tid, strerror(saved));
+	}
 	t->stopped = false;
 	t->dirty = false; /* the stub restores the resume state itself */
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -473,7 +545,7 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 			return error("process %d: cannot read the commit flag: %s", (int)rc->tr->pid,
 				     strerror(errno));
 		if (done)
-			return 0;
+			return done == 1 ? 0 : 1;
 		w = waitpid(t->tid, &st, __WALL | WNOHANG);
 		if (w == t->tid && WIFSTOPPED(st)) {
 			/* a signal arrived while committing: hold it */
@@ -483,7 +555,7 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 		} else if (w == t->tid) {
 			t->gone = true;
 			if (proc_read(rc->tr->mem, flag, &done, 1) == 0 && done)
-				return 0;
+				return done == 1 ? 0 : 1;
 			return error("process %d: thread %d ended during the commit", (int)rc->tr->pid,
 				     (int)t->tid);
 		}

@@ -36,13 +36,18 @@ struct tracee {
 };
 
 /*
- * Block every signal of stopped thread i (its own mask kept), or put its own
- * mask back.  While it runs hpapply's commit stub a signal must neither run
- * a handler on top of the stub nor stop it again and again (a stream of
- * signals would keep it from ever leaving the stub); blocked, they wait.
+ * Block every signal of stopped thread i (its own mask kept), or put its
+ * own mask back.  While it runs hpapply's
+ * commit stub a signal must neither run a handler on top of the stub nor
+ * stop it again and again (a stream of signals would keep it from ever
+ * leaving the stub); blocked, they wait.
  */
 int tracee_mask_signals(struct tracee *tr, size_t i);
 int tracee_unmask_signals(struct tracee *tr, size_t i);
+/* Thread i has put its own mask back by itself (the commit stub's tail). */
+void tracee_mask_restored(struct tracee *tr, size_t i);
+/* The stopped thread i's own signal mask (as it was before any blocking). */
+int tracee_sigmask(struct tracee *tr, size_t i, uint64_t *mask);
 
 /* Attach to every thread (not stopping them).  -1 after a message. */
 int tracee_attach(struct tracee *tr, pid_t pid);
@@ -52,8 +57,8 @@ int tracee_stop_all(struct tracee *tr);
 int tracee_stop(struct tracee *tr, size_t i);
 /* Resume every stopped thread with its resume state, delivering held signals. */
 int tracee_resume_all(struct tracee *tr);
-/* Let one stopped thread run on, its signals still held back. */
-int tracee_run_held(struct tracee *tr, size_t i);
+/* Let one stopped thread run one instruction (or up to its next stop), signals held back. */
+int tracee_step_held(struct tracee *tr, size_t i);
 /* Detach from every thread (resuming any still stopped). */
 void tracee_detach(struct tracee *tr);
 
@@ -87,9 +92,10 @@ int remote_end(struct remote *rc);
 
 /*
  * Run the commit stub at `at` on the remote's thread and wait until the
- * byte at `flag` (in the target) reads non-zero: then every write of the
- * stub is done.  The thread then runs on by itself (it jumped back).
- * Signals are held back meanwhile: no handler runs inside the stub.
+ * byte at `flag` (in the target) reads non-zero: 1, every write of the
+ * stub is done (returns 0); 2, the stub could not write (returns 1, no
+ * message).  The thread then runs on by itself (it jumped back).  Its
+ * signals are blocked meanwhile: no handler runs inside the stub.
  */
 int remote_commit(struct remote *rc, uint64_t at, uint64_t flag);
 

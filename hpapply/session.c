@@ -6,9 +6,9 @@
  * Everything created before the commit is recorded; if the session fails,
  * it is unmapped again, so the process is left exactly as it was.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,9 @@
 #include "session.h"
 #include "target.h"
 #include "util.h"
+
+/* More than the commit stub can run: its loop is a few instructions per write. */
+#define MAX_STUB_STEPS 1000000
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -86,8 +89,9 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 /*
  * The remote channel must be open; reopen it on the caller after a commit.
  * The caller may still be on the last instructions of the commit stub
- * (restoring registers): let it run, alone and with its signals held back,
- * until it is out of the operation region, which is about to be unmapped.
+ * (restoring registers): step it, alone and with its signals blocked, to
+ * the stub's tail, and do what the tail does from here; the operation
+ * region is about to be unmapped.
  */
 static int ensure_channel(struct session *s)
 {
@@ -99,27 +103,46 @@ static int ensure_channel(struct session *s)
 	if (!s->opened)
 		return error("process %d: no remote call channel", (int)s->pid);
 	t = &s->tr.t[s->caller];
-	for (int tries = 0;; tries++) {
+	if (tracee_stop(&s->tr, s->caller) < 0)
+		return -1;
+	for (int steps = 0;; steps++) {
 		uint64_t pc;
 
-		if (tracee_stop(&s->tr, s->caller) < 0)
-			return -1;
 		if (t->gone)
 			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
 		pc = arch_pc(&t->regs);
 		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size) {
-			/* out of the stub (remote_commit blocked its signals) */
-			if (tracee_unmask_signals(&s->tr, s->caller) < 0)
-				return -1;
+			/*
+			 * Out of the stub: its tail put the thread's own mask
+			 * back, and the thread may have changed it since (the
+			 * end of a signal handler it was in): leave it alone.
+			 */
+			tracee_mask_restored(&s->tr, s->caller);
 			break;
 		}
-		if (tries == 1000)
+		if (pc >= s->op_tail) {
+			/*
+			 * The stub's work is done, perhaps its own mask put back
+			 * already: a signal may stop it here again and again.
+			 * What is left is what it restores: do it from here.
+			 */
+			if (tracee_unmask_signals(&s->tr, s->caller) < 0)
+				return -1;
+			t->regs = t->resume = s->op_resume;
+			t->dirty = true;
+			break;
+		}
+		if (steps == MAX_STUB_STEPS)
 			return error("process %d: thread %d does not leave the commit stub",
 				     (int)s->pid, (int)t->tid);
-		/* its signals stay held: a handler must not run with the stub below it */
-		if (tracee_run_held(&s->tr, s->caller) < 0)
+		/*
+		 * Before its tail, its signals are still blocked: no handler
+		 * can run on the stub.  It goes one instruction at a time: a
+		 * stop requested while it was already stopped would otherwise
+		 * stop it again before it runs any.
+		 */
+		if (tracee_step_held(&s->tr, s->caller) < 0)
 			return -1;
-		sched_yield();
 	}
 	return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
 }
@@ -190,33 +213,6 @@ int session_unmap(struct session *s, uint64_t start, uint64_t len)
 	return 0;
 }
 
-int session_self_mem(struct session *s, uint64_t probe)
-{
-	static const char path[] = "/proc/self/mem";
-	uint8_t byte;
-	long fd, n = 0;
-	int ok, err;
-
-	if (proc_write(s->tr.mem, s->rc.scratch, path, sizeof(path)) < 0 ||
-	    session_call(s, SYS_openat, (uint64_t)AT_FDCWD, s->rc.scratch, O_RDWR | O_CLOEXEC, 0,
-			 0, 0, &fd) < 0)
-		return error("process %d: cannot open /proc/self/mem in it: %s", (int)s->pid,
-			     strerror(errno));
-	/* Rewrite one byte of code with its own value: the commit will work. */
-	ok = proc_read(s->tr.mem, probe, &byte, 1) == 0 &&
-	     proc_write(s->tr.mem, s->rc.scratch, &byte, 1) == 0 &&
-	     session_call(s, SYS_pwrite64, (uint64_t)fd, s->rc.scratch, 1, probe, 0, 0, &n) == 0 &&
-	     n == 1;
-	err = errno;
-	if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && ok)
-		return error("process %d: cannot close its /proc/self/mem: %s", (int)s->pid,
-			     strerror(errno));
-	if (!ok)
-		return error("process %d: it cannot write its own code through /proc/self/mem: %s",
-			     (int)s->pid, strerror(err));
-	return 0;
-}
-
 static bool referenced(const struct state *st, uint64_t st_at, const struct mapping *m)
 {
 	if (m->start == st_at)
@@ -228,8 +224,46 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 	return false;
 }
 
+/*
+ * Close the descriptors of hpapply's memory files a killed run left open
+ * in the target (between creating one and closing it there).  Their names
+ * are hpapply's own: nothing else in the process uses them.
+ */
+static int close_leftover_fds(struct session *s)
+{
+	static const char ours[] = "/memfd:hpapply";
+	char dir[64], link[256];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->pid);
+	d = opendir(dir);
+	if (!d)
+		return error("process %d: cannot list its descriptors: %s", (int)s->pid,
+			     strerror(errno));
+	while ((e = readdir(d)) && ret == 0) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		ssize_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end)
+			continue;
+		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (n < (ssize_t)sizeof(ours) - 1 || memcmp(link, ours, sizeof(ours) - 1))
+			continue;
+		if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && errno != EBADF)
+			ret = error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
+				    strerror(errno));
+	}
+	closedir(d);
+	return ret;
+}
+
 int session_sweep(struct session *s, const struct state *st, uint64_t st_at)
 {
+	if (close_leftover_fds(s) < 0)
+		return -1;
 	/*
 	 * Never committed, or replaced by a later commit and already checked
 	 * unused then: nothing can run in these or point into them.
@@ -259,23 +293,27 @@ bool session_close(struct session *s, bool committed)
 	/*
 	 * A commit that was started but not seen to finish (it timed out, or
 	 * the wait for it failed) may have finished since: the stub's last
-	 * write is the committed byte.  Set, the new state is in effect and
-	 * the redirects point into what was created: keep it.  Not set, the
-	 * stub may still run (a thread in a signal handler it interrupted):
-	 * unmap nothing; the next run sweeps whatever ends up unused.
+	 * memory write is the flag.  1: the new state is in effect and the
+	 * redirects point into what was created: keep it.  2: the stub ended
+	 * after writing only some redirects, which may point into what was
+	 * created; 0: the stub may still run.  Either way unmap nothing; the
+	 * next run sweeps whatever ends up unused.
 	 */
 	if (!committed && s->commit_flag) {
 		uint8_t done = 0;
 
-		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done) {
+		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done == 1) {
 			committed = true;
 			error("process %d: the commit did finish, late: the new state is in effect "
 			      "(see --list)",
 			      (int)s->pid);
 		} else {
+			/* 2: it ended having written part of its redirects into what was created */
 			unsure = true;
-			error("process %d: the commit stub may still run: its mappings are left "
-			      "in place",
+			error(done == 2 ? "process %d: the redirects written point into new code: its "
+					  "mappings are left in place"
+					: "process %d: the commit stub may still run: its mappings are "
+					  "left in place",
 			      (int)s->pid);
 		}
 	}

@@ -30,6 +30,12 @@ struct session {
 	bool opened;  /* the remote call channel was opened once */
 	/* the committed byte of the new state once its commit stub started, or 0 */
 	uint64_t commit_flag;
+	/*
+	 * Where the stub's tail starts (its own mask put back, registers
+	 * restored, the jump back), and the state it restores the caller to.
+	 */
+	uint64_t op_tail;
+	regs_t op_resume;
 };
 
 /* Attach, stop one thread and open the remote call channel. */
@@ -58,13 +64,9 @@ int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot
 int session_unmap(struct session *s, uint64_t start, uint64_t len);
 
 /*
- * Check that the target can patch its code through /proc/self/mem (opened,
- * written, closed again: the commit stub opens its own, so no descriptor
- * is left in the target if hpapply dies before the commit).
+ * Remove what killed runs left: hpapply mappings no current state refers
+ * to, and descriptors of hpapply's memory files still open in the target.
  */
-int session_self_mem(struct session *s, uint64_t probe_addr);
-
-/* Remove hpapply mappings no current state refers to (left by killed runs). */
 int session_sweep(struct session *s, const struct state *st, uint64_t st_at);
 
 #endif

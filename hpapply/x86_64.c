@@ -48,6 +48,18 @@ uint64_t arch_sp(const regs_t *r)
 	return r->rsp;
 }
 
+#define EFLAGS_TF 0x100
+
+bool arch_step_flag(const regs_t *r)
+{
+	return r->eflags & EFLAGS_TF;
+}
+
+void arch_clear_step_flag(regs_t *r)
+{
+	r->eflags &= ~(unsigned long long)EFLAGS_TF;
+}
+
 void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t a[6])
 {
 	r->rax = (unsigned long long)nr;
@@ -230,29 +242,54 @@ size_t arch_syscall_stub(const regs_t *rs, uint8_t *out, size_t size)
 	return a.overflow || a.len > ARCH_SYSCALL_STUB_LEN ? 0 : a.len;
 }
 
+/* A rel32 branch (opcode bytes given) to be patched later; returns where its rel32 is. */
+static size_t branch32(struct asm_buf *a, const uint8_t *op, size_t oplen)
+{
+	size_t at;
+
+	emit(a, op, oplen);
+	at = a->len;
+	emit_u32(a, 0);
+	return at;
+}
+
+/* Point the rel32 at `at` to the current position. */
+static void land(struct asm_buf *a, size_t at)
+{
+	uint32_t d = (uint32_t)(a->len - (at + 4));
+
+	if (a->overflow)
+		return;
+	for (int i = 0; i < 4; i++)
+		a->p[at + (size_t)i] = (uint8_t)(d >> (8 * i));
+}
+
 size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *w, size_t n,
-			uint64_t flag, uint8_t *out, size_t size)
+			uint64_t flag, uint64_t sigmask, uint8_t *out, size_t size, size_t *tail)
 {
 	static const char path[16] = "/proc/self/mem";
 	/* every general register but rsp, restored from the data area */
 	static const int regs[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8,
 				   R9,	R10, R11, R12, R13, R14, R15};
+	static const uint8_t jmp32[1] = {0xe9}, js32[2] = {0x0f, 0x88}, jne32[2] = {0x0f, 0x85},
+			     jz32[2] = {0x0f, 0x84};
 	const size_t nregs = sizeof(regs) / sizeof(regs[0]);
 	struct asm_buf a = {out, 0, size, at, false};
-	size_t code_len, data_at, path_at, table_at, loop_at, jz_at, js_at, fail_at;
+	size_t code_len, data_at, mask_at, path_at, table_at, loop_at;
+	size_t to_openfail, to_done, to_wfail, to_mark, to_tail, to_tail2;
 
 	/* Pass 1 with a dummy layout finds the code length; pass 2 writes it. */
 	for (int pass = 0; pass < 2; pass++) {
 		code_len = pass ? (a.len + 15) & ~(size_t)15 : 0;
 		data_at = code_len;
-		path_at = data_at + 8 * (nregs + 3);
+		mask_at = data_at + 8 * (nregs + 3);
+		path_at = mask_at + 8;
 		table_at = path_at + sizeof(path);
 		a.len = 0;
 		a.overflow = false;
 		/*
-		 * openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC) into r13; on failure
-		 * nothing is written and the state is not marked: straight to the
-		 * end.  lea rsi, [rip + path]: 48 8d 35 disp32 ; mov edi, imm32: bf ;
+		 * openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC) into r13.
+		 * lea rsi, [rip + path]: 48 8d 35 disp32 ; mov edi, imm32: bf ;
 		 * mov edx, imm32: ba ; mov eax, imm32: b8 ; syscall: 0f 05
 		 */
 		emit(&a, (const uint8_t[]){0x48, 0x8d, 0x35}, 3);
@@ -264,10 +301,9 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_openat);
 		emit(&a, (const uint8_t[]){0x0f, 0x05}, 2);
-		/* test rax, rax: 48 85 c0 ; js fail: 0f 88 rel32 ; mov r13, rax: 49 89 c5 */
-		emit(&a, (const uint8_t[]){0x48, 0x85, 0xc0, 0x0f, 0x88}, 5);
-		js_at = a.len;
-		emit_u32(&a, 0);
+		/* test rax, rax: 48 85 c0 ; js openfail ; mov r13, rax: 49 89 c5 */
+		emit(&a, (const uint8_t[]){0x48, 0x85, 0xc0}, 3);
+		to_openfail = branch32(&a, js32, 2);
 		emit(&a, (const uint8_t[]){0x49, 0x89, 0xc5}, 3);
 		/* lea rbx, [rip + table]: 48 8d 1d disp32 */
 		emit(&a, (const uint8_t[]){0x48, 0x8d, 0x1d}, 3);
@@ -276,9 +312,9 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *
 		emit(&a, (const uint8_t[]){0x49, 0xc7, 0xc4}, 3);
 		emit_u32(&a, (uint32_t)n);
 		loop_at = a.len;
-		/* test r12, r12: 4d 85 e4 ; jz done: 74 rel8 */
-		emit(&a, (const uint8_t[]){0x4d, 0x85, 0xe4, 0x74, 0x00}, 5);
-		jz_at = a.len - 1;
+		/* test r12, r12: 4d 85 e4 ; jz done */
+		emit(&a, (const uint8_t[]){0x4d, 0x85, 0xe4}, 3);
+		to_done = branch32(&a, jz32, 2);
 		/* mov eax, SYS_pwrite64: b8 imm32 ; mov edi, r13d: 44 89 ef */
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_pwrite64);
@@ -287,29 +323,59 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *
 		emit(&a, (const uint8_t[]){0x48, 0x8b, 0x73, 0x08, 0x48, 0x8b, 0x53, 0x10, 0x4c, 0x8b,
 					   0x13},
 		     11);
-		/* syscall ; add rbx, 24: 48 83 c3 18 ; dec r12: 49 ff cc ; jmp loop: eb rel8 */
-		emit(&a, (const uint8_t[]){0x0f, 0x05, 0x48, 0x83, 0xc3, 0x18, 0x49, 0xff, 0xcc, 0xeb},
-		     10);
-		emit(&a, (const uint8_t[]){(uint8_t)(loop_at - (a.len + 1))}, 1);
-		if (!a.overflow)
-			a.p[jz_at] = (uint8_t)(a.len - (jz_at + 1));
-		/* mov rax, flag: 48 b8 imm64 ; mov byte [rax], 1: c6 00 01 */
+		/* syscall ; cmp rax, [rbx+16]: 48 3b 43 10 ; jne wfail (short or failed write) */
+		emit(&a, (const uint8_t[]){0x0f, 0x05, 0x48, 0x3b, 0x43, 0x10}, 6);
+		to_wfail = branch32(&a, jne32, 2);
+		/* add rbx, 24: 48 83 c3 18 ; dec r12: 49 ff cc ; jmp loop: e9 rel32 */
+		emit(&a, (const uint8_t[]){0x48, 0x83, 0xc3, 0x18, 0x49, 0xff, 0xcc}, 7);
+		emit(&a, jmp32, 1);
+		emit_u32(&a, (uint32_t)(int32_t)((int64_t)loop_at - (int64_t)(a.len + 4)));
+		/* done: mov ecx, 1: b9 imm32 ; jmp mark */
+		land(&a, to_done);
+		emit(&a, (const uint8_t[]){0xb9}, 1);
+		emit_u32(&a, 1);
+		to_mark = branch32(&a, jmp32, 1);
+		/* wfail: mov ecx, 2 */
+		land(&a, to_wfail);
+		emit(&a, (const uint8_t[]){0xb9}, 1);
+		emit_u32(&a, 2);
+		/* mark: mov rax, flag: 48 b8 imm64 ; mov byte [rax], cl: 88 08 */
+		land(&a, to_mark);
 		emit(&a, (const uint8_t[]){0x48, 0xb8}, 2);
 		emit_u64(&a, flag);
-		emit(&a, (const uint8_t[]){0xc6, 0x00, 0x01}, 3);
-		/* mov eax, SYS_close ; mov edi, r13d ; syscall */
+		emit(&a, (const uint8_t[]){0x88, 0x08}, 2);
+		/* mov eax, SYS_close ; mov edi, r13d ; syscall ; jmp tail */
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_close);
 		emit(&a, (const uint8_t[]){0x44, 0x89, 0xef}, 3);
 		emit(&a, (const uint8_t[]){0x0f, 0x05}, 2);
-		fail_at = a.len;
-		if (!a.overflow) {
-			uint32_t d = (uint32_t)(fail_at - (js_at + 4));
-
-			for (int i = 0; i < 4; i++)
-				a.p[js_at + (size_t)i] = (uint8_t)(d >> (8 * i));
-		}
-		/* fail: push qword [rip + flags]: ff 35 disp32 ; popfq: 9d */
+		to_tail = branch32(&a, jmp32, 1);
+		/* openfail: mov rax, flag ; mov byte [rax], 2: c6 00 02 */
+		land(&a, to_openfail);
+		emit(&a, (const uint8_t[]){0x48, 0xb8}, 2);
+		emit_u64(&a, flag);
+		emit(&a, (const uint8_t[]){0xc6, 0x00, 0x02}, 3);
+		to_tail2 = branch32(&a, jmp32, 1);
+		/*
+		 * tail: rt_sigprocmask(SIG_SETMASK, &mask, NULL, 8) puts the
+		 * thread's own mask back (hpapply blocked every signal for the
+		 * stub), so it is right even if hpapply is gone by now.
+		 * mov eax, imm32 ; mov edi, 2: bf ; lea rsi, [rip + mask]: 48 8d 35 ;
+		 * xor edx, edx: 31 d2 ; mov r10d, 8: 41 ba imm32 ; syscall
+		 */
+		land(&a, to_tail);
+		land(&a, to_tail2);
+		*tail = a.len;
+		emit(&a, (const uint8_t[]){0xb8}, 1);
+		emit_u32(&a, SYS_rt_sigprocmask);
+		emit(&a, (const uint8_t[]){0xbf}, 1);
+		emit_u32(&a, 2); /* SIG_SETMASK */
+		emit(&a, (const uint8_t[]){0x48, 0x8d, 0x35}, 3);
+		emit_u32(&a, rel(&a, 4, at + mask_at));
+		emit(&a, (const uint8_t[]){0x31, 0xd2, 0x41, 0xba}, 4);
+		emit_u32(&a, 8);
+		emit(&a, (const uint8_t[]){0x0f, 0x05}, 2);
+		/* push qword [rip + flags]: ff 35 disp32 ; popfq: 9d */
 		emit(&a, (const uint8_t[]){0xff, 0x35}, 2);
 		emit_u32(&a, rel(&a, 4, at + data_at));
 		emit(&a, (const uint8_t[]){0x9d}, 1);
@@ -326,6 +392,7 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *
 		emit_u64(&a, reg_of(rs, regs[i]));
 	emit_u64(&a, rs->rsp);
 	emit_u64(&a, rs->rip);
+	emit_u64(&a, sigmask);
 	emit(&a, (const uint8_t *)path, sizeof(path));
 	/* table: {dst, src, len} per write; the source bytes follow it */
 	{

@@ -29,6 +29,10 @@ void arch_resume_state(const regs_t *in, regs_t *out);
 /* Program counter, stack pointer. */
 uint64_t arch_pc(const regs_t *r);
 uint64_t arch_sp(const regs_t *r);
+/* The trace flag (single stepping) set in these registers? */
+bool arch_step_flag(const regs_t *r);
+/* Clear it. */
+void arch_clear_step_flag(regs_t *r);
 
 /* Set up regs for system call nr(args...) executed at `at`; flags and stack kept. */
 void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t args[6]);
@@ -64,13 +68,19 @@ size_t arch_syscall_stub(const regs_t *resume, uint8_t *out, size_t size);
 
 /*
  * The commit stub: it opens /proc/self/mem, then for each entry of a table
- * pwrite64(fd, src, len, dst) (patching code through it), then a byte store
- * that marks the new state record committed, then close(fd), then every
- * register and the flags restored from `resume` and a jump back.  If the
- * open fails it writes nothing and marks nothing, and only jumps back.
- * Runs to completion even if hpapply dies while it runs.  Code and table are laid out for runtime
- * address `at`; returns the bytes written to out (0 if size is too small).
+ * pwrite64(fd, src, len, dst) (patching code through it), then stores 1 in
+ * the flag byte (which marks the new state record committed), then
+ * close(fd).  If the open fails, or a write does not write all its bytes,
+ * it stores 2 instead and writes no further entry.  Last it puts the
+ * thread's signal mask back to `sigmask` (hpapply blocks every signal
+ * while it runs), restores every register and the flags from `resume`
+ * and jumps back.  It runs to completion even if hpapply dies meanwhile,
+ * and then leaves no descriptor open and no signal blocked.  Code and
+ * table are laid out for runtime address `at`; returns the bytes written
+ * to out (0 if size is too small), and in *tail the offset of the tail
+ * (from the mask onwards: all that is left there is to go back).
  */
+#define ARCH_WRITE_MAX 16 /* bytes in one write: a redirect, or the bytes it replaced */
 struct arch_write {
 	uint64_t dst;	     /* where in the target */
 	const uint8_t *bytes; /* what to write there (copied into the stub) */
@@ -78,6 +88,7 @@ struct arch_write {
 };
 
 size_t arch_commit_stub(uint64_t at, const regs_t *resume, const struct arch_write *w, size_t n,
-			uint64_t commit_flag, uint8_t *out, size_t size);
+			uint64_t commit_flag, uint64_t sigmask, uint8_t *out, size_t size,
+			size_t *tail);
 
 #endif

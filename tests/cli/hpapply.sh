@@ -60,12 +60,12 @@ start() {
 	sleep 0.1
 }
 
-# ask NAME: one request, prints the answer
+# ask NAME [LINE]: one request (LINE, by default x), prints the answer
 ask() {
 	local name=$1 out=$work/$1.out fdv n
 	fdv=fd_$name
 	n=$(grep -c '^--$' "$out")
-	echo x >&"${!fdv}"
+	echo "${2:-x}" >&"${!fdv}"
 	for _ in $(seq 300); do
 		[ "$(grep -c '^--$' "$out")" -gt "$n" ] && break
 		sleep 0.01
@@ -77,6 +77,10 @@ stopped() { grep -qE '^State:\s+[tT]' "/proc/$1/status"; }
 is_applied() { "$bin/hpapply" --list "$1" --json | grep -q '"applied":true'; }
 finish() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 ours() { grep -c '/memfd:hpapply' "/proc/$1/maps"; }
+# descriptors of ours open in PID: memory files, and /proc/PID/mem
+our_fds() { ls -l "/proc/$1/fd" | grep -cE 'memfd:hpapply|/mem$'; }
+# the signal masks of PID's threads
+masks() { awk '/^SigBlk:/ { print $2 }' /proc/"$1"/task/*/status | sort | tr '\n' ' '; }
 old_answer="score(500) = 1000, version = baseline"
 fix1_answer="score(500) = -1, version = baseline"
 fix2_answer="score(500) = -1, version = fixed twice"
@@ -88,6 +92,7 @@ untouched() {
 	[ "$a" = "$old_answer" ] || { fail "$3: the process answers '$a'"; return; }
 	stopped "$2" && { fail "$3: the process is stopped"; return; }
 	[ "$(ours "$2")" = 0 ] || { fail "$3: hpapply mappings left behind"; return; }
+	[ "$(our_fds "$2")" = 0 ] || { fail "$3: descriptors left open: $(ls -l "/proc/$2/fd")"; return; }
 	ok "$3"
 }
 
@@ -329,6 +334,7 @@ finish "$opid"
 # remote calls on the one thread that receives them
 BUSY_SIGNALS=1 start g "$work/v0/busy" 0
 gpid=$pid
+gmasks=$(masks "$gpid")
 (while kill -USR1 "$gpid" 2>/dev/null; do :; done) &
 sender=$!
 good=0
@@ -339,15 +345,34 @@ for i in $(seq 20); do
 done
 kill "$sender" 2>/dev/null
 wait "$sender" 2>/dev/null
+sleep 0.1 # a handler still running shows its signal blocked
 [ "$good" = 20 ] && kill -0 "$gpid" && ! stopped "$gpid" && [ "$(ours "$gpid")" = 1 ] &&
+	[ "$(masks "$gpid")" = "$gmasks" ] &&
 	ok "a stream of signals: 20 apply/revert cycles" ||
-	fail "a stream of signals: $good of 20: $(grep -v "applied\|reverted" "$work/g.log")"
+	fail "a stream of signals: $good of 20, masks $(masks "$gpid") (were $gmasks): $(grep -v "applied\|reverted" "$work/g.log")"
 finish "$gpid"
+
+# the process cannot patch its own code: the commit stub fails, nothing is changed
+for call in pwrite64 openat; do
+	BUSY_DENY=$call start w "$work/v0/busy" 2
+	wpid=$pid
+	before=$(masks "$wpid")
+	"$bin/hpapply" "$wpid" "$work/p1.hpk" --ca "$pki/root.pem" >"$work/w.log" 2>&1
+	st=$?
+	if [ $st = 2 ] && grep -qF "process $wpid: it cannot write its own code through /proc/self/mem; nothing was changed" "$work/w.log" &&
+		[ "$(masks "$wpid")" = "$before" ]; then
+		untouched w "$wpid" "$call denied in the process: exit 2, nothing changed"
+	else
+		fail "$call denied: exit $st: $(cat "$work/w.log")"
+	fi
+	finish "$wpid"
+done
 
 # ---- hpapply killed at any moment -----------------------------------------------------------------
 
 start k "$work/v0/busy" 8
 kpid=$pid
+kmasks=$(masks "$kpid")
 consistent=0 applied=0
 for i in $(seq 60); do
 	delay=$(awk -v i="$i" 'BEGIN { srand(i); printf "%.4f", rand() * 0.04 }')
@@ -367,6 +392,8 @@ for i in $(seq 60); do
 		break
 	fi
 	stopped "$kpid" && { fail "killed hpapply (after ${delay}s): the process is stopped"; break; }
+	[ "$(masks "$kpid")" = "$kmasks" ] ||
+		{ fail "killed hpapply (after ${delay}s): signal masks $(masks "$kpid"), were $kmasks"; break; }
 	a=$(ask k)
 	case $a in
 	"$old_answer") consistent=$((consistent + 1)) ;;
@@ -382,13 +409,17 @@ for i in $(seq 60); do
 done
 [ "$consistent" = 60 ] && ok "hpapply killed 60 times at random moments: always whole ($applied patched)" ||
 	fail "kill test: $consistent of 60 consistent"
-# leftovers of killed runs are swept by the next run
+# leftovers of killed runs are swept by the next run; plant one more
+# descriptor of the kind a run killed between creating and closing leaves
+ask k m >/dev/null
+left=$(our_fds "$kpid")
 is_applied "$kpid" && "$bin/hpapply" --revert "$kpid" >/dev/null
 "$bin/hpapply" "$kpid" "$work/p3.hpk" --ca "$pki/root.pem" >/dev/null &&
 	"$bin/hpapply" --revert "$kpid" >/dev/null && [ "$(ours "$kpid")" = 1 ] &&
-	! ls -l "/proc/$kpid/fd" | grep -q '/mem$' &&
+	[ "$left" -ge 1 ] && [ "$(our_fds "$kpid")" = 0 ] && [ "$(masks "$kpid")" = "$kmasks" ] &&
+	[ "$(ask k)" = "$old_answer" ] &&
 	ok "after the kills, apply and revert work and nothing is left over" ||
-	fail "after the kills: $(grep hpapply /proc/$kpid/maps; ls -l /proc/$kpid/fd | grep /mem)"
+	fail "after the kills ($left left): $(grep hpapply /proc/$kpid/maps; ls -l /proc/$kpid/fd | grep -E 'hpapply|/mem$')"
 finish "$kpid"
 
 echo "hpapply tests: $failed failed"

@@ -4,13 +4,28 @@
  * returns), and each line on stdin prints what score() and version()
  * answer now.  With BUSY_SIGNALS set in the environment, a SIGUSR1
  * handler makes system calls of its own (a signal stream while hpapply
- * works must not confuse its remote calls).  Built three times: the baseline (FIX 0), a fix of score()
- * (FIX 1), and a fix of score() and version() (FIX 2).
+ * works must not confuse its remote calls).  With BUSY_DENY=pwrite64 or
+ * BUSY_DENY=openat, a seccomp filter makes that system call fail with
+ * EPERM in every thread (hpapply's commit stub then cannot patch the code).
+ * A line starting with 'm' first creates a memory file named as hpapply
+ * names its own, and leaves it open (what a killed hpapply may leave).
+ * Built three times: the baseline (FIX 0), a fix of score() (FIX 1), and
+ * a fix of score() and version() (FIX 2).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef FIX
@@ -76,6 +91,28 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
+/* Make one system call fail with EPERM from now on (threads created later inherit it). */
+static void deny(const char *name)
+{
+	long nr = !strcmp(name, "pwrite64") ? SYS_pwrite64 : !strcmp(name, "openat") ? SYS_openat : -1;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+
+	if (nr < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("busy: seccomp");
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int workers = argc > 1 ? atoi(argv[1]) : 4;
@@ -84,11 +121,15 @@ int main(int argc, char **argv)
 
 	if (getenv("BUSY_SIGNALS"))
 		signal(SIGUSR1, on_usr1);
+	if (getenv("BUSY_DENY"))
+		deny(getenv("BUSY_DENY"));
 	for (int i = 0; i < workers; i++)
 		pthread_create(&t, NULL, worker, NULL);
 	if (argc > 2)
 		pthread_create(&t, NULL, spinner, NULL);
 	while (fgets(line, sizeof(line), stdin)) {
+		if (line[0] == 'm' && memfd_create("hpapply-op", MFD_CLOEXEC) < 0)
+			perror("busy: memfd_create");
 		printf("score(500) = %d, version = %s\n--\n", score(500), version());
 		fflush(stdout);
 	}
