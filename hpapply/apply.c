@@ -333,7 +333,11 @@ static int check_written(struct op *o)
 	return 0;
 }
 
-/* The bytes at each write's place, read inside the stop just before the commit. */
+/*
+ * The bytes at each write's place, read before the stop (code does not
+ * change by itself; if something else changes it meanwhile, a failed
+ * commit looks partial, and what it mapped is kept: the safe side).
+ */
 static int read_before(struct op *o)
 {
 	if (!o->before && !(o->before = xcalloc(o->nwrites + 1, sizeof(*o->before))))
@@ -387,7 +391,7 @@ static int commit(struct op *o)
 	 * resume state is known: the stub is written before everything stops.
 	 * After a retry resumed it, it is written again inside the stop.
 	 */
-	if (write_commit_stub(o) < 0)
+	if (write_commit_stub(o) < 0 || read_before(o) < 0)
 		return -1;
 	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		int64_t t0 = now_ns();
@@ -403,8 +407,6 @@ static int commit(struct op *o)
 				return -1;
 			int r;
 
-			if (read_before(o) < 0)
-				return -1;
 			/* from here the stub may run to its end even if we lose track of it */
 			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
 			r = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);
