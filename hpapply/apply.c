@@ -403,10 +403,10 @@ static int commit(struct op *o)
 		if (busy < 0)
 			return -1;
 		if (!busy) {
-			if (attempt > 1 && write_commit_stub(o) < 0)
-				return -1;
 			int r;
 
+			if (attempt > 1 && write_commit_stub(o) < 0)
+				return -1;
 			/* from here the stub may run to its end even if we lose track of it */
 			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
 			r = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);

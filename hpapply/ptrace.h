@@ -37,10 +37,10 @@ struct tracee {
 
 /*
  * Block every signal of stopped thread i (its own mask kept), or put its
- * own mask back.  While it runs hpapply's
- * commit stub a signal must neither run a handler on top of the stub nor
- * stop it again and again (a stream of signals would keep it from ever
- * leaving the stub); blocked, they wait.
+ * own mask back.  While it runs hpapply's commit stub a signal must
+ * neither run a handler on top of the stub nor stop it again and again (a
+ * stream of signals would keep it from ever leaving the stub); blocked,
+ * they wait.
  */
 int tracee_mask_signals(struct tracee *tr, size_t i);
 int tracee_unmask_signals(struct tracee *tr, size_t i);

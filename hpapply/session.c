@@ -27,6 +27,46 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
+/*
+ * Descriptors of hpapply's memory files a killed run left open in the
+ * target (between creating one and closing it there).  Their names are
+ * hpapply's own: nothing else in the process uses them.  The process may
+ * have thousands of descriptors: they are listed before the attach, while
+ * every thread runs, and only those found are looked at again after it.
+ */
+static const char leftover_name[] = "/memfd:hpapply";
+
+static bool is_leftover(pid_t pid, long fd)
+{
+	char path[64], link[sizeof(leftover_name)];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, fd);
+	n = readlink(path, link, sizeof(link));
+	return n == (ssize_t)sizeof(link) && !memcmp(link, leftover_name, sizeof(link) - 1);
+}
+
+/* Listed before the attach; a process that cannot be listed cannot be attached to either. */
+static void find_leftover_fds(struct session *s)
+{
+	char dir[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d)) && s->nleftover < MAX_LEFTOVER) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && !*end && is_leftover(s->pid, fd))
+			s->leftover[s->nleftover++] = fd;
+	}
+	closedir(d);
+}
+
 int session_open(struct session *s, pid_t pid)
 {
 	uint64_t slack;
@@ -34,6 +74,7 @@ int session_open(struct session *s, pid_t pid)
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	s->op_fd = -1;
+	find_leftover_fds(s);
 	if (tracee_attach(&s->tr, pid) < 0)
 		return -1;
 	/*
@@ -224,40 +265,18 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 	return false;
 }
 
-/*
- * Close the descriptors of hpapply's memory files a killed run left open
- * in the target (between creating one and closing it there).  Their names
- * are hpapply's own: nothing else in the process uses them.
- */
 static int close_leftover_fds(struct session *s)
 {
-	static const char ours[] = "/memfd:hpapply";
-	char dir[64], link[256];
-	struct dirent *e;
-	DIR *d;
-	int ret = 0;
+	for (size_t i = 0; i < s->nleftover; i++) {
+		long fd = s->leftover[i];
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->pid);
-	d = opendir(dir);
-	if (!d)
-		return error("process %d: cannot list its descriptors: %s", (int)s->pid,
-			     strerror(errno));
-	while ((e = readdir(d)) && ret == 0) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-		ssize_t n;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end)
-			continue;
-		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
-		if (n < (ssize_t)sizeof(ours) - 1 || memcmp(link, ours, sizeof(ours) - 1))
-			continue;
-		if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && errno != EBADF)
-			ret = error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
-				    strerror(errno));
+		/* still ours now that the process is held (a run may have ended meanwhile) */
+		if (is_leftover(s->pid, fd) &&
+		    session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && errno != EBADF)
+			return error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
+				     strerror(errno));
 	}
-	closedir(d);
-	return ret;
+	return 0;
 }
 
 int session_sweep(struct session *s, const struct state *st, uint64_t st_at)

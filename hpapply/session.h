@@ -16,6 +16,7 @@
 #include "state.h"
 
 #define MAX_CREATED 8
+#define MAX_LEFTOVER 16 /* descriptors a killed run may have left, closed per run */
 
 struct session {
 	pid_t pid;
@@ -36,6 +37,9 @@ struct session {
 	 */
 	uint64_t op_tail;
 	regs_t op_resume;
+	/* descriptors of hpapply's memory files seen open before the attach */
+	long leftover[MAX_LEFTOVER];
+	size_t nleftover;
 };
 
 /* Attach, stop one thread and open the remote call channel. */
