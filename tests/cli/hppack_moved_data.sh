@@ -15,19 +15,23 @@ set -uo pipefail
 bin=${HP_BIN:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-work=$(mktemp -d /tmp/hp-moved-XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok    $*"; }
-bad() { echo "FAIL  $*"; fail=1; }
+cli_begin moved
 
-bash "$here/../pki/mkpki.sh" "$work/pki" >/dev/null 2>&1 || { echo "cannot make the test PKI"; exit 1; }
-pki=$work/pki
+# refused NAME BASELINE OLD NEW PATTERN OK WHAT: hpdiff OLD NEW into
+# $work/NAME; hppack of the .hpd files written there, against BASELINE,
+# must exit 1, say PATTERN (grep) and write no package: ok OK, else bad WHAT.
+refused() {
+	local out=$work/$1 base=$2 old=$3 new=$4 pattern=$5 st
+	"$bin/hpdiff" -o "$out" "$old" "$new" >/dev/null
+	"$bin/hppack" --baseline "$base" --seq 1 -o "$out.hpk" "$out"/*.hpd 2>"$out.err"
+	st=$?
+	if [ $st = 1 ] && grep -q "$pattern" "$out.err" && [ ! -e "$out.hpk" ]; then
+		ok "$6"
+	else
+		bad "$7: exit $st: $(cat "$out.err")"
+	fi
+}
+
 mkdir -p "$work/v0" "$work/v1" "$work/v2"
 cat >"$work/v0/a.c" <<'C'
 long hits;
@@ -97,16 +101,16 @@ else
 fi
 mkfifo "$work/in"
 "$work/prog" <"$work/in" >"$work/out" &
-pid=$!
+pids=($!)
 exec 9>"$work/in"
 printf '4\n4\n' >&9
 wait_lines "$work/out" 2 || bad "the program did not answer"
-"$bin/hpapply" "$pid" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
+"$bin/hpapply" "${pids[0]}" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
 	bad "hpapply: $(cat "$work/apply.log")"
 printf '4\n' >&9
 exec 9>&-
-wait "$pid"
-pid=
+wait "${pids[0]}"
+pids=()
 # before: x > 5 is false; after: x > 3 is true, and the third hit counts on
 if [ "$(tr '\n' '|' <"$work/out")" = "0 1|0 2|1 3|" ]; then
 	ok "patched: the fixed check uses the running count through _hits (0 1, 0 2, 1 3)"
@@ -115,16 +119,9 @@ else
 fi
 
 # --- 2. moved and resized: refused ---------------------------------------------
-"$bin/hpdiff" -o "$work/hpd2" "$work/v0/obj" "$work/v2/obj" >/dev/null
-"$bin/hppack" --baseline "$work/prog" --seq 1 -o "$work/q.hpk" "$work/hpd2/a.hpd" \
-	"$work/hpd2/b.hpd" 2>"$work/err2"
-st=$?
-if [ $st = 1 ] && grep -q "hits moves into b.o with 4 bytes, but .*prog has it with 8 bytes" \
-	"$work/err2" && [ ! -e "$work/q.hpk" ]; then
-	ok "a moved variable whose size changed is refused"
-else
-	bad "moved and resized: exit $st: $(cat "$work/err2")"
-fi
+refused hpd2 "$work/prog" "$work/v0/obj" "$work/v2/obj" \
+	"hits moves into b.o with 4 bytes, but .*prog has it with 8 bytes" \
+	"a moved variable whose size changed is refused" "moved and resized"
 
 # --- 3 and 4. a function moved into a new object ---------------------------------
 mkdir -p "$work/f0" "$work/f1" "$work/f2"
@@ -178,28 +175,21 @@ else
 	rm -f "$work/in"
 	mkfifo "$work/in"
 	"$work/prog2" <"$work/in" >"$work/out2" &
-	pid=$!
+	pids=($!)
 	exec 9>"$work/in"
 	echo 5 >&9
 	wait_lines "$work/out2" 1 || bad "the program did not answer"
-	"$bin/hpapply" "$pid" "$work/f1.hpk" --ca "$pki/root.pem" >"$work/apply2.log" 2>&1 ||
+	"$bin/hpapply" "${pids[0]}" "$work/f1.hpk" --ca "$pki/root.pem" >"$work/apply2.log" 2>&1 ||
 		bad "hpapply: $(cat "$work/apply2.log")"
 	echo 5 >&9
 	exec 9>&-
-	wait "$pid"
-	pid=
+	wait "${pids[0]}"
+	pids=()
 	[ "$(tr '\n' '|' <"$work/out2")" = "16|17|" ] &&
 		ok "patched: use() calls the baseline's scale() (16, then 17)" ||
 		bad "answers: $(tr '\n' '|' <"$work/out2"), wanted 16|17|"
 fi
-"$bin/hpdiff" -o "$work/fh2" "$work/f0/obj" "$work/f2/obj" >/dev/null
-"$bin/hppack" --baseline "$work/prog2" --seq 1 -o "$work/f2.hpk" "$work/fh2/a.hpd" \
-	"$work/fh2/c.hpd" 2>"$work/err4"
-st=$?
-if [ $st = 1 ] && grep -q "scale is new in c.o, but .*prog2 already has a function scale with other code" \
-	"$work/err4" && [ ! -e "$work/f2.hpk" ]; then
-	ok "a function moved and changed is refused"
-else
-	bad "moved and changed: exit $st: $(cat "$work/err4")"
-fi
+refused fh2 "$work/prog2" "$work/f0/obj" "$work/f2/obj" \
+	"scale is new in c.o, but .*prog2 already has a function scale with other code" \
+	"a function moved and changed is refused" "moved and changed"
 exit $fail

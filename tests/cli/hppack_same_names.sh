@@ -11,19 +11,7 @@ set -uo pipefail
 bin=${HP_BIN:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-work=$(mktemp -d /tmp/hp-names-XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok    $*"; }
-bad() { echo "FAIL  $*"; fail=1; }
-
-bash "$here/../pki/mkpki.sh" "$work/pki" >/dev/null 2>&1 || { echo "cannot make the test PKI"; exit 1; }
-pki=$work/pki
+cli_begin names
 
 # util.c of directory $1, version $2 (0 baseline, 1 fixed)
 util() {
@@ -73,16 +61,16 @@ n=$("$bin/hppack" --inspect "$work/p.hpk" --baseline "$work/v0/prog" | grep -c '
 
 mkfifo "$work/in"
 "$work/v0/prog" <"$work/in" >"$work/out" &
-pid=$!
+pids=($!)
 exec 9>"$work/in"
 echo >&9
 wait_lines "$work/out" "$(echo | "$work/v0/prog" | wc -l)" || bad "the program did not answer"
-"$bin/hpapply" "$pid" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
+"$bin/hpapply" "${pids[0]}" "$work/p.hpk" --ca "$pki/root.pem" >"$work/apply.log" 2>&1 ||
 	bad "hpapply: $(cat "$work/apply.log")"
 echo >&9
 exec 9>&-
-wait "$pid"
-pid=
+wait "${pids[0]}"
+pids=()
 want="$(echo | "$work/v0/prog")
 $(echo | "$work/v1/prog")"
 if [ "$(cat "$work/out")" = "$want" ]; then

@@ -11,19 +11,7 @@ set -uo pipefail
 bin=${HP_BIN:?} samples=${HP_SAMPLES:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-work=$(mktemp -d /tmp/hp-static-XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail=0
-ok() { echo "ok    $*"; }
-bad() { echo "FAIL  $*"; fail=1; }
-
-bash "$here/../pki/mkpki.sh" "$work/pki" >/dev/null 2>&1 || { echo "cannot make the test PKI"; exit 1; }
-pki=$work/pki
+cli_begin static
 sign=(--key "$pki/p256.key" --cert "$pki/p256.pem" --chain "$pki/p256.chain")
 
 # --- 1. an IFUNC the static program defines ---------------------------------
