@@ -369,23 +369,30 @@ static const struct named *find_named(const struct packer *p, const char *name)
  * the baseline's instance instead of making a second one (true); a size
  * that differs is refused.
  */
+/*
+ * Name k of an item: 0 is its own name, then its aliases (list[at[item]]
+ * up to at[item + 1], see struct input); NULL past the last.
+ */
+static const char *nth_name(const struct hp_hpd *h, const char *name, const uint32_t *at,
+			    const uint32_t *list, uint32_t item, uint32_t k)
+{
+	if (k == 0)
+		return name;
+	return at[item] + k - 1 < at[item + 1] ? h->aliases[list[at[item] + k - 1]].name : NULL;
+}
+
 static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 {
 	const struct hp_hpd *h = in->h;
 	const struct hp_data *hd = &h->data[d];
 	const struct bsym *cand[MAX_CANDIDATES];
-	const char *names[1 + 64];
-	size_t nnames = 0;
+	const char *name;
 
 	in->bound_of[d] = -1;
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
 		return false;
-	names[nnames++] = hd->name;
-	for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1] && nnames < ARRAY_SIZE(names);
-	     k++)
-		names[nnames++] = h->aliases[in->dalias[k]].name;
-	for (size_t k = 0; k < nnames; k++) {
-		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+	for (uint32_t k = 0; (name = nth_name(h, hd->name, in->dalias_at, in->dalias, d, k)); k++) {
+		size_t n = baseline_find(p->b, name, NULL, cand, MAX_CANDIDATES);
 		const struct bsym *s = n ? cand[0] : NULL;
 
 		if (!s || (s->type != STT_OBJECT && s->type != STT_NOTYPE))
@@ -393,7 +400,7 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 		if (s->size != hd->size) {
 			refuse(p, "%s: %s moves into %s with %llu bytes, but %s has it with %llu "
 				  "bytes: a running process cannot change its size",
-			       in->path, names[k], h->object, (unsigned long long)hd->size,
+			       in->path, name, h->object, (unsigned long long)hd->size,
 			       p->b->path, (unsigned long long)s->size);
 			return false;
 		}
@@ -499,18 +506,14 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 	const struct hp_hpd *h = in->h;
 	const struct hp_func *f = &h->funcs[fi];
 	const struct bsym *cand[MAX_CANDIDATES];
-	const char *names[1 + 64];
-	size_t nnames = 0;
+	const char *name;
 
 	in->fbound_of[fi] = -1;
 	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
 		return false;
-	names[nnames++] = f->name;
-	for (uint32_t k = in->falias_at[fi];
-	     k < in->falias_at[fi + 1] && nnames < ARRAY_SIZE(names); k++)
-		names[nnames++] = h->aliases[in->falias[k]].name;
-	for (size_t k = 0; k < nnames; k++) {
-		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+	for (uint32_t k = 0; (name = nth_name(h, f->name, in->falias_at, in->falias, fi, k));
+	     k++) {
+		size_t n = baseline_find(p->b, name, NULL, cand, MAX_CANDIDATES);
 
 		if (!n || cand[0]->type != STT_FUNC)
 			continue;
@@ -521,7 +524,7 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 		refuse(p, "%s: %s is new in %s, but %s already has a function %s with other "
 			  "code: moved between objects and changed, which a package cannot "
 			  "replace (every caller of the old copy would keep it)",
-		       in->path, f->name, h->object, p->b->path, names[k]);
+		       in->path, f->name, h->object, p->b->path, name);
 		return false;
 	}
 	return false;
