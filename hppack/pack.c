@@ -83,23 +83,6 @@ static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const
 	remember_said(p, msg);
 }
 
-static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
-{
-	void *w;
-	uint32_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	w = xrealloc(*v, (size_t)c * item);
-	if (!w)
-		return -1;
-	memset((char *)w + (size_t)*cap * item, 0, (size_t)(c - *cap) * item);
-	*v = w;
-	*cap = c;
-	return 0;
-}
-
 /* ---- loading -------------------------------------------------------------------- */
 
 static int cmp_input(const void *a, const void *b)
@@ -549,7 +532,7 @@ static int place(struct packer *p)
 				in->code_of[f] = NO_ITEM;
 				continue;
 			}
-			if (grow((void **)&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c)) < 0)
+			if (grow_array(&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c), 16) < 0)
 				return -1;
 			in->code_of[f] = p->pl.ncode;
 			c = &p->pl.code[p->pl.ncode++];
@@ -571,7 +554,7 @@ static int place(struct packer *p)
 				in->data_of[d] = NO_ITEM;
 				continue;
 			}
-			if (grow((void **)&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd)) < 0)
+			if (grow_array(&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd), 16) < 0)
 				return -1;
 			in->data_of[d] = p->pl.ndata;
 			pd = &p->pl.data[p->pl.ndata++];
@@ -716,7 +699,7 @@ static long import_index(struct packer *p, const char *name, bool weak)
 	for (uint32_t i = 0; i < p->pl.nimports; i++)
 		if (!strcmp(p->pl.imports[i].name, name))
 			return i;
-	if (grow((void **)&p->pl.imports, &p->cap_imports, p->pl.nimports, sizeof(*im)) < 0)
+	if (grow_array(&p->pl.imports, &p->cap_imports, p->pl.nimports, sizeof(*im), 16) < 0)
 		return -1;
 	im = &p->pl.imports[p->pl.nimports];
 	im->weak = weak;
