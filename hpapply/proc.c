@@ -34,13 +34,8 @@ int proc_maps(pid_t pid, struct maps *m)
 		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %llu %n", &start, &end, perms, &off,
 			   &inode, &pos) < 5)
 			continue;
-		if (m->n == vcap) {
-			struct mapping *v = xrealloc(m->v, (vcap = vcap ? vcap * 2 : 64) * sizeof(*v));
-
-			if (!v)
-				goto fail;
-			m->v = v;
-		}
+		if (grow_array(&m->v, &vcap, m->n, sizeof(*m->v), 64) < 0)
+			goto fail;
 		e = &m->v[m->n];
 		e->start = start;
 		e->end = end;
@@ -106,14 +101,9 @@ int proc_tasks(pid_t pid, pid_t **tids, size_t *n)
 
 		if (t <= 0)
 			continue;
-		if (*n == cap) {
-			pid_t *v = xrealloc(*tids, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!v) {
-				closedir(d);
-				return -1;
-			}
-			*tids = v;
+		if (grow_array(tids, &cap, *n, sizeof(**tids), 16) < 0) {
+			closedir(d);
+			return -1;
 		}
 		(*tids)[(*n)++] = (pid_t)t;
 	}

@@ -28,15 +28,8 @@
 
 static int add_thread(struct tracee *tr, pid_t tid)
 {
-	if (tr->n == tr->cap) {
-		size_t cap = tr->cap ? tr->cap * 2 : 16;
-		struct thread *v = xrealloc(tr->t, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		tr->t = v;
-		tr->cap = cap;
-	}
+	if (grow_array(&tr->t, &tr->cap, tr->n, sizeof(*tr->t), 16) < 0)
+		return -1;
 	memset(&tr->t[tr->n], 0, sizeof(tr->t[0]));
 	tr->t[tr->n].tid = tid;
 	tr->n++;

@@ -605,15 +605,8 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 static int add_use(struct walker *w, Dwarf_Off type, const char *user, uint8_t kind,
 		   bool external)
 {
-	if (w->nuses == w->cap_uses) {
-		size_t cap = w->cap_uses ? w->cap_uses * 2 : 64;
-		struct use *v = xrealloc(w->uses, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		w->uses = v;
-		w->cap_uses = cap;
-	}
+	if (grow_array(&w->uses, &w->cap_uses, w->nuses, sizeof(*w->uses), 64) < 0)
+		return -1;
 	w->uses[w->nuses] = (struct use){type, xstrdup(user), kind, external};
 	if (!w->uses[w->nuses].user)
 		return -1;
@@ -827,15 +820,8 @@ static int reach(struct walker *w, struct link l, int depth)
 	if (r->mark[i] == r->user && r->depth[i] <= depth)
 		return 0;
 	if (r->mark[i] != r->user) {
-		if (r->nfound == r->cap_found) {
-			size_t cap = r->cap_found ? r->cap_found * 2 : 64;
-			struct reached *v = xrealloc(r->found, cap * sizeof(*v));
-
-			if (!v)
-				return -1;
-			r->found = v;
-			r->cap_found = cap;
-		}
+		if (grow_array(&r->found, &r->cap_found, r->nfound, sizeof(*r->found), 64) < 0)
+			return -1;
 		r->found[r->nfound++] = (struct reached){(size_t)i, r->use};
 		r->mark[i] = r->user;
 	}

@@ -22,30 +22,13 @@
 struct emitter {
 	struct diff *d;
 	struct hp_hpd *h;
-	uint32_t cap_syms, cap_funcs, cap_data, cap_notes;
+	size_t cap_syms, cap_funcs, cap_data, cap_notes;
 	int depth;
 	const char *why; /* why a piece cannot be carried (emit_piece returned UNEXPRESSIBLE) */
 };
 
 /* emit_piece(): the piece refers to something a package cannot express. */
 #define UNEXPRESSIBLE (-2)
-
-static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
-{
-	void *p;
-	uint32_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	p = xrealloc(*v, (size_t)c * item);
-	if (!p)
-		return -1;
-	memset((char *)p + (size_t)*cap * item, 0, (size_t)(c - *cap) * item);
-	*v = p;
-	*cap = c;
-	return 0;
-}
 
 static uint8_t hp_bind_of(const struct symbol *s)
 {
@@ -78,7 +61,7 @@ static long sym_index(struct emitter *e, uint8_t kind, uint8_t bind, uint8_t typ
 		if (h->syms[i].kind == kind && h->syms[i].bind == bind &&
 		    !strcmp(h->syms[i].name, name))
 			return i;
-	if (grow((void **)&h->syms, &e->cap_syms, h->nsyms, sizeof(*h->syms)) < 0)
+	if (grow_array(&h->syms, &e->cap_syms, h->nsyms, sizeof(*h->syms), 16) < 0)
 		return -1;
 	h->syms[h->nsyms] = (struct hp_sym){kind, bind, type, xstrdup(name)};
 	if (!h->syms[h->nsyms].name)
@@ -97,7 +80,7 @@ static int note(struct emitter *e, uint8_t subject, uint8_t status, bool patchab
 	struct hp_hpd *h = e->h;
 	struct hp_note *n;
 
-	if (grow((void **)&h->notes, &e->cap_notes, h->nnotes, sizeof(*h->notes)) < 0)
+	if (grow_array(&h->notes, &e->cap_notes, h->nnotes, sizeof(*h->notes), 16) < 0)
 		return -1;
 	n = &h->notes[h->nnotes++];
 	n->subject = subject;
@@ -256,7 +239,7 @@ static long emit_piece(struct emitter *e, struct piece *p)
 		return UNEXPRESSIBLE;
 	}
 	if (piece_refs(p->obj, p) < 0 ||
-	    grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
+	    grow_array(&h->data, &e->cap_data, h->ndata, sizeof(*h->data), 16) < 0)
 		return -1;
 	idx = h->ndata++;
 	p->emit = (int)idx;
@@ -300,7 +283,7 @@ static long emit_dobj(struct emitter *e, struct dobj *d)
 				      (unsigned long long)d->size);
 		return UNEXPRESSIBLE;
 	}
-	if (grow((void **)&h->data, &e->cap_data, h->ndata, sizeof(*h->data)) < 0)
+	if (grow_array(&h->data, &e->cap_data, h->ndata, sizeof(*h->data), 16) < 0)
 		return -1;
 	idx = h->ndata++;
 	d->emit = (int)idx;

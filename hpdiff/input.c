@@ -27,15 +27,8 @@ static const char *base_name(const char *path)
 
 static struct job *new_job(struct jobs *js)
 {
-	if (js->n == js->cap) {
-		size_t cap = js->cap ? js->cap * 2 : 64;
-		struct job *v = xrealloc(js->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		js->v = v;
-		js->cap = cap;
-	}
+	if (grow_array(&js->v, &js->cap, js->n, sizeof(*js->v), 64) < 0)
+		return NULL;
 	memset(&js->v[js->n], 0, sizeof(js->v[0]));
 	return &js->v[js->n++];
 }
@@ -107,15 +100,8 @@ static int add_member(void *arg, const char *name, const uint8_t *data, size_t l
 {
 	struct members *m = arg;
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct member *v = xrealloc(m->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (grow_array(&m->v, &m->cap, m->n, sizeof(*m->v), 256) < 0)
+		return -1;
 	m->v[m->n] = (struct member){xstrdup(name), 0, data, len};
 	if (!m->v[m->n].name)
 		return -1;
@@ -264,15 +250,8 @@ struct visit {
 
 static int add_path(struct paths *out, char *sub)
 {
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 64;
-		char **v = xrealloc(out->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		out->v = v;
-		out->cap = cap;
-	}
+	if (grow_array(&out->v, &out->cap, out->n, sizeof(*out->v), 64) < 0)
+		return -1;
 	out->v[out->n++] = sub;
 	return 0;
 }

@@ -104,15 +104,10 @@ long insn_decode_all(const uint8_t *code, size_t size, struct insn **out, size_t
 			free(v);
 			return -1;
 		}
-		if (n == cap) {
-			struct insn *w = xrealloc(v, (cap *= 2) * sizeof(*v));
-
-			if (!w) {
-				free(v);
-				*bad_off = off;
-				return -1;
-			}
-			v = w;
+		if (grow_array(&v, &cap, n, sizeof(*v), 16) < 0) {
+			free(v);
+			*bad_off = off;
+			return -1;
 		}
 		fill(&v[n++], (uint32_t)off, &zi);
 		off += zi.length;

@@ -104,6 +104,31 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+int grow_array(void *arrayp, size_t *cap, size_t n, size_t item, size_t first)
+{
+	size_t c = *cap;
+	void *v;
+
+	if (n < c)
+		return 0;
+	while (c <= n) {
+		if (c > SIZE_MAX / 2)
+			return error("out of memory");
+		c = c ? c * 2 : first ? first : 1;
+	}
+	if (item && c > SIZE_MAX / item)
+		return error("out of memory");
+	/* the pointer is copied, not read as a void *: arrayp may point to any T * */
+	memcpy(&v, arrayp, sizeof(v));
+	v = xrealloc(v, c * item);
+	if (!v)
+		return -1;
+	memset((char *)v + *cap * item, 0, (c - *cap) * item);
+	memcpy(arrayp, &v, sizeof(v));
+	*cap = c;
+	return 0;
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

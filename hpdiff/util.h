@@ -27,6 +27,16 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/*
+ * Make room for element n of a growing array.  arrayp is the address of
+ * the array's pointer (a T **, NULL array allowed), *cap the elements
+ * allocated, item the size of one.  If n < *cap nothing changes; else
+ * the capacity doubles (from first if it is 0) until it is above n and
+ * the new elements are zeroed.  On failure, an allocation too large
+ * included, says "out of memory" and returns -1 with the array and *cap
+ * as they were.
+ */
+int grow_array(void *arrayp, size_t *cap, size_t n, size_t item, size_t first);
 /* printf into a new string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -83,23 +83,6 @@ static __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const
 	remember_said(p, msg);
 }
 
-static int grow(void **v, uint32_t *cap, uint32_t n, size_t item)
-{
-	void *w;
-	uint32_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	w = xrealloc(*v, (size_t)c * item);
-	if (!w)
-		return -1;
-	memset((char *)w + (size_t)*cap * item, 0, (size_t)(c - *cap) * item);
-	*v = w;
-	*cap = c;
-	return 0;
-}
-
 /* ---- loading -------------------------------------------------------------------- */
 
 static int cmp_input(const void *a, const void *b)
@@ -369,23 +352,30 @@ static const struct named *find_named(const struct packer *p, const char *name)
  * the baseline's instance instead of making a second one (true); a size
  * that differs is refused.
  */
+/*
+ * Name k of an item: 0 is its own name, then its aliases (list[at[item]]
+ * up to at[item + 1], see struct input); NULL past the last.
+ */
+static const char *nth_name(const struct hp_hpd *h, const char *name, const uint32_t *at,
+			    const uint32_t *list, uint32_t item, uint32_t k)
+{
+	if (k == 0)
+		return name;
+	return at[item] + k - 1 < at[item + 1] ? h->aliases[list[at[item] + k - 1]].name : NULL;
+}
+
 static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 {
 	const struct hp_hpd *h = in->h;
 	const struct hp_data *hd = &h->data[d];
 	const struct bsym *cand[MAX_CANDIDATES];
-	const char *names[1 + 64];
-	size_t nnames = 0;
+	const char *name;
 
 	in->bound_of[d] = -1;
 	if (hd->kind == HP_DATA_RODATA || hd->bind == HP_BIND_LOCAL)
 		return false;
-	names[nnames++] = hd->name;
-	for (uint32_t k = in->dalias_at[d]; k < in->dalias_at[d + 1] && nnames < ARRAY_SIZE(names);
-	     k++)
-		names[nnames++] = h->aliases[in->dalias[k]].name;
-	for (size_t k = 0; k < nnames; k++) {
-		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+	for (uint32_t k = 0; (name = nth_name(h, hd->name, in->dalias_at, in->dalias, d, k)); k++) {
+		size_t n = baseline_find(p->b, name, NULL, cand, MAX_CANDIDATES);
 		const struct bsym *s = n ? cand[0] : NULL;
 
 		if (!s || (s->type != STT_OBJECT && s->type != STT_NOTYPE))
@@ -393,7 +383,7 @@ static bool bind_existing(struct packer *p, struct input *in, uint32_t d)
 		if (s->size != hd->size) {
 			refuse(p, "%s: %s moves into %s with %llu bytes, but %s has it with %llu "
 				  "bytes: a running process cannot change its size",
-			       in->path, names[k], h->object, (unsigned long long)hd->size,
+			       in->path, name, h->object, (unsigned long long)hd->size,
 			       p->b->path, (unsigned long long)s->size);
 			return false;
 		}
@@ -499,18 +489,14 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 	const struct hp_hpd *h = in->h;
 	const struct hp_func *f = &h->funcs[fi];
 	const struct bsym *cand[MAX_CANDIDATES];
-	const char *names[1 + 64];
-	size_t nnames = 0;
+	const char *name;
 
 	in->fbound_of[fi] = -1;
 	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
 		return false;
-	names[nnames++] = f->name;
-	for (uint32_t k = in->falias_at[fi];
-	     k < in->falias_at[fi + 1] && nnames < ARRAY_SIZE(names); k++)
-		names[nnames++] = h->aliases[in->falias[k]].name;
-	for (size_t k = 0; k < nnames; k++) {
-		size_t n = baseline_find(p->b, names[k], NULL, cand, MAX_CANDIDATES);
+	for (uint32_t k = 0; (name = nth_name(h, f->name, in->falias_at, in->falias, fi, k));
+	     k++) {
+		size_t n = baseline_find(p->b, name, NULL, cand, MAX_CANDIDATES);
 
 		if (!n || cand[0]->type != STT_FUNC)
 			continue;
@@ -521,7 +507,7 @@ static bool moved_function(struct packer *p, struct input *in, uint32_t fi)
 		refuse(p, "%s: %s is new in %s, but %s already has a function %s with other "
 			  "code: moved between objects and changed, which a package cannot "
 			  "replace (every caller of the old copy would keep it)",
-		       in->path, f->name, h->object, p->b->path, names[k]);
+		       in->path, f->name, h->object, p->b->path, name);
 		return false;
 	}
 	return false;
@@ -546,7 +532,7 @@ static int place(struct packer *p)
 				in->code_of[f] = NO_ITEM;
 				continue;
 			}
-			if (grow((void **)&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c)) < 0)
+			if (grow_array(&p->pl.code, &p->cap_code, p->pl.ncode, sizeof(*c), 16) < 0)
 				return -1;
 			in->code_of[f] = p->pl.ncode;
 			c = &p->pl.code[p->pl.ncode++];
@@ -568,7 +554,7 @@ static int place(struct packer *p)
 				in->data_of[d] = NO_ITEM;
 				continue;
 			}
-			if (grow((void **)&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd)) < 0)
+			if (grow_array(&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd), 16) < 0)
 				return -1;
 			in->data_of[d] = p->pl.ndata;
 			pd = &p->pl.data[p->pl.ndata++];
@@ -713,7 +699,7 @@ static long import_index(struct packer *p, const char *name, bool weak)
 	for (uint32_t i = 0; i < p->pl.nimports; i++)
 		if (!strcmp(p->pl.imports[i].name, name))
 			return i;
-	if (grow((void **)&p->pl.imports, &p->cap_imports, p->pl.nimports, sizeof(*im)) < 0)
+	if (grow_array(&p->pl.imports, &p->cap_imports, p->pl.nimports, sizeof(*im), 16) < 0)
 		return -1;
 	im = &p->pl.imports[p->pl.nimports];
 	im->weak = weak;

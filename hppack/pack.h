@@ -48,7 +48,7 @@ struct packer {
 	struct input *in;
 	size_t nin;
 	struct hp_payload pl;
-	uint32_t cap_code, cap_data, cap_imports;
+	size_t cap_code, cap_data, cap_imports;
 	struct hp_manifest_func *funcs; /* replaced functions, sorted by offset at the end */
 	uint32_t *func_code;		 /* their code blocks */
 	uint32_t nfuncs;
