@@ -658,6 +658,27 @@ static int begin(struct op *o, pid_t pid)
 	return session_sweep(&o->s, &o->cur, o->cur_at);
 }
 
+/*
+ * Commit (with its retries) and tidy up after it; a thread that stayed
+ * busy is a refusal.  The caller thread keeps its resume state.
+ */
+static int switch_code(struct op *o, struct apply_result *res)
+{
+	int r;
+
+	remote_end(&o->s.rc);
+	r = commit(o);
+	if (r == 1) {
+		o->refused = true;
+		error("process %d: refused: %s", (int)o->s.pid, o->why);
+	}
+	if (r != 0)
+		return -1;
+	tidy(o);
+	res->pause_ns = o->pause_ns;
+	return 0;
+}
+
 int do_apply(const struct apply_opts *a, struct apply_result *res)
 {
 	struct op o;
@@ -693,17 +714,8 @@ int do_apply(const struct apply_opts *a, struct apply_result *res)
 	}
 	if (verify(&o, a) < 0 || prepare(&o) < 0 || busy_ranges(&o, true) < 0)
 		goto out;
-	remote_end(&o.s.rc); /* the caller thread keeps its resume state */
-	r = commit(&o);
-	if (r < 0)
+	if (switch_code(&o, res) < 0)
 		goto out;
-	if (r == 1) {
-		o.refused = true;
-		error("process %d: refused: %s", (int)a->pid, o.why);
-		goto out;
-	}
-	tidy(&o);
-	res->pause_ns = o.pause_ns;
 	snprintf(res->summary, sizeof(res->summary),
 		 "process %d: applied %s (sequence %llu): %u functions redirected to new code at "
 		 "0x%llx",
@@ -745,17 +757,8 @@ int do_revert(pid_t pid, bool verbose, struct apply_result *res)
 	/* only the package's code is busy: threads in the baseline may go on */
 	if (map_state_and_op(&o) < 0 || busy_ranges(&o, false) < 0)
 		goto out;
-	remote_end(&o.s.rc);
-	r = commit(&o);
-	if (r < 0)
+	if (switch_code(&o, res) < 0)
 		goto out;
-	if (r == 1) {
-		o.refused = true;
-		error("process %d: refused: %s", (int)pid, o.why);
-		goto out;
-	}
-	tidy(&o);
-	res->pause_ns = o.pause_ns;
 	snprintf(res->summary, sizeof(res->summary),
 		 "process %d: reverted %s: %u functions run the baseline code again", (int)pid,
 		 o.cur.package_id, o.cur.nr);
