@@ -6,7 +6,14 @@
 #   make SANITIZE=1 check    the same tests under ASan and UBSan
 #   make bench      benchmarks against the reference tools (downloads inputs)
 #   make fuzz       longer fuzzing runs of every reader of untrusted bytes
+#   make format-check        the tree against .clang-format (CI runs it)
 #   make install    PREFIX=/usr/local DESTDIR=
+#
+# The tree is the pipeline: objects -> hpdiff/ -> .hpd -> hppack/ -> .hpk ->
+# hpsign/ (signed, verified) -> hpapply/ -> a running process.  Shared code
+# lives in its own homes: format/ (on-disk formats), verify/ (verification
+# and signing), common/ (messages, allocation), arch/ (the instruction set).
+# Each directory brings its own rules in a fragment included below.
 
 O ?= build
 PREFIX ?= /usr/local
@@ -30,114 +37,51 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' $(WARNINGS) \
-	-Iformat -I/usr/include/libdwarf $(SAN_FLAGS) $(CFLAGS) -MMD -MP
+# Every include names its folder from the repository root: "format/hpk.h".
+CPPFLAGS_HP := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -I. -I/usr/include/libdwarf
+ALL_CFLAGS := $(CPPFLAGS_HP) $(WARNINGS) $(SAN_FLAGS) $(CFLAGS) -MMD -MP
 LDFLAGS ?=
 ALL_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS) -pthread
 
-LIBS_FORMAT := -lzstd -lcrypto
-LIBS_HPDIFF := -lelf -ldwarf -lZydis -ljson-c $(LIBS_FORMAT)
-
-# Debian packages the build, the tests, the demo and the benchmarks need.
-DEB_PACKAGES := make gcc clang libc6-dev binutils pkg-config \
+# Debian packages the build, the tests, the demo and the benchmarks need;
+# fragments add theirs.
+DEB_PACKAGES := make gcc clang clang-format libc6-dev binutils pkg-config \
 	libelf-dev libdwarf-dev libzydis-dev libzstd-dev libssl-dev libjson-c-dev \
 	libcriterion-dev libclang-rt-14-dev zstd openssl time
 
 all: tools
 
-# ---- the shared format library ------------------------------------------
-
-FORMAT_SRC := $(wildcard format/*.c)
-FORMAT_OBJ := $(FORMAT_SRC:%.c=$(B)/obj/%.o)
-LIBFORMAT := $(B)/libhpformat.a
-
-$(LIBFORMAT): $(FORMAT_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
-
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# ---- tools ----------------------------------------------------------------
+# Each fragment adds to: TOOLS (programs), TEST_LIBS and TEST_LDLIBS (what
+# unit tests link, in link order: a fragment puts its library in front of
+# the ones it uses), FUZZ_LIB_SRC and FUZZ_LDLIBS (what fuzz targets are
+# built from), DEB_PACKAGES, and DEPS (the compiler's .d files to include).
+TOOLS :=
+TEST_LIBS :=
+TEST_LDLIBS :=
+FUZZ_LIB_SRC :=
+FUZZ_LDLIBS :=
+DEPS :=
 
-HPDIFF_SRC := $(wildcard hpdiff/*.c)
-HPDIFF_OBJ := $(HPDIFF_SRC:%.c=$(B)/obj/%.o)
-# Everything of hpdiff but main(), for unit tests and fuzz targets.
-HPDIFF_LIB := $(B)/libhpdiff.a
-
-$(HPDIFF_LIB): $(filter-out $(B)/obj/hpdiff/main.o,$(HPDIFF_OBJ))
-	@rm -f $@
-	$(AR) rcs $@ $^
-
-$(B)/bin/hpdiff: $(B)/obj/hpdiff/main.o $(HPDIFF_LIB) $(LIBFORMAT)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HPDIFF)
-
-TOOLS := $(B)/bin/hpdiff
-# Libraries the unit tests link (tools' fragments add theirs in front).
-TEST_LIBS := $(HPDIFF_LIB) $(LIBFORMAT)
-TEST_LDLIBS := $(LIBS_HPDIFF)
-
-# Each further tool brings its own rules: TOOLS, TEST_LIBS, TEST_LDLIBS,
-# DEB_PACKAGES and FUZZ_LIB_SRC grow there.
--include $(wildcard hppack/hppack.mk hpsign/hpsign.mk hpapply/hpapply.mk)
--include bench/bench.mk
+# Shared homes, in the order they link (each uses only the ones above it).
+include common/common.mk
+include arch/arch.mk
+include format/format.mk
+include verify/verify.mk
+# Tools: one directory each, in pipeline order.
+include hpdiff/hpdiff.mk
+include hppack/hppack.mk
+include hpsign/hpsign.mk
+include hpapply/hpapply.mk
+# Samples, tests, benchmarks.
+include samples/samples.mk
+include tests/tests.mk
+include bench/bench.mk
 
 tools: $(TOOLS)
-
-# ---- tests ----------------------------------------------------------------
-
-include samples/samples.mk
-
-UNIT_SRC := $(wildcard tests/unit/*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
-
-$(B)/tests/unit/%: tests/unit/%.c $(TEST_LIBS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -iquote hpdiff -iquote hppack -iquote hpsign -iquote hpapply \
-		-DHP_SRCDIR='"$(CURDIR)"' -DHP_BINDIR='"$(abspath $(B))/bin"' \
-		-DHP_SAMPLEDIR='"$(abspath $(O))/samples"' -o $@ $< $(TEST_LIBS) \
-		$(ALL_LDFLAGS) -lcriterion $(TEST_LDLIBS)
-
-test-unit: $(UNIT_BIN) tools samples
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs=2 --short-filename; done
-
-test-cli: tools samples
-	@set -e; for t in $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh)); do echo "== $$t"; \
-		HP_BIN=$(abspath $(B))/bin HP_SAMPLES=$(abspath $(O))/samples bash $$t; done
-
-# Fuzz targets: libFuzzer with clang, always with ASan/UBSan.
-FUZZ_SRC := $(wildcard tests/fuzz/*.c)
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DHP_VERSION='"$(VERSION)"' -Iformat -iquote hpdiff \
-	-iquote hppack -iquote hpsign -iquote hpapply \
-	-I/usr/include/libdwarf -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined
-FUZZ_LIB_SRC += $(FORMAT_SRC) $(filter-out hpdiff/main.c,$(HPDIFF_SRC))
-FUZZ_LDLIBS += $(LIBS_HPDIFF)
-
-$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard format/*.h hpdiff/*.h)
-	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread $(sort $(FUZZ_LDLIBS))
-
-# Each target gets a corpus seeded from tests/fuzz/seeds.sh, then runs briefly.
-fuzz-smoke: $(FUZZ_BIN) samples tools
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-		echo "== fuzz $$n ($(FUZZ_SMOKE_SECONDS)s)"; \
-		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples $(abspath $(B))/bin; \
-		$$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -rss_limit_mb=2048 -timeout=10 \
-			-artifact_prefix=$(O)/fuzz/$$n- \
-			-print_final_stats=0 $(O)/fuzz/corpus/$$n 2>$(O)/fuzz/$$n.log \
-			|| { tail -50 $(O)/fuzz/$$n.log; exit 1; }; \
-		grep -E '^#[0-9]+.*DONE' $(O)/fuzz/$$n.log | tail -1; done
-
-fuzz: $(FUZZ_BIN) samples tools
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-		bash tests/fuzz/seeds.sh $$n $(O)/fuzz/corpus/$$n $(O)/samples $(abspath $(B))/bin; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
-			-artifact_prefix=$(O)/fuzz/$$n- \
-			$(O)/fuzz/corpus/$$n; done
 
 ifeq ($(SANITIZE),1)
 # The fuzz targets are already sanitized; a second copy adds nothing.
@@ -158,6 +102,22 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory tools
 	@bash bench/run.sh $(abspath $(B))/bin $(abspath $(O))/bench
+
+# ---- formatting -----------------------------------------------------------
+
+# Every C file of the project (samples are test inputs, kept as written).
+FORMAT_FILES = $(sort $(wildcard common/*.[ch] arch/*.h arch/*/*.[ch] format/*.[ch] verify/*.[ch] \
+	hp*/*.[ch] tests/*.h tests/*/*.c))
+
+format-code:
+	clang-format -i $(FORMAT_FILES)
+
+# Fails, listing the files, when any differs from what clang-format makes of it.
+format-check:
+	@bad=""; for f in $(FORMAT_FILES); do \
+		clang-format --dry-run -Werror $$f >/dev/null 2>&1 || bad="$$bad $$f"; done; \
+	if [ -n "$$bad" ]; then echo "format-check: not formatted (make format-code):$$bad"; \
+		exit 1; fi; echo "format-check: $(words $(FORMAT_FILES)) files formatted"
 
 # ---- dependencies, install, clean ------------------------------------------
 
@@ -184,10 +144,7 @@ install: tools
 clean:
 	rm -rf $(O)
 
-format-code:
-	clang-format -i $(wildcard format/*.[ch] hp*/*.[ch] tests/*/*.c)
-
 .PHONY: all tools check check-all test-unit test-cli fuzz fuzz-smoke demo bench deps \
-	install clean format-code
+	install clean format-code format-check
 
--include $(FORMAT_OBJ:.o=.d) $(HPDIFF_OBJ:.o=.d) $(EXTRA_DEPS) $(UNIT_BIN:=.d)
+-include $(DEPS)

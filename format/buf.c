@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "format/buf.h"
 
 void hp_wbuf_init(struct hp_wbuf *wb)
 {

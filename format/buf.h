@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 struct hp_wbuf {
 	uint8_t *data;

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "hp.h"
+#include "format/buf.h"
+#include "format/hp.h"
 
 static const char *const messages[] = {
 	[HP_OK] = "success",

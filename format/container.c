@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "hpk.h"
+#include "format/buf.h"
+#include "format/hpk.h"
 
 #define BLOCK 512u
 

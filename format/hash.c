@@ -7,7 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 struct hp_sha256 {
 	EVP_MD_CTX *ctx;

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "buf.h"
-#include "hpd.h"
+#include "arch/arch.h"
+#include "format/buf.h"
+#include "format/hpd.h"
 
 static const uint8_t hpd_magic[8] = {0x89, 'H', 'P', 'D', '\r', '\n', 0x1a, '\n'};
 
@@ -260,7 +260,7 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 
 	if (h->flags & ~HP_HPD_F_KNOWN)
 		return hp_fail(e, HP_ERESERVED, HP_NO_OFFSET, "header flags");
-	if (h->machine != HP_MACHINE_X86_64)
+	if (!arch_supported(h->machine))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "machine");
 	if (!h->tool || !h->tool[0] || !h->object || !h->object[0])
 		return hp_fail(e, HP_ESTRING, HP_NO_OFFSET, "header strings");

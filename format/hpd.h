@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 #define HP_HPD_MAJOR 1
 #define HP_HPD_MINOR 1 /* 1.1: aliases; 1.0 files are read too */
@@ -77,7 +77,7 @@ enum hp_target_kind {
 
 struct hp_reloc {
 	uint32_t offset;     /* of the field, from the start of the code or data */
-	uint32_t type;	     /* ELF relocation type (R_X86_64_*) */
+	uint32_t type;	     /* ELF relocation type of the header's machine */
 	uint8_t target_kind; /* enum hp_target_kind */
 	uint32_t target;     /* index into syms, funcs or data */
 	int64_t addend;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 struct hp_image; /* image.h */
 
@@ -71,9 +71,15 @@ struct hp_manifest_func {
 	char *name;
 };
 
+/*
+ * The one value of the MANIFEST's arch key in format version 1: payload
+ * relocation types are that machine's ELF relocation numbers.
+ */
+#define HP_FORMAT_ARCH "x86_64"
+
 struct hp_manifest {
 	char *package_id;
-	char *arch; /* "x86_64" */
+	char *arch; /* HP_FORMAT_ARCH */
 	char *target_name;
 	uint8_t build_id[64];
 	size_t build_id_len;
@@ -166,7 +172,7 @@ enum hp_ptarget {
 
 struct hp_preloc {
 	uint32_t offset; /* of the field in its code or data item */
-	uint32_t type;	 /* R_X86_64_*: a type the loader supports, see hp_payload_reloc_ok() */
+	uint32_t type;	 /* ELF relocation type of the package's arch, see hp_payload_reloc_ok() */
 	uint8_t target;	 /* enum hp_ptarget */
 	uint32_t index;	 /* for CODE, DATA, IMPORT; 0 otherwise */
 	int64_t target_off;
@@ -221,8 +227,13 @@ struct hp_payload {
 	uint32_t nimports;
 };
 
-/* Is this relocation type something the loader applies? */
-bool hp_payload_reloc_ok(uint32_t type, uint8_t target);
+/*
+ * Is this relocation type, of this machine's numbering, one the loader
+ * applies to a target of this kind?  Addresses (absolute, PC-relative of 32
+ * or 64 bits, through a GOT slot) to the image, new code, new data or an
+ * import; thread-pointer offsets (direct or through a GOT slot) as constants.
+ */
+bool hp_payload_reloc_ok(uint16_t machine, uint32_t type, uint8_t target);
 
 int hp_payload_encode(const struct hp_payload *p, uint8_t **out, size_t *len, struct hp_error *e);
 /*

@@ -6,8 +6,8 @@
 #include <elf.h>
 #include <string.h>
 
-#include "buf.h"
-#include "image.h"
+#include "format/buf.h"
+#include "format/image.h"
 
 /*
  * The readers below go through an hp_rbuf over bytes already checked to lie

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 #define HP_IMAGE_MAX_SEGMENTS 256
 #define HP_BUILD_ID_MAX 64

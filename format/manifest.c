@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "hpk.h"
+#include "format/buf.h"
+#include "format/hpk.h"
 
 #define MAX_LINE 4096
 #define MAX_TEXT 1024
@@ -180,7 +180,7 @@ static int check_model(const struct hp_manifest *m, struct hp_error *e)
 {
 	if (!m->package_id || !valid_ident(m->package_id))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "package-id");
-	if (!m->arch || strcmp(m->arch, "x86_64"))
+	if (!m->arch || strcmp(m->arch, HP_FORMAT_ARCH))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "arch");
 	if (!m->target_name || !valid_ident(m->target_name))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "target-name");
@@ -370,7 +370,7 @@ static int parse_fields(struct lines *l_, struct hp_manifest *m, const char **fi
 	if (!(check) || !((dst) = strdup(l.value)))                                             \
 		goto malformed;
 	TEXT("package-id", m->package_id, valid_ident(l.value));
-	TEXT("arch", m->arch, !strcmp(l.value, "x86_64"));
+	TEXT("arch", m->arch, !strcmp(l.value, HP_FORMAT_ARCH));
 	TEXT("target-name", m->target_name, valid_ident(l.value));
 	*field = "target-build-id";
 	NEED("target-build-id", false);

@@ -7,39 +7,36 @@
  * reserved fields; hp_payload_validate() checks indices, fields and which
  * relocation a loader can apply to which kind of target.
  */
-#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "buf.h"
-#include "hpk.h"
+#include "arch/arch.h"
+#include "format/buf.h"
+#include "format/hpk.h"
 
 static const uint8_t payload_magic[8] = {0x89, 'H', 'P', 'P', '\r', '\n', 0x1a, '\n'};
 
 #define RELOC_BYTES 32u
 #define MAX_NAME    65536u
 
-bool hp_payload_reloc_ok(uint32_t type, uint8_t target)
+bool hp_payload_reloc_ok(uint16_t machine, uint32_t type, uint8_t target)
 {
+	const struct hp_reloc_desc *d = hp_reloc_describe(machine, type);
 	bool addr = target == HP_PT_IMAGE || target == HP_PT_CODE || target == HP_PT_DATA ||
 		    target == HP_PT_IMPORT;
 
-	switch (type) {
-	case R_X86_64_64:
-	case R_X86_64_PC32:
-	case R_X86_64_PLT32:
-	case R_X86_64_PC64:
-	case R_X86_64_32:
-	case R_X86_64_32S:
-	case R_X86_64_GOTPCREL:
-	case R_X86_64_GOTPCRELX:
-	case R_X86_64_REX_GOTPCRELX:
+	if (!d)
+		return false;
+	switch (d->calc) {
+	case HP_CALC_ABS:
+	case HP_CALC_GOTPCREL:
 		return addr;
-	case R_X86_64_TPOFF32:
-	case R_X86_64_TPOFF64:
-	case R_X86_64_GOTTPOFF:
+	case HP_CALC_PCREL:
+		/* an 8-bit displacement reaches nothing outside its own function */
+		return addr && d->size >= 4;
+	case HP_CALC_TPOFF:
+	case HP_CALC_GOTTPOFF:
 		/* thread-pointer offsets: known at pack time for the baseline's own TLS */
 		return target == HP_PT_CONST;
 	default:
@@ -139,13 +136,14 @@ static bool valid_align(uint32_t a)
 static int check_relocs(const struct hp_payload *p, const struct hp_preloc *r, uint32_t n,
 			uint64_t size, const char *kind, uint32_t item, struct hp_error *e)
 {
+	uint16_t machine = arch_machine(HP_FORMAT_ARCH);
 	uint64_t end_prev = 0;
 
 	for (uint32_t j = 0; j < n; j++) {
-		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r[j].type);
+		const struct hp_reloc_desc *d = hp_reloc_describe(machine, r[j].type);
 		uint32_t count = 0;
 
-		if (!d || !hp_payload_reloc_ok(r[j].type, r[j].target))
+		if (!d || !hp_payload_reloc_ok(machine, r[j].type, r[j].target))
 			return fail_item(e, HP_EVALUE, kind, item, j, "type");
 		if ((uint64_t)r[j].offset + d->size > size)
 			return fail_item(e, HP_ERANGE, kind, item, j, "offset");

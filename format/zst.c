@@ -13,9 +13,9 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "buf.h"
-#include "hpk.h"
-#include "image.h"
+#include "format/buf.h"
+#include "format/hpk.h"
+#include "format/image.h"
 
 /* Bound the decoder's window (docs/format.md): payloads are far smaller than 256 MiB. */
 #define WINDOW_LOG_MAX 28

@@ -31,14 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../hpsign/verify.h"
-#include "apply.h"
-#include "layout.h"
-#include "safety.h"
-#include "session.h"
-#include "symbols.h"
-#include "target.h"
-#include "util.h"
+#include "verify/verify.h"
+#include "hpapply/apply.h"
+#include "hpapply/placement.h"
+#include "hpapply/safety.h"
+#include "hpapply/session.h"
+#include "hpapply/symbols.h"
+#include "hpapply/target.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define MAX_ATTEMPTS 12
 

@@ -1,30 +1,25 @@
-# hpapply: apply, list and revert packages in running processes.
-
+# hpapply: verify a package and apply, list or revert it in running processes.
 
 HPAPPLY_SRC := $(wildcard hpapply/*.c)
 HPAPPLY_OBJ := $(HPAPPLY_SRC:%.c=$(B)/obj/%.o)
 HPAPPLY_LIB := $(B)/libhpapply.a
+# libunwind confirms suspected return addresses on stacks (safety.c).
+LIBS_UNWIND := -lunwind-ptrace -lunwind-generic -lunwind
+LIBS_HPAPPLY := -lelf -ljson-c $(LIBS_UNWIND)
 
-$(B)/obj/hpapply/%.o: ALL_CFLAGS += -iquote hpdiff -iquote hpsign
-
-$(HPAPPLY_LIB): $(filter-out $(B)/obj/hpapply/main.o,$(HPAPPLY_OBJ)) $(B)/obj/hpdiff/util.o
+$(HPAPPLY_LIB): $(filter-out $(B)/obj/hpapply/main.o,$(HPAPPLY_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/bin/hpapply: $(B)/obj/hpapply/main.o $(HPAPPLY_LIB) $(B)/libhpverify.a $(LIBFORMAT)
+$(B)/bin/hpapply: $(B)/obj/hpapply/main.o $(HPAPPLY_LIB) $(LIBVERIFY) $(LIBFORMAT) $(LIBARCH) \
+		$(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lelf -ljson-c -lzstd -lcrypto -ldl $(LIBS_UNWIND)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HPAPPLY) $(LIBS_VERIFY) $(LIBS_FORMAT) $(LIBS_ARCH)
 
-# libunwind confirms suspected return addresses on stacks (safety.c).
-LIBS_UNWIND := -lunwind-ptrace -lunwind-generic -lunwind
 DEB_PACKAGES += libunwind-dev
-TEST_LDLIBS += $(LIBS_UNWIND)
-
 TOOLS += $(B)/bin/hpapply
 TEST_LIBS := $(HPAPPLY_LIB) $(TEST_LIBS)
-EXTRA_DEPS += $(HPAPPLY_OBJ:.o=.d)
-
-
-
+TEST_LDLIBS += $(LIBS_HPAPPLY)
 # The state record reader (tests/fuzz/fuzz_state.c) and what it links to.
 FUZZ_LIB_SRC += hpapply/state.c hpapply/proc.c
+DEPS += $(HPAPPLY_OBJ:.o=.d)

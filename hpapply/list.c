@@ -8,12 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply.h"
-#include "hp.h"
-#include "hpk.h"
-#include "proc.h"
-#include "state.h"
-#include "util.h"
+#include "hpapply/apply.h"
+#include "format/hp.h"
+#include "format/hpk.h"
+#include "hpapply/proc.h"
+#include "hpapply/state.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const char *image_path(const struct maps *m, uint64_t base)
 {

@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
-#include "util.h"
+#include "hpapply/apply.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const char usage[] =
 	"usage: hpapply PID PKG --ca FILE [--crl FILE] [-v]\n"

@@ -10,9 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hp.h"
-#include "proc.h"
-#include "util.h"
+#include "format/hp.h"
+#include "hpapply/proc.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 int proc_maps(pid_t pid, struct maps *m)
 {

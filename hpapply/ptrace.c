@@ -20,9 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc.h"
-#include "ptrace.h"
-#include "util.h"
+#include "hpapply/proc.h"
+#include "hpapply/ptrace.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define COMMIT_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "x86_64.h"
+#include "arch/arch.h"
 
 struct thread {
 	pid_t tid;

@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "x86_64.h"
-#include "safety.h"
-#include "unwind.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hpapply/safety.h"
+#include "hpapply/unwind.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define STACK_SCAN_MAX (8ull << 20)
 #define CHUNK 65536

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proc.h"
-#include "ptrace.h"
+#include "hpapply/proc.h"
+#include "hpapply/ptrace.h"
 
 struct busy_range {
 	uint64_t lo, hi;

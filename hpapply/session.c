@@ -16,9 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "session.h"
-#include "target.h"
-#include "util.h"
+#include "hpapply/session.h"
+#include "hpapply/target.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /* More than the commit stub can run: its loop is a few instructions per write. */
 #define MAX_STUB_STEPS 1000000

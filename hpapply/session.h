@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proc.h"
-#include "ptrace.h"
-#include "state.h"
+#include "hpapply/proc.h"
+#include "hpapply/ptrace.h"
+#include "hpapply/state.h"
 
 #define MAX_CREATED 8
 #define MAX_LEFTOVER 16 /* descriptors a killed run may have left, closed per run */

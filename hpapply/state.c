@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "state.h"
-#include "util.h"
+#include "format/buf.h"
+#include "hpapply/state.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const uint8_t magic[8] = {'H', 'P', 'S', 'T', 'A', 'T', 'E', 0};
 

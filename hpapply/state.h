@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proc.h"
+#include "hpapply/proc.h"
 
 #define STATE_COMMITTED_AT 8 /* offset of the committed byte */
 #define STATE_MAX (16u << 20)

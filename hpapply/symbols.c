@@ -20,9 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
-#include "symbols.h"
-#include "util.h"
+#include "format/image.h"
+#include "hpapply/symbols.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 struct self_lib {
 	const uint8_t *build_id;

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "hpk.h"
-#include "target.h"
+#include "format/hpk.h"
+#include "hpapply/target.h"
 
 /* addrs[i] for pl->imports[i].  -1 after a message naming the symbol. */
 int symbols_resolve(pid_t pid, const struct maps *m, const struct hp_payload *pl,

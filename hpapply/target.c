@@ -11,10 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "x86_64.h"
-#include "hp.h"
-#include "target.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "format/hp.h"
+#include "hpapply/target.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define PAGE 4096ull
 

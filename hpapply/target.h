@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "image.h"
-#include "proc.h"
+#include "format/image.h"
+#include "hpapply/proc.h"
 
 struct loaded {
 	char *path;	 /* as /proc/PID/maps shows it */

@@ -6,7 +6,7 @@
  */
 #include <libunwind-ptrace.h>
 
-#include "unwind.h"
+#include "hpapply/unwind.h"
 
 #define MAX_FRAMES 4096
 

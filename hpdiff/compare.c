@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /*
  * Anonymous read-only data is compared through its pointers (a table of

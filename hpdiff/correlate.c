@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static void match_sections(struct diff *d)
 {

@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "dwarf.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/dwarf.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 int diff_add_finding(struct diff *d, const char *name, bool unpatchable, char *reason)
 {

@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "elf.h"
-#include "insn.h"
+#include "hpdiff/elf.h"
+#include "arch/arch.h"
 
 struct dwarf_info;
 

@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "diff.h"
-#include "dwarf.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/dwarf.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define MAX_DEPTH 64   /* DIE nesting and type chains followed */
 #define MAX_TYPES 65536 /* structs and unions per object: more is an error */

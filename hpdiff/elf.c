@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf.h"
-#include "util.h"
+#include "hpdiff/elf.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /* Upper bounds that keep a hostile object from costing unbounded memory. */
 #define MAX_SECTIONS (1u << 20)

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "diff.h"
-#include "emit.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/emit.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 struct emitter {
 	struct diff *d;

@@ -4,8 +4,8 @@
 #ifndef HPDIFF_EMIT_H
 #define HPDIFF_EMIT_H
 
-#include "diff.h"
-#include "hpd.h"
+#include "hpdiff/diff.h"
+#include "format/hpd.h"
 
 /*
  * Build the .hpd of a compared diff.  Functions whose references cannot be

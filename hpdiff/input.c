@@ -11,10 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "elf.h"
-#include "hp.h"
-#include "input.h"
-#include "util.h"
+#include "hpdiff/elf.h"
+#include "format/hp.h"
+#include "hpdiff/input.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define MAX_INPUT_SIZE (4ull << 30)
 

@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "arch.h"
-#include "hpd.h"
-#include "inspect.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "format/hpd.h"
+#include "hpdiff/inspect.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const char *bind_name(uint8_t b)
 {

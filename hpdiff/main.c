@@ -24,12 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "diff.h"
-#include "emit.h"
-#include "input.h"
-#include "inspect.h"
-#include "report.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/emit.h"
+#include "hpdiff/input.h"
+#include "hpdiff/inspect.h"
+#include "hpdiff/report.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 enum exit_status {
 	EXIT_SAME = 0,
@@ -458,6 +459,7 @@ int main(int argc, char **argv)
 	char **tmp;
 	int done, status = EXIT_SAME;
 
+	set_progname("hpdiff");
 	if (parse_options(argc, argv, &opt, &done) < 0)
 		return EXIT_TROUBLE;
 	if (done || opt.inspect) {

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "diff.h"
-#include "hp.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hpdiff/diff.h"
+#include "format/hp.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 struct func *func_of(const struct symbol *s)
 {

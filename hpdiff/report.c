@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "report.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/report.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const char *status_name(enum status s)
 {

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "diff.h"
+#include "hpdiff/diff.h"
 
 struct json_object;
 

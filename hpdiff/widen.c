@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /* Index of the instruction starting at `off`; ninsns for the end; -1 otherwise. */
 static long insn_index(const struct func *f, int64_t off)

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "baseline.h"
-#include "hp.h"
-#include "util.h"
+#include "hppack/baseline.h"
+#include "format/hp.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define MAX_BINARY (1ull << 31)
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "image.h"
+#include "format/image.h"
 
 struct bsym {
 	const char *name;

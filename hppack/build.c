@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build.h"
-#include "util.h"
+#include "hppack/build.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define ZSTD_LEVEL 19
 
@@ -110,7 +111,7 @@ static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_
 	memset(m, 0, sizeof(*m));
 	m->package_id = o->id ? xstrdup(o->id) : xasprintf("%s-%llu", p->b->name,
 							     (unsigned long long)o->seq);
-	m->arch = xstrdup("x86_64");
+	m->arch = xstrdup(HP_FORMAT_ARCH);
 	m->target_name = xstrdup(p->b->name);
 	memcpy(m->build_id, p->b->img.build_id, p->b->img.build_id_len);
 	m->build_id_len = p->b->img.build_id_len;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pack.h"
+#include "hppack/pack.h"
 
 struct pack_opts {
 	const char *baseline, *symbols, *out;

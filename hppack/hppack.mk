@@ -1,22 +1,20 @@
-# hppack: .hpd files + baseline binary -> package.  Included by the Makefile.
-
+# hppack: .hpd files + baseline binary -> package (.hpk), signed or not.
 
 HPPACK_SRC := $(wildcard hppack/*.c)
 HPPACK_OBJ := $(HPPACK_SRC:%.c=$(B)/obj/%.o)
 HPPACK_LIB := $(B)/libhppack.a
+LIBS_HPPACK := -lelf -ljson-c
 
-$(B)/obj/hppack/%.o: ALL_CFLAGS += -iquote hpdiff -iquote hpsign
-
-$(HPPACK_LIB): $(filter-out $(B)/obj/hppack/main.o,$(HPPACK_OBJ)) $(B)/obj/hpdiff/util.o
+$(HPPACK_LIB): $(filter-out $(B)/obj/hppack/main.o,$(HPPACK_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# Signs with hpsign's signer (libhpverify.a, built by hpsign/hpsign.mk).
-$(B)/bin/hppack: $(B)/obj/hppack/main.o $(HPPACK_LIB) $(B)/libhpverify.a $(LIBFORMAT)
+$(B)/bin/hppack: $(B)/obj/hppack/main.o $(HPPACK_LIB) $(LIBVERIFY) $(LIBFORMAT) $(LIBARCH) \
+		$(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lelf -ljson-c -lzstd -lcrypto -ldl
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_HPPACK) $(LIBS_VERIFY) $(LIBS_FORMAT) $(LIBS_ARCH)
 
 TOOLS += $(B)/bin/hppack
 TEST_LIBS := $(HPPACK_LIB) $(TEST_LIBS)
-EXTRA_DEPS += $(HPPACK_OBJ:.o=.d)
-
+TEST_LDLIBS += $(LIBS_HPPACK)
+DEPS += $(HPPACK_OBJ:.o=.d)

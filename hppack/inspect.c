@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "hpk.h"
-#include "image.h"
-#include "inspect.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "format/hpk.h"
+#include "format/image.h"
+#include "hppack/inspect.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 struct opened {
 	uint8_t *buf;

@@ -18,11 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "build.h"
-#include "inspect.h"
-#include "pack.h"
-#include "sign.h"
-#include "util.h"
+#include "hppack/build.h"
+#include "hppack/inspect.h"
+#include "hppack/pack.h"
+#include "hppack/sign.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static const char usage[] =
 	"usage: hppack --baseline FILE --seq N -o OUT.hpk [options] INPUT.hpd...\n"

@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "pack.h"
-#include "provenance.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hppack/pack.h"
+#include "hppack/provenance.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define MAX_HPD (1ull << 30)
 #define MAX_CANDIDATES 16
@@ -949,7 +950,7 @@ static int resolve_relocs(struct packer *p, const struct input *in, const struct
 		}
 		if (ret < 0)
 			return -1;
-		if (!ret && !hp_payload_reloc_ok(r->type, r->target)) {
+		if (!ret && !hp_payload_reloc_ok(HP_MACHINE_X86_64, r->type, r->target)) {
 			char name[32];
 
 			refuse(p, "%s: %s to %s cannot be applied by the loader", in->path,

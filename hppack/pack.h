@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "baseline.h"
-#include "hpd.h"
-#include "hpk.h"
+#include "hppack/baseline.h"
+#include "format/hpd.h"
+#include "format/hpk.h"
 
 /* hppack's exit statuses (docs/hppack.1). */
 enum pack_status {

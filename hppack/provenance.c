@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "provenance.h"
+#include "arch/arch.h"
+#include "hppack/provenance.h"
 
 static void mask_range(uint8_t *mask, uint32_t size, int64_t from, int64_t to)
 {

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "hpd.h"
+#include "format/hpd.h"
 
 /*
  * Compare `base` (the baseline's bytes of the function, f->old_size long)

@@ -5,9 +5,10 @@
  */
 #include <stdint.h>
 
-#include "sign.h"
-#include "../hpsign/sign.h"
-#include "util.h"
+#include "hppack/sign.h"
+#include "verify/sign.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 int sign_manifest(const char *manifest, size_t len, const struct pack_opts *o, uint8_t **sig,
 		  size_t *sig_len)

@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hpk.h"
-#include "image.h"
-#include "report.h"
-#include "sign.h"
-#include "verify.h"
-#include "../hpdiff/util.h"
+#include "format/hpk.h"
+#include "format/image.h"
+#include "hpsign/report.h"
+#include "verify/sign.h"
+#include "verify/verify.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /* Exit status, as documented in hpsign(1). */
 enum exit_status {
@@ -66,33 +67,16 @@ struct args {
 	char *key_arg; /* argv's copy of --key, wiped once read */
 };
 
-static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int complain(const char *fmt, ...)
+/* The exit status for trouble already said (by error() or usage_error()). */
+static int trouble(int said)
 {
-	va_list ap;
-
-	fputs("hpsign: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	(void)said;
 	return EXIT_TROUBLE;
 }
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hpsign: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(see hpsign --help)\n", stderr);
-	return EXIT_TROUBLE;
-}
+/* Say what went wrong (common/cli.c) and give the exit status for it. */
+#define complain(...) trouble(error(__VA_ARGS__))
+#define bad_usage(...) trouble(usage_error(__VA_ARGS__))
 
 /* 0 parsed, 1 --help/--version printed, or an exit status >= 2. */
 static int parse_args(int argc, char **argv, struct args *a)
@@ -306,6 +290,7 @@ int main(int argc, char **argv)
 	struct args a;
 	int ret;
 
+	set_progname("hpsign");
 	memset(&a, 0, sizeof(a));
 	ret = parse_args(argc, argv, &a);
 	if (ret == 0)

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "report.h"
+#include "hpsign/report.h"
 
 static void time_text(int64_t t, char *buf, size_t size)
 {

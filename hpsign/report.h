@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "verify.h"
+#include "verify/verify.h"
 
 /*
  * The summary of a valid package (signer, target, sequence, changes) to f.

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hpk.h"
-#include "image.h"
+#include "format/hpk.h"
+#include "format/image.h"
 
 #ifndef hk_assert
 #define hk_assert(cond, ...) cr_assert(cond, __VA_ARGS__)

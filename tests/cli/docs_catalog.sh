@@ -30,23 +30,24 @@ catalog=$root/docs/diagnostics.md
 # "return" those of return statements.
 sources=()
 for f in "$root"/hpdiff/*.c; do sources+=("$f"); done
-sources+=("$root/format/common.c" "$root/format/hpd.c" "$root/format/x86_64.c")
+sources+=("$root/common/cli.c" "$root/common/mem.c" "$root/arch/x86_64/decode.c")
+sources+=("$root/format/common.c" "$root/format/hpd.c" "$root/arch/x86_64/reloc.c")
 
 calls_for() {
 	local base=${1#"$root"/}
 	local msgs="error warn usage_error =why"
 	case $base in
-	hpdiff/compare.c | hpdiff/emit.c | hpdiff/layout.c | hpdiff/diff.c | hpdiff/object.c)
+	hpdiff/compare.c | hpdiff/emit.c | hpdiff/typelayout.c | hpdiff/diff.c | hpdiff/object.c)
 		echo "$msgs refuse xasprintf xstrdup snprintf append" ;;
-	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c | hpdiff/util.c)
+	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c | common/cli.c | common/mem.c)
 		echo "$msgs fprintf printf fputs puts xasprintf snprintf" ;;
-	hpdiff/*) echo "$msgs" ;;
+	hpdiff/* | arch/x86_64/decode.c) echo "$msgs" ;;
 	format/common.c) echo "hp_fail snprintf =messages" ;;
 	format/hpd.c)
 		echo "hp_fail hp_rbuf_fail fail_at get_copy get_relocs get_table hp_get_u8" \
 			"hp_get_u16 hp_get_u32 hp_get_u64 hp_get_i64 hp_get_str hp_get_bytes" \
 			"hp_get_reserved hp_get_count" ;;
-	format/x86_64.c) echo "snprintf return" ;;
+	arch/x86_64/reloc.c) echo "snprintf return" ;;
 	esac
 }
 

@@ -3,8 +3,9 @@
  */
 #include <stdlib.h>
 
-#include "diff.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

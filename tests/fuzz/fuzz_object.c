@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "emit.h"
-#include "hpd.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/emit.h"
+#include "format/hpd.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

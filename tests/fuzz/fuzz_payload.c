@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hpk.h"
+#include "format/hpk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

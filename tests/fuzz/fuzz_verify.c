@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../hpsign/verify.h"
-#include "image.h"
+#include "verify/verify.h"
+#include "format/image.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "hp.h"
+#include "format/hp.h"
 
 #define hk_assert(cond, ...)                                                                       \
 	do {                                                                                       \
@@ -44,7 +44,7 @@ static char *tu_read(const char *path, size_t *len)
 	return (char *)data;
 }
 
-#include "../hpkutil.h"
+#include "tests/hpkutil.h"
 
 static void write_file(const char *path, const void *data, size_t len)
 {

@@ -7,9 +7,9 @@
  */
 #include <elf.h>
 
-#include "../testutil.h"
-#include "diff.h"
-#include "hpd.h"
+#include "tests/testutil.h"
+#include "hpdiff/diff.h"
+#include "format/hpd.h"
 
 static char *tmp;
 

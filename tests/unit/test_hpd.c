@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "buf.h"
-#include "hpd.h"
+#include "arch/arch.h"
+#include "format/buf.h"
+#include "format/hpd.h"
 
 static const uint8_t code_new[] = {0xe8, 0, 0, 0, 0, 0x48, 0x8d, 0x3d, 0, 0, 0, 0, 0xc3};
 static const uint8_t code_old[] = {0xe8, 0, 0, 0, 0, 0xc3};

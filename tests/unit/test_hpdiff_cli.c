@@ -6,7 +6,7 @@
 #include <elf.h>
 #include <json-c/json.h>
 
-#include "../testutil.h"
+#include "tests/testutil.h"
 
 #define HPDIFF HP_BINDIR "/hpdiff"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

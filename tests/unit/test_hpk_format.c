@@ -3,8 +3,8 @@
  * and zstd framing.  Each reader: what it writes it reads back to the same
  * bytes, and each rule it enforces has an input that breaks only that rule.
  */
-#include "../testutil.h"
-#include "../hpkutil.h"
+#include "tests/testutil.h"
+#include "tests/hpkutil.h"
 
 TestSuite(container);
 TestSuite(manifest);

@@ -10,12 +10,12 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 
-#include "../testutil.h"
-#include "../pkiutil.h"
-#include "../hpkutil.h"
-#include "hpd.h"
-#include "hpk.h"
-#include "image.h"
+#include "tests/testutil.h"
+#include "tests/pkiutil.h"
+#include "tests/hpkutil.h"
+#include "format/hpd.h"
+#include "format/hpk.h"
+#include "format/image.h"
 
 #define HPPACK		HP_BINDIR "/hppack"
 #define HPDIFF		HP_BINDIR "/hpdiff"

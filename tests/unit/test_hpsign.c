@@ -5,11 +5,11 @@
  * for its failure class.  The test PKI is made once per run by
  * tests/pki/mkpki.sh (see there for what each leaf is).
  */
-#include "../testutil.h"
-#include "../hpkutil.h"
-#include "../pkiutil.h"
-#include "../../hpsign/sign.h"
-#include "../../hpsign/verify.h"
+#include "tests/testutil.h"
+#include "tests/hpkutil.h"
+#include "tests/pkiutil.h"
+#include "verify/sign.h"
+#include "verify/verify.h"
 
 #define TARGET	     HP_SAMPLEDIR "/gcc-O2/body-change/old"
 #define OTHER_TARGET HP_SAMPLEDIR "/gcc-O2/switch-jumptable/old"

@@ -7,10 +7,10 @@
  */
 #include <json-c/json.h>
 
-#include "../testutil.h"
-#include "../hpkutil.h"
-#include "../pkiutil.h"
-#include "../../hpsign/verify.h"
+#include "tests/testutil.h"
+#include "tests/hpkutil.h"
+#include "tests/pkiutil.h"
+#include "verify/verify.h"
 
 #define HPSIGN	       HP_BINDIR "/hpsign"
 #define TARGET	       HP_SAMPLEDIR "/gcc-O2/body-change/old"

@@ -11,11 +11,11 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "../testutil.h" /* criterion.h first: after parameterized.h, Test() is undefined */
+#include "tests/testutil.h" /* criterion.h first: after parameterized.h, Test() is undefined */
 #include <criterion/parameterized.h>
 
-#include "hp.h"
-#include "hpd.h"
+#include "format/hp.h"
+#include "format/hpd.h"
 
 #define MAX_LINES 256
 

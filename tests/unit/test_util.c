@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 struct item {
 	uint64_t a, b;

@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "dwarf.h"
-#include "util.h"
+#include "hpdiff/diff.h"
+#include "hpdiff/dwarf.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 /* Append "; <formatted text>" to a growing string. */
 static __attribute__((format(printf, 2, 3))) void append(char **s, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /*
- * Messages and checked allocation for the tools; see util.h.
+ * Messages and command-line helpers shared by every tool; see cli.h.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,19 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/cli.h"
 
 static int quiet;
-static const char *progname = "hpdiff";
+/* set by each main(); the invocation name until then */
+static const char *progname;
 
 void set_quiet(int q)
 {
 	quiet = q;
 }
 
-void set_progname(const char *name)
+void set_progname(const char *n)
 {
-	progname = name;
+	progname = n;
+}
+
+static const char *name(void)
+{
+	return progname ? progname : program_invocation_short_name;
 }
 
 /* One fprintf per message, so lines from worker threads do not interleave. */
@@ -36,7 +43,7 @@ static void vreport(const char *prefix, const char *fmt, va_list ap)
 	if (n >= (int)sizeof(buf) && (msg = malloc((size_t)n + 1)))
 		vsnprintf(msg, (size_t)n + 1, fmt, again);
 	va_end(again);
-	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg ? msg : buf);
+	fprintf(stderr, "%s: %s%s\n", name(), prefix, msg ? msg : buf);
 	if (msg != buf)
 		free(msg);
 }
@@ -73,85 +80,8 @@ int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	fprintf(stderr, "Try '%s --help' for more information.\n", name());
 	return -1;
-}
-
-void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		error("out of memory");
-	return p;
-}
-
-void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		error("out of memory");
-	return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (!q)
-		error("out of memory");
-	return q;
-}
-
-int grow_array(void *arrayp, size_t *cap, size_t n, size_t item, size_t first)
-{
-	size_t c = *cap;
-	void *v;
-
-	if (n < c)
-		return 0;
-	while (c <= n) {
-		if (c > SIZE_MAX / 2)
-			return error("out of memory");
-		c = c ? c * 2 : first ? first : 1;
-	}
-	if (item && c > SIZE_MAX / item)
-		return error("out of memory");
-	/* the pointer is copied, not read as a void *: arrayp may point to any T * */
-	memcpy(&v, arrayp, sizeof(v));
-	v = xrealloc(v, c * item);
-	if (!v)
-		return -1;
-	memset((char *)v + *cap * item, 0, (c - *cap) * item);
-	memcpy(arrayp, &v, sizeof(v));
-	*cap = c;
-	return 0;
-}
-
-char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		error("out of memory");
-	return p;
-}
-
-char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		error("out of memory");
-		return NULL;
-	}
-	return s;
 }
 
 void option_problem(int c, char *const argv[], char *buf, size_t size)

@@ -50,8 +50,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hpk.h"
-#include "image.h"
+#include "format/hpk.h"
+#include "format/image.h"
 
 /* Why a package is not valid.  Values are stable; only append. */
 enum hp_vclass {

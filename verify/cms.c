@@ -37,7 +37,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cms.h"
+#include "verify/cms.h"
 
 #define MAX_PEM_FILE (16u << 20)
 

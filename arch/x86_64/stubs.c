@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "x86_64.h"
+#include "arch/arch.h"
 
 /* Kernel-internal restart codes a stopped system call may show in rax. */
 #define ERESTARTSYS 512

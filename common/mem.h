@@ -1,27 +1,14 @@
 /*
- * Small helpers the tools' code uses: messages and checked allocation.
- * Every tool links this file; each main() sets its name.
- *
- * Messages go to stderr as "hpdiff: ..." lines, lower-case, no trailing
- * period, naming the file first.  error() returns -1 so callers can write
- * `return error(...)`.
+ * Checked allocation and small arithmetic helpers every tool uses.  An
+ * allocation that fails says "out of memory" through error() and returns
+ * NULL (or -1).
  */
-#ifndef HPDIFF_UTIL_H
-#define HPDIFF_UTIL_H
+#ifndef HP_COMMON_MEM_H
+#define HP_COMMON_MEM_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Silence error() and warn() (for in-process tests and fuzzing). */
-void set_quiet(int quiet);
-/* The name messages start with ("hpdiff" unless set). */
-void set_progname(const char *name);
-
 /* malloc/calloc/realloc/strdup that print "out of memory" and return NULL. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -39,19 +26,6 @@ char *xstrdup(const char *s);
 int grow_array(void *arrayp, size_t *cap, size_t n, size_t item, size_t first);
 /* printf into a new string; NULL on failure. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * A bad option or argument: the message as error() says it, then "Try
- * '<name> --help' for more information." on stderr.  Returns -1.
- */
-int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * After getopt_long() returned ':' or '?' for argv: the problem in words,
- * naming the option as it was written ("unknown option '-x'", "option
- * '--json' takes no argument", "option '-o' needs an argument").
- */
-void option_problem(int c, char *const argv[], char *buf, size_t size);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sign.h"
-#include "verify.h"
+#include "verify/sign.h"
+#include "verify/verify.h"
 
 struct hp_hpk;
 struct hp_manifest;

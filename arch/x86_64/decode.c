@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "insn.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 static ZydisDecoder decoder;
 static ZydisFormatter formatter;

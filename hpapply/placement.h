@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hpk.h"
-#include "proc.h"
+#include "format/hpk.h"
+#include "hpapply/proc.h"
 
 struct slot {
 	uint8_t target; /* enum hp_ptarget */

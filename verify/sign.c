@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cms.h"
-#include "sign.h"
+#include "verify/cms.h"
+#include "verify/sign.h"
 
 int hp_sign_package(const struct hp_signer *s, const uint8_t *pkg, size_t len, uint8_t **out,
 		    size_t *out_len, char *msg, size_t size)

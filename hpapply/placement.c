@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "x86_64.h"
-#include "layout.h"
-#include "util.h"
+#include "arch/arch.h"
+#include "hpapply/placement.h"
+#include "common/cli.h"
+#include "common/mem.h"
 
 #define PAGE 4096ull
 #define REACH (1ull << 31)

@@ -22,9 +22,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "cms.h"
-#include "verify.h"
+#include "arch/arch.h"
+#include "format/buf.h"
+#include "verify/cms.h"
+#include "verify/verify.h"
 
 static const char *const class_names[] = {
 	[HP_V_OK] = "valid",
@@ -266,10 +267,9 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 	char want[129], got[129];
 	uint8_t h[32];
 
-	if (img->machine != EM_X86_64)
-		return fail(v, HP_V_TARGET,
-			    "target is not x86-64 (e_machine %u), package is for %s", img->machine,
-			    m->arch);
+	if (img->machine != arch_machine(m->arch))
+		return fail(v, HP_V_TARGET, "target's machine (e_machine %u) is not %s, the package's",
+			    img->machine, m->arch);
 	hp_hex(m->build_id, m->build_id_len, want);
 	hp_hex(img->build_id, img->build_id_len, got);
 	if (img->build_id_len != m->build_id_len ||
