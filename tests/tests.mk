@@ -47,7 +47,10 @@ $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ -pthread $(sort $(FUZZ_LDLIBS))
 
-DEPS += $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/obj/tests/fuzz/%.d)
+FUZZ_MAIN_OBJ := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/obj/tests/fuzz/%.o)
+# Kept between runs (make would delete them as intermediates of a pattern chain).
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_MAIN_OBJ)
+DEPS += $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_MAIN_OBJ:.o=.d)
 
 # Each target gets a corpus seeded from tests/fuzz/seeds.sh, then runs briefly.
 fuzz-smoke: $(FUZZ_BIN) samples tools
