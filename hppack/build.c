@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "hppack/build.h"
 #include "common/cli.h"
 #include "common/mem.h"
@@ -111,7 +112,7 @@ static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_
 	memset(m, 0, sizeof(*m));
 	m->package_id = o->id ? xstrdup(o->id) : xasprintf("%s-%llu", p->b->name,
 							     (unsigned long long)o->seq);
-	m->arch = xstrdup(HP_FORMAT_ARCH);
+	m->arch = xstrdup(arch_name(p->machine)); /* supported: baseline_load checked */
 	m->target_name = xstrdup(p->b->name);
 	memcpy(m->build_id, p->b->img.build_id, p->b->img.build_id_len);
 	m->build_id_len = p->b->img.build_id_len;

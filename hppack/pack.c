@@ -25,6 +25,24 @@
 #define MAX_HPD (1ull << 30)
 #define MAX_CANDIDATES 16
 
+static enum hp_reloc_calc calc_of(uint16_t machine, uint32_t type)
+{
+	const struct hp_reloc_desc *d = hp_reloc_describe(machine, type);
+
+	return d ? d->calc : HP_CALC_NONE;
+}
+
+/*
+ * A 4-byte S + A - P field: a direct call or jump, or a PC-relative
+ * address.  It can point at the binary's PLT entry for a symbol instead.
+ */
+static bool pcrel32(uint16_t machine, uint32_t type)
+{
+	const struct hp_reloc_desc *d = hp_reloc_describe(machine, type);
+
+	return d && d->calc == HP_CALC_PCREL && d->size == 4;
+}
+
 static size_t hash_str(const char *s)
 {
 	uint64_t h = 14695981039346656037ull; /* FNV-1a */
@@ -465,8 +483,7 @@ static bool same_code(const struct packer *p, const struct input *in, const stru
 		int64_t target;
 		int32_t field;
 
-		if (r->target_kind != HP_TGT_SYM ||
-		    (r->type != R_X86_64_PC32 && r->type != R_X86_64_PLT32) ||
+		if (r->target_kind != HP_TGT_SYM || !pcrel32(p->machine, r->type) ||
 		    memcmp(bytes + pos, f->code + pos, r->offset - pos) ||
 		    !baseline_target(p, in, &in->h->syms[r->target], &target))
 			return false;
@@ -619,7 +636,7 @@ static const struct bsym *prove(struct packer *p, const struct hp_func *f,
 			continue;
 		}
 		bytes = hp_image_bytes(&p->b->img, cand[i]->value - p->b->img.base, cand[i]->size);
-		mismatch = bytes ? provenance_mismatch(bytes, f) : 1;
+		mismatch = bytes ? provenance_mismatch(p->machine, bytes, f) : 1;
 		if (mismatch) {
 			if (!*bad || *bad == UINT32_MAX)
 				*bad = mismatch;
@@ -748,38 +765,44 @@ static bool new_global(const struct packer *p, const char *name, struct hp_prelo
 	return true;
 }
 
-static bool is_got_type(uint32_t t)
+/*
+ * A load through a slot (G + A - P, G the slot's address) that the binary
+ * already has: the same field is S + A - P with S the slot, a plain
+ * PC-relative reference into the image.
+ */
+static void through_slot(const struct packer *p, uint64_t slot, struct hp_preloc *r)
 {
-	return t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
+	const struct hp_reloc_desc *d = hp_reloc_describe(p->machine, r->type);
+
+	r->type = arch_reloc_pcrel_type(p->machine, d->size);
+	r->target = HP_PT_IMAGE;
+	r->target_off = (int64_t)(slot - p->b->img.base);
 }
 
 /* A thread-local of the baseline. */
 static int resolve_tls(struct packer *p, const struct input *in, const struct bsym *s,
 		       struct hp_preloc *r)
 {
+	enum hp_reloc_calc calc = calc_of(p->machine, r->type);
 	uint64_t slot;
 
 	if (!hp_image_is_program(&p->b->img) &&
-	    (r->type == R_X86_64_TPOFF32 || r->type == R_X86_64_TPOFF64 ||
-	     (r->type == R_X86_64_GOTTPOFF && !baseline_tls_slot(p->b, s)))) {
+	    (calc == HP_CALC_TPOFF || (calc == HP_CALC_GOTTPOFF && !baseline_tls_slot(p->b, s)))) {
 		refuse(p, "%s: thread-local %s: %s is a shared library, whose thread-local "
 			  "offsets are only known when it is loaded",
 		       in->path, s->name, p->b->path);
 		return 1;
 	}
-	switch (r->type) {
-	case R_X86_64_TPOFF32:
-	case R_X86_64_TPOFF64:
+	switch (calc) {
+	case HP_CALC_TPOFF:
 		r->target = HP_PT_CONST;
 		r->target_off = baseline_tpoff(p->b, s);
 		return 0;
-	case R_X86_64_GOTTPOFF:
+	case HP_CALC_GOTTPOFF:
 		/* the slot the binary already has, else one the loader fills */
 		slot = baseline_tls_slot(p->b, s);
 		if (slot) {
-			r->type = R_X86_64_PC32;
-			r->target = HP_PT_IMAGE;
-			r->target_off = (int64_t)(slot - p->b->img.base);
+			through_slot(p, slot, r);
 		} else {
 			r->target = HP_PT_CONST;
 			r->target_off = baseline_tpoff(p->b, s);
@@ -804,19 +827,19 @@ static int resolve_ifunc(struct packer *p, const struct input *in, const struct 
 {
 	uint64_t v = 0;
 
-	if (r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32)
-		v = baseline_ifunc_plt(p->b, s);
-	else if (is_got_type(r->type) && (v = baseline_ifunc_slot(p->b, s)))
-		r->type = R_X86_64_PC32;
-	if (!v) {
-		refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot "
-			  "for it that new code could use",
-		       in->path, s->name, p->b->path);
-		return 1;
+	if (pcrel32(p->machine, r->type) && (v = baseline_ifunc_plt(p->b, s))) {
+		r->target = HP_PT_IMAGE;
+		r->target_off = (int64_t)(v - p->b->img.base);
+		return 0;
 	}
-	r->target = HP_PT_IMAGE;
-	r->target_off = (int64_t)(v - p->b->img.base);
-	return 0;
+	if (arch_reloc_got_load(p->machine, r->type) && (v = baseline_ifunc_slot(p->b, s))) {
+		through_slot(p, v, r);
+		return 0;
+	}
+	refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot "
+		  "for it that new code could use",
+	       in->path, s->name, p->b->path);
+	return 1;
 }
 
 /* A symbol the binary does not define: through its PLT or GOT, or an import. */
@@ -825,17 +848,13 @@ static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_p
 	uint64_t v;
 	long idx;
 
-	if ((r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32) &&
-	    (v = baseline_plt(p->b, hs->name))) {
+	if (pcrel32(p->machine, r->type) && (v = baseline_plt(p->b, hs->name))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
 		return 0;
 	}
-	if (is_got_type(r->type) && (v = baseline_got(p->b, hs->name))) {
-		/* G + A - P with the binary's own slot is S + A - P with S = the slot */
-		r->type = R_X86_64_PC32;
-		r->target = HP_PT_IMAGE;
-		r->target_off = (int64_t)(v - p->b->img.base);
+	if (arch_reloc_got_load(p->machine, r->type) && (v = baseline_got(p->b, hs->name))) {
+		through_slot(p, v, r);
 		return 0;
 	}
 	/* a static program has nothing to import from (a weak symbol is just null) */
@@ -950,11 +969,11 @@ static int resolve_relocs(struct packer *p, const struct input *in, const struct
 		}
 		if (ret < 0)
 			return -1;
-		if (!ret && !hp_payload_reloc_ok(HP_MACHINE_X86_64, r->type, r->target)) {
+		if (!ret && !hp_payload_reloc_ok(p->machine, r->type, r->target)) {
 			char name[32];
 
 			refuse(p, "%s: %s to %s cannot be applied by the loader", in->path,
-			       hp_reloc_name(HP_MACHINE_X86_64, r->type, name, sizeof(name)),
+			       hp_reloc_name(p->machine, r->type, name, sizeof(name)),
 			       src[i].target_kind == HP_TGT_SYM ? in->h->syms[src[i].target].name
 								: "new code or data");
 			ret = 1;
@@ -1034,9 +1053,21 @@ static int order_replaced(struct packer *p)
 	return 0;
 }
 
+/* The machine the baseline and every .hpd are for. */
+static int check_machine(struct packer *p)
+{
+	p->machine = p->b->img.machine;
+	for (size_t i = 0; i < p->nin; i++)
+		if (p->in[i].h->machine != p->machine)
+			return error("%s is for %s, but %s is a binary for %s", p->in[i].path,
+				     arch_name(p->in[i].h->machine), p->b->path,
+				     arch_name(p->machine));
+	return 0;
+}
+
 int pack_resolve(struct packer *p)
 {
-	if (index_names(p) < 0)
+	if (check_machine(p) < 0 || index_names(p) < 0)
 		return PACK_TROUBLE;
 	for (size_t i = 0; i < p->nin; i++)
 		if (find_replaced(p, &p->in[i]) < 0)

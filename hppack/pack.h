@@ -47,6 +47,7 @@ struct packer {
 	struct baseline *b;
 	struct input *in;
 	size_t nin;
+	uint16_t machine; /* the baseline's, and every .hpd's */
 	struct hp_payload pl;
 	size_t cap_code, cap_data, cap_imports;
 	struct hp_manifest_func *funcs; /* replaced functions, sorted by offset at the end */
