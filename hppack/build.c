@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "hppack/build.h"
+#include "hppack/packer.h"
 #include "common/cli.h"
 #include "common/mem.h"
 

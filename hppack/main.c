@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "hppack/build.h"
 #include "hppack/inspect.h"
 #include "hppack/pack.h"
 #include "hppack/sign.h"
+#include "format/hpk.h"
 #include "common/cli.h"
 #include "common/mem.h"
 
@@ -210,8 +210,6 @@ static int creation_time(int64_t *t)
 int main(int argc, char **argv)
 {
 	struct cli c = {0};
-	struct baseline b;
-	struct packer p = {0};
 	int done, status;
 
 	set_progname("hppack");
@@ -234,18 +232,7 @@ int main(int argc, char **argv)
 		return PACK_TROUBLE;
 	}
 	c.o.sign = sign_manifest;
-	p.b = &b;
-	status = pack_load_inputs(&p, argv + optind, argc - optind);
-	if (status == PACK_OK)
-		status = baseline_load(&b, c.o.baseline, c.o.symbols) < 0 ? PACK_TROUBLE : PACK_OK;
-	else
-		memset(&b, 0, sizeof(b));
-	if (status == PACK_OK)
-		status = pack_resolve(&p);
-	if (status == PACK_OK)
-		status = pack_write(&p, &c.o);
-	pack_free(&p);
-	baseline_free(&b);
+	status = pack(argv + optind, (size_t)(argc - optind), &c.o);
 	if (fflush(stdout) || ferror(stdout)) {
 		error("write error on standard output");
 		return PACK_TROUBLE;
