@@ -40,16 +40,36 @@ static const struct bsym *prove(struct packer *p, const struct hp_func *f,
 	return hits == 1 ? hit : NULL;
 }
 
+/* Why none of the n candidates (cand[0] the first) was proven to be f (prove()'s bad). */
+static enum outcome refuse_unproven(struct packer *p, const struct input *in,
+				    const struct hp_func *f, const struct bsym *first, size_t n,
+				    uint32_t bad)
+{
+	if (n > 1 && !bad)
+		return refuse(p, "%s: %s: %zu functions of that name in %s have its code",
+			      in->path, f->base_name, n, p->b->path);
+	if (bad == UINT32_MAX)
+		return refuse(p, "%s: %s has %u bytes in the object but %llu in %s: the objects "
+				 "were not built into this baseline",
+			      in->path, f->base_name, f->old_size, (unsigned long long)first->size,
+			      p->b->path);
+	return refuse(p, "%s: %s differs from %s's at +0x%x: the objects were not built into "
+			 "this baseline",
+		      in->path, f->base_name, p->b->path, bad - 1);
+}
+
 /*
  * Find and prove the baseline function each changed function replaces, and
  * with it the input's source file group: before pack_place(), whose test of a
  * moved function resolves the input's file-local symbols by that group.
  */
-static int find_replaced(struct packer *p, struct input *in)
+static enum outcome find_replaced(struct packer *p, struct input *in)
 {
+	enum outcome out = OUTCOME_OK;
+
 	in->replaces = xcalloc(in->h->nfuncs + 1, sizeof(*in->replaces));
 	if (!in->replaces)
-		return -1;
+		return OUTCOME_TROUBLE;
 	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
 		const struct hp_func *f = &in->h->funcs[i];
 		const struct bsym *cand[MAX_CANDIDATES], *s;
@@ -61,25 +81,15 @@ static int find_replaced(struct packer *p, struct input *in)
 			continue;
 		n = baseline_find(p->b, f->base_name, scope, cand, MAX_CANDIDATES);
 		if (!n) {
-			refuse(p, "%s: %s%s%s is not in %s: the package is for another baseline",
-			       in->path, f->base_name, scope ? " of " : "", scope ? scope : "",
-			       p->b->path);
+			out = refuse(p, "%s: %s%s%s is not in %s: the package is for another "
+					"baseline",
+				     in->path, f->base_name, scope ? " of " : "",
+				     scope ? scope : "", p->b->path);
 			continue;
 		}
 		s = prove(p, f, cand, n < MAX_CANDIDATES ? n : MAX_CANDIDATES, &bad);
 		if (!s) {
-			if (n > 1 && !bad)
-				refuse(p, "%s: %s: %zu functions of that name in %s have its code",
-				       in->path, f->base_name, n, p->b->path);
-			else if (bad == UINT32_MAX)
-				refuse(p, "%s: %s has %u bytes in the object but %llu in %s: the "
-					  "objects were not built into this baseline",
-				       in->path, f->base_name, f->old_size,
-				       (unsigned long long)cand[0]->size, p->b->path);
-			else
-				refuse(p, "%s: %s differs from %s's at +0x%x: the objects were not "
-					  "built into this baseline",
-				       in->path, f->base_name, p->b->path, bad - 1);
+			out = refuse_unproven(p, in, f, cand[0], n, bad);
 			continue;
 		}
 		/* a hidden global the linker made local has no source file group */
@@ -87,7 +97,7 @@ static int find_replaced(struct packer *p, struct input *in)
 			in->group = s->group;
 		in->replaces[i] = s;
 	}
-	return 0;
+	return out;
 }
 
 static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
@@ -112,12 +122,13 @@ static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, c
 	return 0;
 }
 
-int pack_find(struct packer *p)
+enum outcome pack_find(struct packer *p)
 {
-	for (size_t i = 0; i < p->nin; i++)
-		if (find_replaced(p, &p->in[i]) < 0)
-			return -1;
-	return 0;
+	enum outcome out = OUTCOME_OK;
+
+	for (size_t i = 0; i < p->nin && out != OUTCOME_TROUBLE; i++)
+		out = outcome_worst(out, find_replaced(p, &p->in[i]));
+	return out;
 }
 
 /* The replaced functions of an input with their placed code (after pack_place()). */
@@ -146,12 +157,13 @@ static int cmp_replaced(const void *a, const void *b)
 }
 
 /* Order replaced functions by address, the manifest's order; no overlaps. */
-static int order_replaced(struct packer *p)
+static enum outcome order_replaced(struct packer *p)
 {
 	struct replaced *v = xcalloc(p->nfuncs + 1, sizeof(*v));
+	enum outcome out = OUTCOME_OK;
 
 	if (!v)
-		return -1;
+		return OUTCOME_TROUBLE;
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		v[i] = (struct replaced){.f = p->funcs[i], .code = p->func_code[i], .order = i};
 	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
@@ -162,20 +174,21 @@ static int order_replaced(struct packer *p)
 	free(v);
 	for (uint32_t i = 1; i < p->nfuncs; i++)
 		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
-			refuse(p, "%s is replaced twice (by more than one .hpd)", p->funcs[i].name);
+			out = refuse(p, "%s is replaced twice (by more than one .hpd)",
+				     p->funcs[i].name);
 	p->pl.replaced = xcalloc(p->nfuncs + 1, sizeof(*p->pl.replaced));
 	if (!p->pl.replaced)
-		return -1;
+		return OUTCOME_TROUBLE;
 	if (p->nfuncs) /* func_code is NULL when nothing is replaced */
 		memcpy(p->pl.replaced, p->func_code, p->nfuncs * sizeof(*p->func_code));
 	p->pl.nreplaced = p->nfuncs;
-	return 0;
+	return out;
 }
 
-int pack_list_replaced(struct packer *p)
+enum outcome pack_list_replaced(struct packer *p)
 {
 	for (size_t i = 0; i < p->nin; i++)
 		if (add_input_replaced(p, &p->in[i]) < 0)
-			return -1;
+			return OUTCOME_TROUBLE;
 	return order_replaced(p);
 }

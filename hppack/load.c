@@ -93,12 +93,14 @@ static int collect_tools(struct packer *p)
 	return 0;
 }
 
-int pack_load_inputs(struct packer *p, char **paths, int n)
+enum outcome pack_load_inputs(struct packer *p, char **paths, size_t n)
 {
-	p->in = xcalloc((size_t)n, sizeof(*p->in));
+	enum outcome out = OUTCOME_OK;
+
+	p->in = xcalloc(n, sizeof(*p->in));
 	if (!p->in)
-		return PACK_TROUBLE;
-	for (int i = 0; i < n; i++) {
+		return OUTCOME_TROUBLE;
+	for (size_t i = 0; i < n; i++) {
 		struct input *in = &p->in[p->nin];
 		struct hp_error e;
 		char msg[200];
@@ -107,24 +109,24 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 
 		if (hp_read_file(paths[i], MAX_HPD, &buf, &len, &e) < 0) {
 			error("%s: %s", paths[i], hp_error_text(&e, msg, sizeof(msg)));
-			return PACK_TROUBLE;
+			return OUTCOME_TROUBLE;
 		}
 		if (hp_hpd_decode(buf, len, &in->h, &e) < 0) {
 			free(buf);
 			error("%s: not a valid .hpd file: %s", paths[i],
 			      hp_error_text(&e, msg, sizeof(msg)));
-			return PACK_TROUBLE;
+			return OUTCOME_TROUBLE;
 		}
 		free(buf);
 		in->path = paths[i];
 		p->nin++;
 		in->scope = local_scope(in->h);
 		if (!in->scope)
-			return PACK_TROUBLE;
+			return OUTCOME_TROUBLE;
 		if (in->h->flags & HP_HPD_F_UNPATCHABLE) {
 			print_refusals(in);
-			refuse(p, "%s: %s has changes that cannot be hotpatched", paths[i],
-			       in->h->object);
+			out = refuse(p, "%s: %s has changes that cannot be hotpatched", paths[i],
+				     in->h->object);
 		}
 	}
 	for (size_t i = 0; i < p->nin; i++)
@@ -136,25 +138,24 @@ int pack_load_inputs(struct packer *p, char **paths, int n)
 			 */
 			if (!memcmp(p->in[i].h->old_sha256, p->in[k].h->old_sha256,
 				    sizeof(p->in[i].h->old_sha256)))
-				refuse(p, "%s and %s describe the same object (%s)", p->in[i].path,
-				       p->in[k].path, p->in[i].h->object);
+				out = refuse(p, "%s and %s describe the same object (%s)",
+					     p->in[i].path, p->in[k].path, p->in[i].h->object);
 	/* The package does not depend on the order of the arguments. */
 	sort(p->in, p->nin, sizeof(*p->in), cmp_input);
 	if (collect_tools(p) < 0)
-		return PACK_TROUBLE;
-	return p->status;
+		return OUTCOME_TROUBLE;
+	return out;
 }
 
 int pack_load_baseline(struct packer *p, const char *path, const char *symbols)
 {
 	if (baseline_load(p->b, path, symbols) < 0)
-		return PACK_TROUBLE;
+		return -1;
 	p->machine = p->b->img.machine;
 	for (size_t i = 0; i < p->nin; i++)
-		if (p->in[i].h->machine != p->machine) {
-			error("%s is for %s, but %s is a binary for %s", p->in[i].path,
-			      arch_name(p->in[i].h->machine), p->b->path, arch_name(p->machine));
-			return PACK_TROUBLE;
-		}
-	return PACK_OK;
+		if (p->in[i].h->machine != p->machine)
+			return error("%s is for %s, but %s is a binary for %s", p->in[i].path,
+				     arch_name(p->in[i].h->machine), p->b->path,
+				     arch_name(p->machine));
+	return 0;
 }

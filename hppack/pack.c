@@ -55,48 +55,51 @@ static void pack_free(struct packer *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int run(struct packer *p, char **paths, size_t n, const struct pack_opts *o)
+static enum outcome run(struct packer *p, char **paths, size_t n, const struct pack_opts *o)
 {
-	int status;
+	enum outcome out;
 
-	/* load: every .hpd decoded and sorted by object; none refused, no object twice */
-	status = pack_load_inputs(p, paths, (int)n);
-	if (status != PACK_OK)
-		return status;
-	/* the baseline: image, symbols, PLT and GOT; its machine is every .hpd's */
-	status = pack_load_baseline(p, o->baseline, o->symbols);
-	if (status != PACK_OK)
-		return status;
-	/* per input: alias lists, empty symbol lookups; the new globals by name */
+	/* load: p->in, every .hpd decoded and sorted by object; none unpatchable, none twice */
+	out = pack_load_inputs(p, paths, n);
+	if (out != OUTCOME_OK)
+		return out;
+	/* p->b: the baseline's image, symbols, PLT and GOT; p->machine, every .hpd's */
+	if (pack_load_baseline(p, o->baseline, o->symbols) < 0)
+		return OUTCOME_TROUBLE;
+	/* per input: alias lists and empty symbol lookups; p->named, the new globals */
 	if (pack_index_names(p) < 0)
-		return PACK_TROUBLE;
-	/* find: in->replaces, each proven the OLD code; in->group for file-locals */
-	if (pack_find(p) < 0)
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
+	/*
+	 * From here on a refusal does not stop the stages after it, so that
+	 * every reason is said; trouble does.
+	 *
+	 * find: in->replaces, each proven to be the OLD code; in->group for file-locals
+	 */
+	out = pack_find(p);
 	/* place: in->code_of and in->data_of, or the baseline's own (fbound_of, bound_of) */
-	if (pack_place(p) < 0)
-		return PACK_TROUBLE;
-	/* resolve: every placed reference an image offset, item, import or constant */
-	if (pack_resolve(p) < 0)
-		return PACK_TROUBLE;
-	/* the replaced functions by address (the manifest's order), none twice */
-	if (pack_list_replaced(p) < 0)
-		return PACK_TROUBLE;
-	if (p->status == PACK_OK && !p->nfuncs)
-		refuse(p, "nothing to replace: the .hpd files hold no changed function");
-	if (p->status != PACK_OK)
-		return p->status;
-	/* write: payload, MANIFEST, [signature], renamed into place */
+	if (out != OUTCOME_TROUBLE)
+		out = outcome_worst(out, pack_place(p));
+	/* resolve: every placed reference an image offset, a block, an import or a constant */
+	if (out != OUTCOME_TROUBLE)
+		out = outcome_worst(out, pack_resolve(p));
+	/* p->funcs: the replaced functions by address (the manifest's order), none twice */
+	if (out != OUTCOME_TROUBLE)
+		out = outcome_worst(out, pack_list_replaced(p));
+	if (out == OUTCOME_OK && !p->nfuncs)
+		out = refuse(p, "nothing to replace: the .hpd files hold no changed function");
+	if (out != OUTCOME_OK)
+		return out;
+	/* write: payload, MANIFEST, [signature], renamed into place as o->out */
 	return pack_write(p, o);
 }
 
-int pack(char **paths, size_t n, const struct pack_opts *o)
+enum outcome pack(char **paths, size_t n, const struct pack_opts *o)
 {
 	struct baseline b = {0};
 	struct packer p = {.b = &b};
-	int status = run(&p, paths, n, o);
+	enum outcome out = run(&p, paths, n, o);
 
 	pack_free(&p);
 	baseline_free(&b);
-	return status;
+	return out;
 }

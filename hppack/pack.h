@@ -9,12 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* hppack's exit statuses (docs/hppack.1). */
-enum pack_status {
-	PACK_OK = 0,	  /* package written */
-	PACK_REFUSED = 1, /* the inputs do not make a package for this baseline */
-	PACK_TROUBLE = 2, /* usage, I/O, malformed input */
-};
+#include "common/outcome.h"
 
 struct pack_opts {
 	const char *baseline, *symbols, *out;
@@ -31,10 +26,11 @@ struct pack_opts {
 
 /*
  * Bind the n .hpd files at paths to the baseline o->baseline and write the
- * package o->out.  Returns PACK_OK when it is written, PACK_REFUSED after
- * saying every reason the inputs do not make a package for this baseline,
- * PACK_TROUBLE after saying what failed.
+ * package o->out.  Returns OUTCOME_OK when it is written, OUTCOME_REFUSED
+ * after saying every reason the inputs do not make a package for this
+ * baseline (or --previous forbids it), OUTCOME_TROUBLE after saying what
+ * failed.  Nothing is written unless OUTCOME_OK.
  */
-int pack(char **paths, size_t n, const struct pack_opts *o);
+enum outcome pack(char **paths, size_t n, const struct pack_opts *o);
 
 #endif

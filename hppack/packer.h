@@ -3,6 +3,10 @@
  * baseline and build the package's payload.  pack.c runs the stages in
  * order; one file each: load.c, names.c, find.c, place.c, resolve.c,
  * build.c (writing), and refuse.c for the reasons a package is refused.
+ *
+ * A stage that can refuse returns its outcome (common/outcome.h) after
+ * saying every reason it found, through refuse(); one that cannot returns
+ * 0 or -1.  Trouble stops a stage at once, a refusal does not.
  */
 #ifndef HPPACK_PACKER_H
 #define HPPACK_PACKER_H
@@ -15,6 +19,7 @@
 #include "hppack/pack.h"
 #include "format/hpd.h"
 #include "format/hpk.h"
+#include "common/outcome.h"
 
 /* Baseline symbols of one name looked at, at most. */
 #define MAX_CANDIDATES 16
@@ -71,7 +76,6 @@ struct packer {
 	uint32_t *func_code;		 /* their code blocks */
 	uint32_t nfuncs;
 	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
-	int status;  /* worst enum pack_status so far */
 	/* the new globals of every input by name and alias, sorted (see pack_index_names) */
 	struct named *named;
 	size_t nnamed;
@@ -85,34 +89,53 @@ struct packer {
 
 /* ---- the stages, in the order pack() runs them ---------------------------------- */
 
-/* Read and check the .hpd files; PACK_OK or the status to exit with. */
-int pack_load_inputs(struct packer *p, char **paths, int n);
+/*
+ * Read the n .hpd files into p->in, sorted by object, and p->tools.
+ * Refused when one is marked not hotpatchable or two are of one object.
+ */
+enum outcome pack_load_inputs(struct packer *p, char **paths, size_t n);
 
-/* Load the baseline into p->b and set p->machine; PACK_OK or PACK_TROUBLE. */
+/*
+ * Load the baseline into p->b and set p->machine, which every .hpd must be
+ * for.  0, or -1 after a message.
+ */
 int pack_load_baseline(struct packer *p, const char *path, const char *symbols);
 
-/* Alias lists, empty symbol lookups and the table of new globals; -1 on failure. */
+/* Alias lists, empty symbol lookups and the table of new globals; 0, or -1. */
 int pack_index_names(struct packer *p);
 
-/* The baseline function each changed function replaces (in->replaces); -1 on failure. */
-int pack_find(struct packer *p);
+/*
+ * in->replaces: the baseline function each changed function replaces,
+ * proven to have the OLD object's code.  Refused when one is missing or
+ * does not have it.
+ */
+enum outcome pack_find(struct packer *p);
 
-/* A code block per function and a data block per item, or the baseline's; -1 on failure. */
-int pack_place(struct packer *p);
+/*
+ * in->code_of, in->data_of: a payload block per function and data item, or
+ * the baseline's own.  Refused when a moved item changed.
+ */
+enum outcome pack_place(struct packer *p);
 
-/* Every reference of the placed code and data resolved; -1 on failure. */
-int pack_resolve(struct packer *p);
+/* The placed blocks' references resolved.  Refused when one cannot be, safely. */
+enum outcome pack_resolve(struct packer *p);
 
-/* p->funcs and the payload's replaced list, by address; -1 on failure. */
-int pack_list_replaced(struct packer *p);
+/*
+ * p->funcs and the payload's replaced list, in the manifest's order (by
+ * address).  Refused when a function is replaced twice.
+ */
+enum outcome pack_list_replaced(struct packer *p);
 
-/* Payload, compression, MANIFEST, container, signature, atomic write. */
-int pack_write(struct packer *p, const struct pack_opts *o);
+/*
+ * Payload, compression, MANIFEST, container, signature, atomic write.
+ * Refused when --previous does not allow this package.
+ */
+enum outcome pack_write(struct packer *p, const struct pack_opts *o);
 
 /* ---- shared by the stages ----------------------------------------------------- */
 
-/* Say why the package is refused, once for each message, and note it refused. */
-void refuse(struct packer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Say why the package is refused (each message once); returns OUTCOME_REFUSED. */
+enum outcome refuse(struct packer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The STT_FILE scope an input's symbol of this binding is looked up in, or NULL. */
 const char *scope_of(const struct input *in, uint8_t bind);

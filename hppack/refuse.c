@@ -55,7 +55,7 @@ static void remember_said(struct packer *p, const char *msg)
 	}
 }
 
-__attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const char *fmt, ...)
+enum outcome refuse(struct packer *p, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -63,10 +63,9 @@ __attribute__((format(printf, 2, 3))) void refuse(struct packer *p, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->status < PACK_REFUSED)
-		p->status = PACK_REFUSED;
 	if (p->nsaid && *said_at(p->said, p->cap_said, msg))
-		return;
+		return OUTCOME_REFUSED;
 	error("%s", msg);
 	remember_said(p, msg);
+	return OUTCOME_REFUSED;
 }

@@ -88,24 +88,22 @@ static void through_slot(const struct packer *p, uint64_t slot, struct hp_preloc
 }
 
 /* A thread-local of the baseline. */
-static int resolve_tls(struct packer *p, const struct input *in, const struct bsym *s,
-		       struct hp_preloc *r)
+static enum outcome resolve_tls(struct packer *p, const struct input *in, const struct bsym *s,
+				struct hp_preloc *r)
 {
 	enum hp_reloc_calc calc = calc_of(p->machine, r->type);
 	uint64_t slot;
 
 	if (!hp_image_is_program(&p->b->img) &&
-	    (calc == HP_CALC_TPOFF || (calc == HP_CALC_GOTTPOFF && !baseline_tls_slot(p->b, s)))) {
-		refuse(p, "%s: thread-local %s: %s is a shared library, whose thread-local "
-			  "offsets are only known when it is loaded",
-		       in->path, s->name, p->b->path);
-		return 1;
-	}
+	    (calc == HP_CALC_TPOFF || (calc == HP_CALC_GOTTPOFF && !baseline_tls_slot(p->b, s))))
+		return refuse(p, "%s: thread-local %s: %s is a shared library, whose thread-local "
+				 "offsets are only known when it is loaded",
+			      in->path, s->name, p->b->path);
 	switch (calc) {
 	case HP_CALC_TPOFF:
 		r->target = HP_PT_CONST;
 		r->target_off = baseline_tpoff(p->b, s);
-		return 0;
+		return OUTCOME_OK;
 	case HP_CALC_GOTTPOFF:
 		/* the slot the binary already has, else one the loader fills */
 		slot = baseline_tls_slot(p->b, s);
@@ -115,13 +113,12 @@ static int resolve_tls(struct packer *p, const struct input *in, const struct bs
 			r->target = HP_PT_CONST;
 			r->target_off = baseline_tpoff(p->b, s);
 		}
-		return 0;
+		return OUTCOME_OK;
 	default:
-		refuse(p, "%s: thread-local %s is accessed with the general or local dynamic model "
-			  "(code built with -fPIC); only executables' local and initial exec "
-			  "accesses can be hotpatched",
-		       in->path, s->name);
-		return 1;
+		return refuse(p, "%s: thread-local %s is accessed with the general or local dynamic "
+				 "model (code built with -fPIC); only executables' local and initial "
+				 "exec accesses can be hotpatched",
+			      in->path, s->name);
 	}
 }
 
@@ -130,28 +127,27 @@ static int resolve_tls(struct packer *p, const struct input *in, const struct bs
  * symbol is the resolver, so calls go through the binary's own PLT entry
  * and loads through its IRELATIVE slot, which hold the implementation.
  */
-static int resolve_ifunc(struct packer *p, const struct input *in, const struct bsym *s,
-			 struct hp_preloc *r)
+static enum outcome resolve_ifunc(struct packer *p, const struct input *in, const struct bsym *s,
+				  struct hp_preloc *r)
 {
 	uint64_t v = 0;
 
 	if (pcrel32(p->machine, r->type) && (v = baseline_ifunc_plt(p->b, s))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
-		return 0;
+		return OUTCOME_OK;
 	}
 	if (arch_reloc_got_load(p->machine, r->type) && (v = baseline_ifunc_slot(p->b, s))) {
 		through_slot(p, v, r);
-		return 0;
+		return OUTCOME_OK;
 	}
-	refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot "
-		  "for it that new code could use",
-	       in->path, s->name, p->b->path);
-	return 1;
+	return refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot for it "
+			 "that new code could use",
+		      in->path, s->name, p->b->path);
 }
 
 /* A symbol the binary does not define: through its PLT or GOT, or an import. */
-static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_preloc *r)
+static enum outcome resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_preloc *r)
 {
 	uint64_t v;
 	long idx;
@@ -159,90 +155,82 @@ static int resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_p
 	if (pcrel32(p->machine, r->type) && (v = baseline_plt(p->b, hs->name))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
-		return 0;
+		return OUTCOME_OK;
 	}
 	if (arch_reloc_got_load(p->machine, r->type) && (v = baseline_got(p->b, hs->name))) {
 		through_slot(p, v, r);
-		return 0;
+		return OUTCOME_OK;
 	}
 	/* a static program has nothing to import from (a weak symbol is just null) */
-	if (!hp_image_links_libraries(&p->b->img) && hs->bind != HP_BIND_WEAK) {
-		refuse(p, "%s is not defined in %s, a static program that loads no library",
-		       hs->name, p->b->path);
-		return 1;
-	}
+	if (!hp_image_links_libraries(&p->b->img) && hs->bind != HP_BIND_WEAK)
+		return refuse(p, "%s is not defined in %s, a static program that loads no library",
+			      hs->name, p->b->path);
 	idx = import_index(p, hs->name, hs->bind == HP_BIND_WEAK);
 	if (idx < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	r->target = HP_PT_IMPORT;
 	r->index = (uint32_t)idx;
-	return 0;
+	return OUTCOME_OK;
 }
 
-static int resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
-		       struct hp_preloc *r)
+static enum outcome resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
+				struct hp_preloc *r)
 {
 	const char *scope = scope_of(in, hs->bind);
 	size_t n;
 	const struct bsym *s = baseline_sym(p, in, hs, &n);
 
-	if (!n && scope) {
-		refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope, p->b->path);
-		return 1;
-	}
+	if (!n && scope)
+		return refuse(p, "%s: %s of %s is not in %s", in->path, hs->name, scope,
+			      p->b->path);
 	if (!n && new_global(p, hs->name, r))
-		return 0;
+		return OUTCOME_OK;
 	/*
 	 * Defined by the OLD object, yet not in the binary (discarded by
 	 * --gc-sections, or another build): importing it instead would bind the
 	 * new code to whatever other module exports that name.
 	 */
-	if (!n && hs->kind == HP_SYM_BASE) {
-		refuse(p, "%s: %s is defined by %s but not in %s: the objects were not built "
-			  "into this baseline, or the linker discarded it",
-		       in->path, hs->name, in->h->object, p->b->path);
-		return 1;
-	}
+	if (!n && hs->kind == HP_SYM_BASE)
+		return refuse(p, "%s: %s is defined by %s but not in %s: the objects were not "
+				 "built into this baseline, or the linker discarded it",
+			      in->path, hs->name, in->h->object, p->b->path);
 	if (!n)
 		return resolve_import(p, hs, r);
-	if (!s) {
-		refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name", in->path,
-		       hs->name, scope, p->b->path, n);
-		return 1;
-	}
-	if ((hs->type == HP_STYPE_TLS) != (s->type == STT_TLS)) {
-		if (hs->type == HP_STYPE_TLS)
-			refuse(p, "%s: %s is thread-local in the object but not in %s", in->path,
-			       hs->name, p->b->path);
-		else
-			refuse(p, "%s: %s is thread-local in %s but not in the object", in->path,
-			       hs->name, p->b->path);
-		return 1;
-	}
+	if (!s)
+		return refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name",
+			      in->path, hs->name, scope, p->b->path, n);
+	if (hs->type == HP_STYPE_TLS && s->type != STT_TLS)
+		return refuse(p, "%s: %s is thread-local in the object but not in %s", in->path,
+			      hs->name, p->b->path);
+	if (hs->type != HP_STYPE_TLS && s->type == STT_TLS)
+		return refuse(p, "%s: %s is thread-local in %s but not in the object", in->path,
+			      hs->name, p->b->path);
 	if (s->type == STT_TLS)
 		return resolve_tls(p, in, s, r);
 	if (s->type == STT_GNU_IFUNC)
 		return resolve_ifunc(p, in, s, r);
 	r->target = HP_PT_IMAGE;
 	r->target_off = (int64_t)(s->value - p->b->img.base);
-	return 0;
+	return OUTCOME_OK;
 }
 
-static int resolve_relocs(struct packer *p, const struct input *in, const struct hp_reloc *src,
-			  uint32_t n, struct hp_preloc **out, uint32_t *nout)
+/* src[0, n) into *out: every reference resolved, or each reason it cannot be said. */
+static enum outcome resolve_relocs(struct packer *p, const struct input *in,
+				   const struct hp_reloc *src, uint32_t n, struct hp_preloc **out,
+				   uint32_t *nout)
 {
-	int bad = 0;
+	enum outcome all = OUTCOME_OK;
 
 	*out = NULL;
 	*nout = 0;
 	if (!n)
-		return 0;
+		return OUTCOME_OK;
 	*out = xcalloc(n, sizeof(**out));
 	if (!*out)
-		return -1;
+		return OUTCOME_TROUBLE;
 	for (uint32_t i = 0; i < n; i++) {
 		struct hp_preloc *r = &(*out)[i];
-		int ret = 0;
+		enum outcome one = OUTCOME_OK;
 
 		r->offset = src[i].offset;
 		r->type = src[i].type;
@@ -255,57 +243,59 @@ static int resolve_relocs(struct packer *p, const struct input *in, const struct
 			to_data(in, src[i].target, r);
 			break;
 		default:
-			ret = resolve_sym(p, in, &in->h->syms[src[i].target], r);
+			one = resolve_sym(p, in, &in->h->syms[src[i].target], r);
 			break;
 		}
-		if (ret < 0)
-			return -1;
-		if (!ret && !hp_payload_reloc_ok(p->machine, r->type, r->target)) {
+		if (one == OUTCOME_TROUBLE)
+			return OUTCOME_TROUBLE;
+		if (one == OUTCOME_OK && !hp_payload_reloc_ok(p->machine, r->type, r->target)) {
 			char name[32];
 
-			refuse(p, "%s: %s to %s cannot be applied by the loader", in->path,
-			       hp_reloc_name(p->machine, r->type, name, sizeof(name)),
-			       src[i].target_kind == HP_TGT_SYM ? in->h->syms[src[i].target].name
-								: "new code or data");
-			ret = 1;
+			one = refuse(p, "%s: %s to %s cannot be applied by the loader", in->path,
+				     hp_reloc_name(p->machine, r->type, name, sizeof(name)),
+				     src[i].target_kind == HP_TGT_SYM
+					     ? in->h->syms[src[i].target].name
+					     : "new code or data");
 		}
-		bad |= ret;
+		all = outcome_worst(all, one);
 	}
 	*nout = n;
-	return bad;
+	return all;
 }
 
-static int resolve_input(struct packer *p, struct input *in)
+static enum outcome resolve_input(struct packer *p, struct input *in)
 {
 	const struct hp_hpd *h = in->h;
+	enum outcome out = OUTCOME_OK;
 
-	for (uint32_t f = 0; f < h->nfuncs; f++) {
+	for (uint32_t f = 0; f < h->nfuncs && out != OUTCOME_TROUBLE; f++) {
 		struct hp_pcode *c;
 
 		if (in->code_of[f] == NO_ITEM) /* the baseline's own copy: nothing to place */
 			continue;
 		c = &p->pl.code[in->code_of[f]];
-		if (resolve_relocs(p, in, h->funcs[f].relocs, h->funcs[f].nrelocs, &c->relocs,
-				   &c->nrelocs) < 0)
-			return -1;
+		out = outcome_worst(out, resolve_relocs(p, in, h->funcs[f].relocs,
+							h->funcs[f].nrelocs, &c->relocs,
+							&c->nrelocs));
 	}
-	for (uint32_t d = 0; d < h->ndata; d++) {
+	for (uint32_t d = 0; d < h->ndata && out != OUTCOME_TROUBLE; d++) {
 		struct hp_pdata *pd;
 
 		if (in->data_of[d] == NO_ITEM) /* the baseline's instance: nothing to fill */
 			continue;
 		pd = &p->pl.data[in->data_of[d]];
-		if (resolve_relocs(p, in, h->data[d].relocs, h->data[d].nrelocs, &pd->relocs,
-				   &pd->nrelocs) < 0)
-			return -1;
+		out = outcome_worst(out, resolve_relocs(p, in, h->data[d].relocs,
+							h->data[d].nrelocs, &pd->relocs,
+							&pd->nrelocs));
 	}
-	return 0;
+	return out;
 }
 
-int pack_resolve(struct packer *p)
+enum outcome pack_resolve(struct packer *p)
 {
-	for (size_t i = 0; i < p->nin; i++)
-		if (resolve_input(p, &p->in[i]) < 0)
-			return -1;
-	return 0;
+	enum outcome out = OUTCOME_OK;
+
+	for (size_t i = 0; i < p->nin && out != OUTCOME_TROUBLE; i++)
+		out = outcome_worst(out, resolve_input(p, &p->in[i]));
+	return out;
 }
