@@ -43,7 +43,7 @@ struct baseline {
 	size_t nplt;
 	struct bslot *got;     /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
 	size_t ngot;
-	struct bslot *tls_got; /* initial-exec TLS slots (TPOFF64) by name or offset */
+	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;

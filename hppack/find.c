@@ -12,8 +12,8 @@
 #include "common/mem.h"
 
 /* Which of the candidates has f's baseline code?  NULL if none or several do. */
-static const struct bsym *prove(struct packer *p, const struct hp_func *f,
-				const struct bsym **cand, size_t n, uint32_t *bad)
+static const struct bsym *prove(struct packer *p, const struct hp_func *f, const struct bsym **cand,
+				size_t n, uint32_t *bad)
 {
 	const struct bsym *hit = NULL;
 	int hits = 0;
@@ -46,15 +46,17 @@ static enum outcome refuse_unproven(struct packer *p, const struct input *in,
 				    uint32_t bad)
 {
 	if (n > 1 && !bad)
-		return refuse(p, "%s: %s: %zu functions of that name in %s have its code",
-			      in->path, f->base_name, n, p->b->path);
+		return refuse(p, "%s: %s: %zu functions of that name in %s have its code", in->path,
+			      f->base_name, n, p->b->path);
 	if (bad == UINT32_MAX)
-		return refuse(p, "%s: %s has %u bytes in the object but %llu in %s: the objects "
-				 "were not built into this baseline",
+		return refuse(p,
+			      "%s: %s has %u bytes in the object but %llu in %s: the objects "
+			      "were not built into this baseline",
 			      in->path, f->base_name, f->old_size, (unsigned long long)first->size,
 			      p->b->path);
-	return refuse(p, "%s: %s differs from %s's at +0x%x: the objects were not built into "
-			 "this baseline",
+	return refuse(p,
+		      "%s: %s differs from %s's at +0x%x: the objects were not built into "
+		      "this baseline",
 		      in->path, f->base_name, p->b->path, bad - 1);
 }
 
@@ -81,8 +83,9 @@ static enum outcome find_replaced(struct packer *p, struct input *in)
 			continue;
 		n = baseline_find(p->b, f->base_name, scope, cand, MAX_CANDIDATES);
 		if (!n) {
-			out = refuse(p, "%s: %s%s%s is not in %s: the package is for another "
-					"baseline",
+			out = refuse(p,
+				     "%s: %s%s%s is not in %s: the package is for another "
+				     "baseline",
 				     in->path, f->base_name, scope ? " of " : "",
 				     scope ? scope : "", p->b->path);
 			continue;

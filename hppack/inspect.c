@@ -21,7 +21,7 @@ struct opened {
 	size_t len;
 	struct hp_hpk pkg;
 	struct hp_manifest *m;
-	uint16_t machine; /* of the manifest's arch: the relocation types' numbering */
+	uint16_t machine;      /* of the manifest's arch: the relocation types' numbering */
 	struct hp_payload *pl; /* NULL when it needs the baseline and none was given */
 	const char *why_closed;
 };
@@ -140,10 +140,11 @@ static struct json_object *relocs_json(const struct opened *op, const struct hp_
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "offset", json_object_new_int64(r[i].offset));
-		json_object_object_add(o, "type", json_object_new_string(hp_reloc_name(
-							  op->machine, r[i].type, name, sizeof(name))));
-		json_object_object_add(o, "target",
-				       json_object_new_string(ptarget(op->pl, &r[i], t, sizeof(t))));
+		json_object_object_add(o, "type",
+				       json_object_new_string(hp_reloc_name(op->machine, r[i].type,
+									    name, sizeof(name))));
+		json_object_object_add(
+			o, "target", json_object_new_string(ptarget(op->pl, &r[i], t, sizeof(t))));
 		json_object_object_add(o, "addend", json_object_new_int64(r[i].addend));
 		json_object_array_add(a, o);
 	}

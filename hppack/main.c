@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 		return exit_status(OUTCOME_TROUBLE);
 	if (c.inspect)
 		out = inspect_package(c.inspect, c.o.baseline, c.json) < 0 ? OUTCOME_TROUBLE
-									    : OUTCOME_OK;
+									   : OUTCOME_OK;
 	else if (done)
 		out = OUTCOME_OK;
 	else

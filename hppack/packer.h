@@ -44,9 +44,9 @@ struct named {
 struct input {
 	const char *path;
 	struct hp_hpd *h;
-	uint32_t *code_of; /* .hpd function -> payload code, or NO_ITEM when bound */
+	uint32_t *code_of;  /* .hpd function -> payload code, or NO_ITEM when bound */
 	int64_t *fbound_of; /* .hpd function -> image offset of the baseline's, if bound */
-	uint32_t *data_of; /* .hpd data -> payload data, or NO_ITEM when bound */
+	uint32_t *data_of;  /* .hpd data -> payload data, or NO_ITEM when bound */
 	/*
 	 * .hpd data -> image offset of the baseline's own instance, for a "new"
 	 * global variable the baseline already has (moved between objects), else -1.
@@ -61,8 +61,8 @@ struct input {
 	uint32_t *falias_at, *falias, *dalias_at, *dalias;
 	/* per .hpd symbol, its baseline lookup once made (after find_replaced set group) */
 	struct sym_lookup *lookup;
-	char *scope;	   /* the STT_FILE name its locals are filed under in the baseline */
-	size_t group;	   /* baseline STT_FILE group its replaced functions were found in */
+	char *scope;  /* the STT_FILE name its locals are filed under in the baseline */
+	size_t group; /* baseline STT_FILE group its replaced functions were found in */
 };
 
 struct packer {
@@ -73,7 +73,7 @@ struct packer {
 	struct hp_payload pl;
 	size_t cap_code, cap_data, cap_imports;
 	struct hp_manifest_func *funcs; /* replaced functions, sorted by offset at the end */
-	uint32_t *func_code;		 /* their code blocks */
+	uint32_t *func_code;		/* their code blocks */
 	uint32_t nfuncs;
 	char *tools; /* "hpdiff 0.1.0, hppack 0.1.0" */
 	/* the new globals of every input by name and alias, sorted (see pack_index_names) */

@@ -35,8 +35,9 @@ static enum outcome bind_existing(struct packer *p, struct input *in, uint32_t d
 		if (!s || (s->type != STT_OBJECT && s->type != STT_NOTYPE))
 			continue;
 		if (s->size != hd->size)
-			return refuse(p, "%s: %s moves into %s with %llu bytes, but %s has it with "
-					 "%llu bytes: a running process cannot change its size",
+			return refuse(p,
+				      "%s: %s moves into %s with %llu bytes, but %s has it with "
+				      "%llu bytes: a running process cannot change its size",
 				      in->path, name, h->object, (unsigned long long)hd->size,
 				      p->b->path, (unsigned long long)s->size);
 		in->bound_of[d] = (int64_t)(s->value - p->b->img.base);
@@ -47,8 +48,8 @@ static enum outcome bind_existing(struct packer *p, struct input *in, uint32_t d
 }
 
 /* Where the baseline itself has hs (a symbol, else its PLT entry): an image offset. */
-static bool baseline_target(const struct packer *p, const struct input *in,
-			    const struct hp_sym *hs, int64_t *off)
+static bool baseline_target(const struct packer *p, const struct input *in, const struct hp_sym *hs,
+			    int64_t *off)
 {
 	size_t n;
 	const struct bsym *s = baseline_sym(p, in, hs, &n);
@@ -119,8 +120,7 @@ static enum outcome moved_function(struct packer *p, struct input *in, uint32_t 
 	*bound = false;
 	if (f->status != HP_FUNC_NEW || f->bind == HP_BIND_LOCAL)
 		return OUTCOME_OK;
-	for (uint32_t k = 0; (name = nth_name(h, f->name, in->falias_at, in->falias, fi, k));
-	     k++) {
+	for (uint32_t k = 0; (name = nth_name(h, f->name, in->falias_at, in->falias, fi, k)); k++) {
 		size_t n = baseline_find(p->b, name, NULL, cand, MAX_CANDIDATES);
 
 		if (!n || cand[0]->type != STT_FUNC)
@@ -130,9 +130,10 @@ static enum outcome moved_function(struct packer *p, struct input *in, uint32_t 
 			*bound = true;
 			return OUTCOME_OK;
 		}
-		return refuse(p, "%s: %s is new in %s, but %s already has a function %s with "
-				 "other code: moved between objects and changed, which a package "
-				 "cannot replace (every caller of the old copy would keep it)",
+		return refuse(p,
+			      "%s: %s is new in %s, but %s already has a function %s with "
+			      "other code: moved between objects and changed, which a package "
+			      "cannot replace (every caller of the old copy would keep it)",
 			      in->path, f->name, h->object, p->b->path, name);
 	}
 	return OUTCOME_OK;
@@ -157,7 +158,8 @@ static enum outcome place_code(struct packer *p, struct input *in)
 			return OUTCOME_TROUBLE;
 		in->code_of[f] = p->pl.ncode;
 		c = &p->pl.code[p->pl.ncode++];
-		c->kind = h->funcs[f].status == HP_FUNC_CHANGED ? HP_PCODE_REPLACEMENT : HP_PCODE_NEW;
+		c->kind =
+			h->funcs[f].status == HP_FUNC_CHANGED ? HP_PCODE_REPLACEMENT : HP_PCODE_NEW;
 		c->align = h->funcs[f].align;
 		c->name = xstrdup(h->funcs[f].name);
 		c->size = h->funcs[f].size;

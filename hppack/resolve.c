@@ -96,8 +96,9 @@ static enum outcome resolve_tls(struct packer *p, const struct input *in, const 
 
 	if (!hp_image_is_program(&p->b->img) &&
 	    (calc == HP_CALC_TPOFF || (calc == HP_CALC_GOTTPOFF && !baseline_tls_slot(p->b, s))))
-		return refuse(p, "%s: thread-local %s: %s is a shared library, whose thread-local "
-				 "offsets are only known when it is loaded",
+		return refuse(p,
+			      "%s: thread-local %s: %s is a shared library, whose thread-local "
+			      "offsets are only known when it is loaded",
 			      in->path, s->name, p->b->path);
 	switch (calc) {
 	case HP_CALC_TPOFF:
@@ -115,9 +116,10 @@ static enum outcome resolve_tls(struct packer *p, const struct input *in, const 
 		}
 		return OUTCOME_OK;
 	default:
-		return refuse(p, "%s: thread-local %s is accessed with the general or local dynamic "
-				 "model (code built with -fPIC); only executables' local and initial "
-				 "exec accesses can be hotpatched",
+		return refuse(p,
+			      "%s: thread-local %s is accessed with the general or local dynamic "
+			      "model (code built with -fPIC); only executables' local and initial "
+			      "exec accesses can be hotpatched",
 			      in->path, s->name);
 	}
 }
@@ -141,8 +143,9 @@ static enum outcome resolve_ifunc(struct packer *p, const struct input *in, cons
 		through_slot(p, v, r);
 		return OUTCOME_OK;
 	}
-	return refuse(p, "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot for it "
-			 "that new code could use",
+	return refuse(p,
+		      "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot for it "
+		      "that new code could use",
 		      in->path, s->name, p->b->path);
 }
 
@@ -191,8 +194,9 @@ static enum outcome resolve_sym(struct packer *p, const struct input *in, const 
 	 * new code to whatever other module exports that name.
 	 */
 	if (!n && hs->kind == HP_SYM_BASE)
-		return refuse(p, "%s: %s is defined by %s but not in %s: the objects were not "
-				 "built into this baseline, or the linker discarded it",
+		return refuse(p,
+			      "%s: %s is defined by %s but not in %s: the objects were not "
+			      "built into this baseline, or the linker discarded it",
 			      in->path, hs->name, in->h->object, p->b->path);
 	if (!n)
 		return resolve_import(p, hs, r);
@@ -274,9 +278,9 @@ static enum outcome resolve_input(struct packer *p, struct input *in)
 		if (in->code_of[f] == NO_ITEM) /* the baseline's own copy: nothing to place */
 			continue;
 		c = &p->pl.code[in->code_of[f]];
-		out = outcome_worst(out, resolve_relocs(p, in, h->funcs[f].relocs,
-							h->funcs[f].nrelocs, &c->relocs,
-							&c->nrelocs));
+		out = outcome_worst(out,
+				    resolve_relocs(p, in, h->funcs[f].relocs, h->funcs[f].nrelocs,
+						   &c->relocs, &c->nrelocs));
 	}
 	for (uint32_t d = 0; d < h->ndata && out != OUTCOME_TROUBLE; d++) {
 		struct hp_pdata *pd;
@@ -284,9 +288,9 @@ static enum outcome resolve_input(struct packer *p, struct input *in)
 		if (in->data_of[d] == NO_ITEM) /* the baseline's instance: nothing to fill */
 			continue;
 		pd = &p->pl.data[in->data_of[d]];
-		out = outcome_worst(out, resolve_relocs(p, in, h->data[d].relocs,
-							h->data[d].nrelocs, &pd->relocs,
-							&pd->nrelocs));
+		out = outcome_worst(out,
+				    resolve_relocs(p, in, h->data[d].relocs, h->data[d].nrelocs,
+						   &pd->relocs, &pd->nrelocs));
 	}
 	return out;
 }
