@@ -7,6 +7,8 @@
  *
  *   relocations  how a relocation type computes its value and how wide it is
  *                (arch/x86_64/reloc.c)
+ *   linking      what the linker made of an object's code: relaxed
+ *                instructions, PLT entries, TLS offsets (link.c)
  *   decoding     a neutral view of instructions for the differ (decode.c,
  *                the only user of the zydis decoder)
  *   live code    registers of a stopped thread, the redirect jump, and the
@@ -117,6 +119,31 @@ enum arch_dyn_reloc {
 	ARCH_DYN_TPOFF,	     /* a slot holding the symbol's TP offset */
 };
 enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type);
+
+/* ---- linking: what the linker made of an object's code (hppack) ---- */
+
+/*
+ * Besides the field itself, may the linker rewrite the instruction around
+ * a field of this type (relaxing a GOT load or a TLS access to a cheaper
+ * form)?  true with the bytes it may rewrite in [field + *from, field + *to);
+ * false if only the field's own bytes change.
+ */
+bool arch_link_rewrites(uint16_t machine, uint32_t type, int *from, int *to);
+
+/*
+ * Does code[0, len), at address addr in a PLT, begin with the indirect jump
+ * through a GOT slot that a PLT entry makes?  Its length, with the slot's
+ * address in *slot; 0 if not.  Calling that jump behaves as the whole entry.
+ */
+size_t arch_plt_jump(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr,
+		     uint64_t *slot);
+
+/*
+ * The thread-pointer offset of the thread-local at offset `off` in an
+ * executable's TLS block (PT_TLS: memsz bytes aligned to align), fixed when
+ * the executable is linked.
+ */
+int64_t arch_tls_tp_offset(uint16_t machine, uint64_t off, uint64_t memsz, uint64_t align);
 
 /* ---- decoding ------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "hppack/baseline.h"
 #include "format/hp.h"
 #include "common/cli.h"
@@ -126,7 +127,10 @@ static int add_slot(struct bslot **v, size_t *n, const char *name, uint64_t vadd
 	return 0;
 }
 
-/* GOT slots from dynamic relocations: GLOB_DAT, JUMP_SLOT, TPOFF64. */
+/*
+ * GOT slots from dynamic relocations: a symbol's address (by its name), an
+ * IFUNC's implementation (by its resolver), a thread-local's TP offset.
+ */
 static int load_dynamic_relocs(struct baseline *b, Elf *e)
 {
 	Elf_Scn *scn = NULL;
@@ -144,16 +148,16 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 			GElf_Rela r;
 			GElf_Sym s;
 			const char *name;
-			uint32_t type;
+			enum arch_dyn_reloc kind;
 
 			if (!gelf_getrela(d, (int)i, &r))
 				break;
-			type = (uint32_t)GELF_R_TYPE(r.r_info);
+			kind = arch_dyn_reloc_kind(b->img.machine, (uint32_t)GELF_R_TYPE(r.r_info));
 			name = dynsym_name(e, dyn, &dynsh, GELF_R_SYM(r.r_info), &s);
-			if ((type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT) && name) {
+			if (kind == ARCH_DYN_SLOT && name) {
 				if (add_slot(&b->got, &b->ngot, name, r.r_offset) < 0)
 					return -1;
-			} else if (type == R_X86_64_IRELATIVE) {
+			} else if (kind == ARCH_DYN_IRELATIVE) {
 				/* an IFUNC of the binary itself: keyed by its resolver */
 				char *key = xasprintf("@ifunc:%llx", (unsigned long long)r.r_addend);
 
@@ -164,7 +168,7 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 				if (!b->owned_keys)
 					return -1;
 				b->owned_keys[b->nowned++] = key;
-			} else if (type == R_X86_64_TPOFF64) {
+			} else if (kind == ARCH_DYN_TPOFF) {
 				/* named: a global TLS symbol; unnamed: our own, by offset */
 				char *key = name ? xstrdup(name)
 						 : xasprintf("@%lld", (long long)r.r_addend);
@@ -180,12 +184,10 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 }
 
 /*
- * PLT entries: each holds a `jmp *slot(%rip)` (ff 25 disp32) that reads the
- * GOT slot of one import.  Layouts differ: 16-byte lazy entries, 16-byte
- * .plt.sec entries after endbr64 and a bnd prefix, 8-byte static .iplt
- * entries (jmp; xchg %ax,%ax).  So every jmp whose slot is a GOT slot we
- * know counts, and the patch calls the jmp itself, which behaves as the
- * whole entry does.
+ * PLT entries: each holds an indirect jump that reads the GOT slot of one
+ * import (arch_plt_jump).  Layouts differ, so every such jump whose slot is
+ * a GOT slot we know counts, and the patch calls the jump itself, which
+ * behaves as the whole entry does.
  */
 /* A GOT slot by address: b->got[at], the first in b->got of those at that address. */
 struct slot_at {
@@ -226,7 +228,7 @@ static int load_plt(struct baseline *b, Elf *e, const char *secname)
 	struct slot_at *by_addr;
 	int ret = 0;
 
-	if (!scn || sh.sh_size < 6)
+	if (!scn)
 		return 0;
 	code = hp_image_bytes(&b->img, sh.sh_addr - b->img.base, sh.sh_size);
 	if (!code)
@@ -237,23 +239,19 @@ static int load_plt(struct baseline *b, Elf *e, const char *secname)
 	for (size_t g = 0; g < b->ngot; g++)
 		by_addr[g] = (struct slot_at){b->got[g].vaddr, g};
 	sort(by_addr, b->ngot, sizeof(*by_addr), cmp_slot_at);
-	for (uint64_t k = 0; k + 6 <= sh.sh_size; k++) {
-		int32_t disp;
+	for (uint64_t k = 0; k < sh.sh_size; k++) {
 		uint64_t slot;
-		const char *name;
+		size_t len = arch_plt_jump(b->img.machine, code + k, sh.sh_size - k, sh.sh_addr + k,
+					   &slot);
+		const char *name = len ? got_name_at(b, by_addr, slot) : NULL;
 
-		if (code[k] != 0xff || code[k + 1] != 0x25)
-			continue;
-		memcpy(&disp, code + k + 2, 4);
-		slot = sh.sh_addr + k + 6 + (int64_t)disp;
-		name = got_name_at(b, by_addr, slot);
 		if (!name)
 			continue;
 		if (add_slot(&b->plt, &b->nplt, name, sh.sh_addr + k) < 0) {
 			ret = -1;
 			break;
 		}
-		k += 5;
+		k += len - 1;
 	}
 	free(by_addr);
 	return ret;
@@ -285,8 +283,9 @@ int baseline_load(struct baseline *b, const char *path, const char *symbols_path
 		return error("%s: cannot hash", path);
 	if (hp_image_parse(b->file, b->len, &b->img, &err) < 0)
 		return error("%s: %s", path, hp_error_text(&err, msg, sizeof(msg)));
-	if (b->img.machine != 62)
-		return error("%s: not an x86-64 binary", path);
+	if (!arch_supported(b->img.machine))
+		return error("%s: not a binary for a machine hppack supports (e_machine %u)", path,
+			     b->img.machine);
 	if (!b->img.build_id_len)
 		return error("%s: the binary has no build-id (link with --build-id)", path);
 	if (open_elf(path, b->file, b->len, &e) < 0)
@@ -433,8 +432,5 @@ uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s)
 
 int64_t baseline_tpoff(const struct baseline *b, const struct bsym *s)
 {
-	uint64_t align = b->img.tls_align ? b->img.tls_align : 1;
-	uint64_t block = (b->img.tls_memsz + align - 1) & ~(align - 1);
-
-	return wsub((int64_t)s->value, (int64_t)block);
+	return arch_tls_tp_offset(b->img.machine, s->value, b->img.tls_memsz, b->img.tls_align);
 }

@@ -43,7 +43,7 @@ struct baseline {
 	size_t nplt;
 	struct bslot *got;     /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
 	size_t ngot;
-	struct bslot *tls_got; /* initial-exec TLS slots (TPOFF64) by name or offset */
+	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
@@ -53,8 +53,9 @@ struct baseline {
 
 /*
  * Load the baseline binary and its symbols (from symbols_path if not NULL:
- * a separate debug file with the same build-id).  Prints a message naming
- * the file and returns -1 on failure.
+ * a separate debug file with the same build-id); b->img.machine is one
+ * arch_supported().  Prints a message naming the file and returns -1 on
+ * failure.
  */
 int baseline_load(struct baseline *b, const char *path, const char *symbols_path);
 void baseline_free(struct baseline *b);
@@ -80,7 +81,7 @@ uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s);
 /* vaddr of the initial-exec TLS slot for a TLS symbol, or 0. */
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s);
 
-/* Thread-pointer offset of a TLS symbol of an executable (variant II). */
+/* Thread-pointer offset of a TLS symbol of an executable (arch_tls_tp_offset). */
 int64_t baseline_tpoff(const struct baseline *b, const struct bsym *s);
 
 #endif

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hppack/build.h"
+#include "arch/arch.h"
+#include "hppack/packer.h"
 #include "common/cli.h"
 #include "common/mem.h"
 
@@ -54,7 +55,7 @@ static int compress_payload(const struct packer *p, const uint8_t *raw, size_t l
 }
 
 /* Compare with the package this one follows: same target, newer, cumulative. */
-static int check_previous(const struct hp_manifest *m, const char *path)
+static enum outcome check_previous(const struct hp_manifest *m, const char *path)
 {
 	struct hp_manifest *prev = NULL;
 	struct hp_error e;
@@ -62,34 +63,34 @@ static int check_previous(const struct hp_manifest *m, const char *path)
 	uint8_t *buf;
 	size_t len;
 	char msg[200];
-	int ret = PACK_OK;
+	enum outcome ret = OUTCOME_OK;
 
 	if (hp_read_file(path, HP_HPK_MAX_FILE, &buf, &len, &e) < 0) {
 		error("%s: %s", path, hp_error_text(&e, msg, sizeof(msg)));
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	if (hp_hpk_read(buf, len, &pkg, &e) < 0 ||
 	    hp_manifest_parse(pkg.manifest, pkg.manifest_len, &prev, &e) < 0) {
 		error("%s: not a valid package: %s", path, hp_error_text(&e, msg, sizeof(msg)));
 		free(buf);
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	if (prev->build_id_len != m->build_id_len ||
 	    memcmp(prev->build_id, m->build_id, m->build_id_len) ||
 	    memcmp(prev->target_sha256, m->target_sha256, 32)) {
 		error("%s: the previous package is for another baseline", path);
-		ret = PACK_REFUSED;
+		ret = OUTCOME_REFUSED;
 	} else if (m->sequence <= prev->sequence) {
 		error("sequence %llu is not newer than %s's %llu", (unsigned long long)m->sequence,
 		      path, (unsigned long long)prev->sequence);
-		ret = PACK_REFUSED;
+		ret = OUTCOME_REFUSED;
 	} else if (m->min_sequence < prev->min_sequence) {
 		error("min-sequence %llu is below %s's %llu", (unsigned long long)m->min_sequence,
 		      path, (unsigned long long)prev->min_sequence);
-		ret = PACK_REFUSED;
+		ret = OUTCOME_REFUSED;
 	}
 	/* Cumulative: every function the previous package fixed is fixed again. */
-	for (uint32_t i = 0; ret == PACK_OK && i < prev->nfuncs; i++) {
+	for (uint32_t i = 0; ret == OUTCOME_OK && i < prev->nfuncs; i++) {
 		bool kept = false;
 
 		for (uint32_t k = 0; k < m->nfuncs && !kept; k++)
@@ -98,7 +99,7 @@ static int check_previous(const struct hp_manifest *m, const char *path)
 			error("%s replaced %s, which this package does not: a package holds every "
 			      "fix since the baseline",
 			      path, prev->funcs[i].name);
-			ret = PACK_REFUSED;
+			ret = OUTCOME_REFUSED;
 		}
 	}
 	hp_manifest_free(prev);
@@ -111,7 +112,7 @@ static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_
 	memset(m, 0, sizeof(*m));
 	m->package_id = o->id ? xstrdup(o->id) : xasprintf("%s-%llu", p->b->name,
 							     (unsigned long long)o->seq);
-	m->arch = xstrdup(HP_FORMAT_ARCH);
+	m->arch = xstrdup(arch_name(p->machine)); /* supported: baseline_load checked */
 	m->target_name = xstrdup(p->b->name);
 	memcpy(m->build_id, p->b->img.build_id, p->b->img.build_id_len);
 	m->build_id_len = p->b->img.build_id_len;
@@ -136,8 +137,8 @@ static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_
  * file name come from the command line: bad usage (trouble), said in its
  * terms; anything else comes from the inputs (refused).
  */
-static int manifest_refusal(const struct packer *p, const struct pack_opts *o,
-			    const struct hp_error *e)
+static enum outcome manifest_refusal(const struct packer *p, const struct pack_opts *o,
+				     const struct hp_error *e)
 {
 	static const char ident[] = "letters, digits, '.', '_', '+' or '-', not starting "
 				    "with '.' or '-', at most 128";
@@ -145,22 +146,22 @@ static int manifest_refusal(const struct packer *p, const struct pack_opts *o,
 
 	if (!strcmp(e->what, "package-id") && o->id) {
 		error("--id '%s': a package id is %s", o->id, ident);
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	/* the default id is the file name and the sequence number */
 	if (!strcmp(e->what, "package-id") || !strcmp(e->what, "target-name")) {
 		error("%s: the file name '%s' cannot name the target (%s): copy or link the "
 		      "baseline under such a name",
 		      p->b->path, p->b->name, ident);
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	if (!strcmp(e->what, "fixes")) {
 		error("--fixes: one line of printable UTF-8 text, without leading or trailing "
 		      "spaces, up to 4080 bytes");
-		return PACK_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	error("writing MANIFEST: %s", hp_error_text(e, msg, sizeof(msg)));
-	return e->code == HP_EVALUE ? PACK_REFUSED : PACK_TROUBLE;
+	return e->code == HP_EVALUE ? OUTCOME_REFUSED : OUTCOME_TROUBLE;
 }
 
 static void release_manifest(struct hp_manifest *m)
@@ -172,7 +173,7 @@ static void release_manifest(struct hp_manifest *m)
 	free(m->fixes);
 }
 
-int pack_write(struct packer *p, const struct pack_opts *o)
+enum outcome pack_write(struct packer *p, const struct pack_opts *o)
 {
 	struct hp_manifest m;
 	struct hp_hpk pkg = {0};
@@ -180,7 +181,7 @@ int pack_write(struct packer *p, const struct pack_opts *o)
 	uint8_t *raw = NULL, *zst = NULL, *sig = NULL, *out = NULL;
 	size_t raw_len = 0, zst_len = 0, sig_len = 0, out_len = 0, text_len = 0;
 	char *text = NULL, msg[200];
-	int ret = PACK_TROUBLE;
+	enum outcome ret = OUTCOME_TROUBLE;
 
 	if (fill_manifest(p, o, &m) < 0)
 		goto out;
@@ -195,9 +196,9 @@ int pack_write(struct packer *p, const struct pack_opts *o)
 	if (hp_sha256(raw, raw_len, m.payload_raw_sha256) < 0 ||
 	    hp_sha256(zst, zst_len, m.payload_sha256) < 0)
 		goto out;
-	if (o->previous && (ret = check_previous(&m, o->previous)) != PACK_OK)
+	if (o->previous && (ret = check_previous(&m, o->previous)) != OUTCOME_OK)
 		goto out;
-	ret = PACK_TROUBLE;
+	ret = OUTCOME_TROUBLE;
 	if (hp_manifest_write(&m, &text, &text_len, &e) < 0) {
 		ret = manifest_refusal(p, o, &e);
 		goto out;
@@ -229,7 +230,7 @@ int pack_write(struct packer *p, const struct pack_opts *o)
 		       m.compression == HP_COMP_ZSTD_BASELINE ? "zstd against the baseline"
 							      : "zstd",
 		       out_len, sig ? ", signed" : ", unsigned");
-	ret = PACK_OK;
+	ret = OUTCOME_OK;
 out:
 	release_manifest(&m);
 	free(raw);

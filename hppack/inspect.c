@@ -21,6 +21,7 @@ struct opened {
 	size_t len;
 	struct hp_hpk pkg;
 	struct hp_manifest *m;
+	uint16_t machine;      /* of the manifest's arch: the relocation types' numbering */
 	struct hp_payload *pl; /* NULL when it needs the baseline and none was given */
 	const char *why_closed;
 };
@@ -97,6 +98,7 @@ static int open_package(struct opened *o, const char *path, const char *baseline
 	    hp_manifest_parse(o->pkg.manifest, o->pkg.manifest_len, &o->m, &e) < 0)
 		return error("%s: not a valid package: %s", path,
 			     hp_error_text(&e, msg, sizeof(msg)));
+	o->machine = arch_machine(o->m->arch);
 	if (o->m->compression == HP_COMP_ZSTD_BASELINE) {
 		if (!baseline) {
 			o->why_closed = "compressed against the baseline: give --baseline FILE";
@@ -128,7 +130,7 @@ static void close_package(struct opened *o)
 	free(o->buf);
 }
 
-static struct json_object *relocs_json(const struct hp_payload *pl, const struct hp_preloc *r,
+static struct json_object *relocs_json(const struct opened *op, const struct hp_preloc *r,
 				       uint32_t n)
 {
 	struct json_object *a = json_object_new_array();
@@ -138,10 +140,11 @@ static struct json_object *relocs_json(const struct hp_payload *pl, const struct
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "offset", json_object_new_int64(r[i].offset));
-		json_object_object_add(o, "type", json_object_new_string(hp_reloc_name(
-							  HP_MACHINE_X86_64, r[i].type, name, sizeof(name))));
-		json_object_object_add(o, "target",
-				       json_object_new_string(ptarget(pl, &r[i], t, sizeof(t))));
+		json_object_object_add(o, "type",
+				       json_object_new_string(hp_reloc_name(op->machine, r[i].type,
+									    name, sizeof(name))));
+		json_object_object_add(
+			o, "target", json_object_new_string(ptarget(op->pl, &r[i], t, sizeof(t))));
 		json_object_object_add(o, "addend", json_object_new_int64(r[i].addend));
 		json_object_array_add(a, o);
 	}
@@ -190,7 +193,7 @@ static struct json_object *to_json(const struct opened *o)
 
 			json_object_object_add(f, "new_size", json_object_new_int64(c->size));
 			json_object_object_add(f, "references",
-					       relocs_json(o->pl, c->relocs, c->nrelocs));
+					       relocs_json(o, c->relocs, c->nrelocs));
 		}
 		json_object_array_add(funcs, f);
 	}
@@ -210,7 +213,7 @@ static struct json_object *to_json(const struct opened *o)
 		f = json_object_new_object();
 		json_object_object_add(f, "name", json_object_new_string(c->name));
 		json_object_object_add(f, "size", json_object_new_int64(c->size));
-		json_object_object_add(f, "references", relocs_json(o->pl, c->relocs, c->nrelocs));
+		json_object_object_add(f, "references", relocs_json(o, c->relocs, c->nrelocs));
 		json_object_array_add(news, f);
 	}
 	for (uint32_t i = 0; i < o->pl->ndata; i++) {
@@ -221,7 +224,7 @@ static struct json_object *to_json(const struct opened *o)
 		json_object_object_add(f, "name", json_object_new_string(d->name));
 		json_object_object_add(f, "kind", json_object_new_string(kinds[d->kind]));
 		json_object_object_add(f, "size", json_object_new_int64((int64_t)d->size));
-		json_object_object_add(f, "references", relocs_json(o->pl, d->relocs, d->nrelocs));
+		json_object_object_add(f, "references", relocs_json(o, d->relocs, d->nrelocs));
 		json_object_array_add(data, f);
 	}
 	for (uint32_t i = 0; i < o->pl->nimports; i++)
@@ -232,14 +235,14 @@ static struct json_object *to_json(const struct opened *o)
 	return root;
 }
 
-static void print_relocs(const struct hp_payload *pl, const struct hp_preloc *r, uint32_t n)
+static void print_relocs(const struct opened *o, const struct hp_preloc *r, uint32_t n)
 {
 	char t[320], name[32];
 
 	for (uint32_t i = 0; i < n; i++)
 		printf("      +0x%-5x %-22s %s %+lld\n", r[i].offset,
-		       hp_reloc_name(HP_MACHINE_X86_64, r[i].type, name, sizeof(name)),
-		       ptarget(pl, &r[i], t, sizeof(t)), (long long)r[i].addend);
+		       hp_reloc_name(o->machine, r[i].type, name, sizeof(name)),
+		       ptarget(o->pl, &r[i], t, sizeof(t)), (long long)r[i].addend);
 }
 
 static void to_text(const struct opened *o)
@@ -272,7 +275,7 @@ static void to_text(const struct opened *o)
 			const struct hp_pcode *c = &o->pl->code[o->pl->replaced[i]];
 
 			printf(" -> %u bytes\n", c->size);
-			print_relocs(o->pl, c->relocs, c->nrelocs);
+			print_relocs(o, c->relocs, c->nrelocs);
 		} else {
 			printf("\n");
 		}
@@ -287,7 +290,7 @@ static void to_text(const struct opened *o)
 		if (c->kind != HP_PCODE_NEW)
 			continue;
 		printf("  new code    %s, %u bytes\n", c->name, c->size);
-		print_relocs(o->pl, c->relocs, c->nrelocs);
+		print_relocs(o, c->relocs, c->nrelocs);
 	}
 	for (uint32_t i = 0; i < o->pl->ndata; i++) {
 		const struct hp_pdata *d = &o->pl->data[i];
@@ -295,7 +298,7 @@ static void to_text(const struct opened *o)
 
 		printf("  new %-7s %s, %llu bytes\n", kinds[d->kind], d->name,
 		       (unsigned long long)d->size);
-		print_relocs(o->pl, d->relocs, d->nrelocs);
+		print_relocs(o, d->relocs, d->nrelocs);
 	}
 	for (uint32_t i = 0; i < o->pl->nimports; i++)
 		printf("  import      %s%s\n", o->pl->imports[i].name,

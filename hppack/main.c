@@ -2,11 +2,11 @@
  * hppack: bind .hpd files to the baseline binary they patch and write a
  * hotpatch package (.hpk), optionally signed.
  *
- *   options        -> baseline, sequence, output, what to sign with
- *   load inputs    -> every .hpd decoded, none marked not hotpatchable
- *   load baseline  -> image, build-id, SHA-256, symbols, PLT and GOT
- *   resolve        -> replaced functions proven, every reference resolved
- *   write          -> payload, compression, MANIFEST, [signature], atomic file
+ *   options  -> baseline, sequence, output, what to sign with
+ *   pack()   -> the stages in pack.c: .hpd files and baseline loaded,
+ *               replaced functions found and proven, code and data placed,
+ *               every reference resolved, the package written
+ *   outcome  -> the exit status, here and only here
  *
  * Exit status (docs/hppack.1): 0 written; 1 refused (the inputs do not make
  * a package for this baseline, or the sequence is not newer); 2 trouble.
@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "hppack/build.h"
 #include "hppack/inspect.h"
 #include "hppack/pack.h"
 #include "hppack/sign.h"
+#include "format/hpk.h"
 #include "common/cli.h"
 #include "common/mem.h"
 
@@ -207,48 +207,51 @@ static int creation_time(int64_t *t)
 	return 0;
 }
 
+/* Everything but the .hpd paths is in c; the outcome of making the package. */
+static enum outcome make_package(struct cli *c, char **paths, size_t n)
+{
+	if (creation_time(&c->o.created) < 0)
+		return OUTCOME_TROUBLE;
+	if (c->o.has_expires && c->o.expires <= c->o.created) {
+		error("--expires is not after the creation time");
+		return OUTCOME_TROUBLE;
+	}
+	c->o.sign = sign_manifest;
+	return pack(paths, n, &c->o);
+}
+
+/* The exit status (docs/hppack.1): 0 written or printed, 1 refused, 2 trouble. */
+static int exit_status(enum outcome out)
+{
+	switch (out) {
+	case OUTCOME_OK:
+		return 0;
+	case OUTCOME_REFUSED:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {0};
-	struct baseline b;
-	struct packer p = {0};
-	int done, status;
+	enum outcome out;
+	int done;
 
 	set_progname("hppack");
 	if (parse(argc, argv, &c, &done) < 0)
-		return PACK_TROUBLE;
-	if (done || c.inspect) {
-		status = c.inspect && inspect_package(c.inspect, c.o.baseline, c.json) < 0
-				 ? PACK_TROUBLE
-				 : PACK_OK;
-		if (fflush(stdout) || ferror(stdout)) {
-			error("write error on standard output");
-			return PACK_TROUBLE;
-		}
-		return status;
-	}
-	if (creation_time(&c.o.created) < 0)
-		return PACK_TROUBLE;
-	if (c.o.has_expires && c.o.expires <= c.o.created) {
-		error("--expires is not after the creation time");
-		return PACK_TROUBLE;
-	}
-	c.o.sign = sign_manifest;
-	p.b = &b;
-	status = pack_load_inputs(&p, argv + optind, argc - optind);
-	if (status == PACK_OK)
-		status = baseline_load(&b, c.o.baseline, c.o.symbols) < 0 ? PACK_TROUBLE : PACK_OK;
+		return exit_status(OUTCOME_TROUBLE);
+	if (c.inspect)
+		out = inspect_package(c.inspect, c.o.baseline, c.json) < 0 ? OUTCOME_TROUBLE
+									   : OUTCOME_OK;
+	else if (done)
+		out = OUTCOME_OK;
 	else
-		memset(&b, 0, sizeof(b));
-	if (status == PACK_OK)
-		status = pack_resolve(&p);
-	if (status == PACK_OK)
-		status = pack_write(&p, &c.o);
-	pack_free(&p);
-	baseline_free(&b);
+		out = make_package(&c, argv + optind, (size_t)(argc - optind));
 	if (fflush(stdout) || ferror(stdout)) {
 		error("write error on standard output");
-		return PACK_TROUBLE;
+		out = OUTCOME_TROUBLE;
 	}
-	return status;
+	return exit_status(out);
 }

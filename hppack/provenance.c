@@ -1,16 +1,10 @@
 /*
  * What the linker may change inside a function of an object it links:
- *  - every relocated field (addresses, displacements);
- *  - around GOTPCRELX / REX_GOTPCRELX fields, the instruction itself: a
- *    load from the GOT becomes `lea` (8b -> 8d), `call *foo@GOTPCREL`
- *    becomes `addr32 call foo`, `jmp *` becomes `jmp foo; nop`, and in
- *    non-PIE output `mov` becomes `mov $imm`;
- *  - TLS sequences relaxed to cheaper models: initial exec to local exec
- *    (`mov x@gottpoff(%rip)` -> `mov $x`), general and local dynamic
- *    sequences rewritten whole (16 and 12 bytes).
- * Those bytes are masked; every other byte must be the OLD object's.
+ * every relocated field (addresses, displacements), and around some fields
+ * the instruction itself, which it relaxes to a cheaper form (the
+ * architecture says which: arch_link_rewrites).  Those bytes are masked;
+ * every other byte must be the OLD object's.
  */
-#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +21,7 @@ static void mask_range(uint8_t *mask, uint32_t size, int64_t from, int64_t to)
 		mask[i] = 1;
 }
 
-uint32_t provenance_mismatch(const uint8_t *base, const struct hp_func *f)
+uint32_t provenance_mismatch(uint16_t machine, const uint8_t *base, const struct hp_func *f)
 {
 	uint8_t *mask = calloc(f->old_size, 1);
 	uint32_t bad = 0;
@@ -36,27 +30,13 @@ uint32_t provenance_mismatch(const uint8_t *base, const struct hp_func *f)
 		return 1;
 	for (uint32_t i = 0; i < f->nold_relocs; i++) {
 		const struct hp_reloc *r = &f->old_relocs[i];
-		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+		const struct hp_reloc_desc *d = hp_reloc_describe(machine, r->type);
 		int64_t off = r->offset;
+		int from, to;
 
 		mask_range(mask, f->old_size, off, off + (d ? d->size : 4));
-		switch (r->type) {
-		case R_X86_64_GOTPCRELX:
-		case R_X86_64_REX_GOTPCRELX:
-			mask_range(mask, f->old_size, off - 3, off + 5);
-			break;
-		case R_X86_64_GOTTPOFF:
-			mask_range(mask, f->old_size, off - 3, off + 4);
-			break;
-		case R_X86_64_TLSGD: /* data16 lea; data16 data16 rex64 call */
-			mask_range(mask, f->old_size, off - 4, off + 12);
-			break;
-		case R_X86_64_TLSLD: /* lea; call */
-			mask_range(mask, f->old_size, off - 3, off + 9);
-			break;
-		default:
-			break;
-		}
+		if (arch_link_rewrites(machine, r->type, &from, &to))
+			mask_range(mask, f->old_size, off + from, off + to);
 	}
 	for (uint32_t i = 0; i < f->old_size; i++) {
 		if (!mask[i] && base[i] != f->old_code[i]) {

@@ -12,9 +12,9 @@
 
 /*
  * Compare `base` (the baseline's bytes of the function, f->old_size long)
- * with f's baseline code.  Returns 0 if they match, else the offset of the
- * first differing byte plus one.
+ * with f's baseline code, linked for `machine`.  Returns 0 if they match,
+ * else the offset of the first differing byte plus one.
  */
-uint32_t provenance_mismatch(const uint8_t *base, const struct hp_func *f);
+uint32_t provenance_mismatch(uint16_t machine, const uint8_t *base, const struct hp_func *f);
 
 #endif

@@ -5,7 +5,10 @@
 #ifndef HPPACK_SIGN_H
 #define HPPACK_SIGN_H
 
-#include "hppack/build.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hppack/pack.h"
 
 /* Detached CMS signature of the MANIFEST bytes; -1 after a message. */
 int sign_manifest(const char *manifest, size_t len, const struct pack_opts *o, uint8_t **sig,
