@@ -175,7 +175,7 @@ Test(cli, wrong_class_machine_type)
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
 	eh->e_machine = EM_AARCH64;
 	write_bad("machine.o", buf, len, &p);
-	expect_refused(OLD_O, p, "not an x86-64 object");
+	expect_refused(OLD_O, p, "unsupported machine (ELF e_machine 183)");
 	free(p);
 	eh->e_machine = EM_X86_64;
 	free(buf);
