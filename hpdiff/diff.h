@@ -195,11 +195,12 @@ static inline bool is_writable_data(const struct dobj *x)
 /*
  * Can changed data be replaced by a copy?  Only a file-local constant:
  * nothing outside this object can read it, and each user of the old one
- * becomes a changed function (target_equal() in compare.c) whose
+ * becomes a changed function (target_cmp() in compare.c) whose
  * replacement reads the copy.  A changed variable (is_writable_data())
  * never is: the running process keeps its current value, which a hotpatch
- * cannot re-initialise or resize.  Neither is a global constant, which
- * other objects may read.  Everything else that changed is unpatchable.
+ * cannot re-initialise or resize (emit.c's refers_to_running_instance()
+ * states the same rule for references).  Neither is a global constant,
+ * which other objects may read.  compare.c makes the rest unpatchable.
  */
 static inline bool is_replaceable_data(const struct dobj *old, const struct dobj *new)
 {

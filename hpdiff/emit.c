@@ -137,11 +137,13 @@ static bool goes_to_new_code(const struct ref *r)
 
 /*
  * The running-instance rule: a reference from emitted code to a variable
- * the baseline already has resolves to the RUNNING instance (its symbol in
- * the baseline), never to a copy: the process keeps its state, and code
- * that is not replaced goes on using that instance too.  compare.c never
- * lets a changed variable be replaced (is_replaceable_data() makes it
- * unpatchable instead), so no copy of one is ever carried either.
+ * the baseline already has (writable, common or thread-local data:
+ * is_writable_data()) resolves to the RUNNING instance, its symbol in the
+ * baseline, never to a copy: the process keeps its state, and the code
+ * that is not replaced goes on using that same instance.  This holds
+ * whether or not the variable changed, and compare.c's rule agrees:
+ * is_replaceable_data() never lets a changed variable be replaced, it
+ * makes it unpatchable, so a .hpd never carries a copy of one.
  */
 static bool refers_to_running_instance(const struct dobj *x)
 {
