@@ -33,6 +33,9 @@ struct emitter {
 /* emit_piece(): the piece refers to something a package cannot express. */
 #define UNEXPRESSIBLE (-2)
 
+/* Anonymous read-only data chained deeper than this is not carried (a crafted chain). */
+#define MAX_PIECE_DEPTH 64
+
 static uint8_t hp_bind_of(const struct symbol *s)
 {
 	if (s->bind == STB_LOCAL)
@@ -292,7 +295,7 @@ static long emit_piece(struct emitter *e, struct piece *p)
 
 	if (p->emit >= 0)
 		return p->emit;
-	if (e->depth >= 64) {
+	if (e->depth >= MAX_PIECE_DEPTH) {
 		e->why = "refers to read-only data nested more than 64 levels deep";
 		return UNEXPRESSIBLE;
 	}
@@ -324,6 +327,22 @@ static long emit_piece(struct emitter *e, struct piece *p)
 	return ret < 0 ? -1 : (long)idx;
 }
 
+/*
+ * A package carries at most HP_HPD_MAX_CODE bytes of initial value (as
+ * much as of code) and HP_HPD_MAX_BSS bytes of zeroed storage per item.
+ */
+static bool data_fits_package(const struct dobj *d)
+{
+	return d->size <= (d->sec && d->sec->data ? HP_HPD_MAX_CODE : HP_HPD_MAX_BSS);
+}
+
+/* The new code, and the baseline code it keeps for provenance, fit a package. */
+static bool func_fits_package(const struct func *f)
+{
+	return (f->wmap ? f->wsize : f->size) <= HP_HPD_MAX_CODE &&
+	       !(f->twin && f->twin->size > HP_HPD_MAX_CODE);
+}
+
 static long emit_dobj(struct emitter *e, struct dobj *d)
 {
 	struct hp_hpd *h = e->h;
@@ -334,7 +353,7 @@ static long emit_dobj(struct emitter *e, struct dobj *d)
 
 	if (d->emit >= 0)
 		return d->emit;
-	if (d->size > (d->sec && d->sec->data ? HP_HPD_MAX_CODE : HP_HPD_MAX_BSS)) {
+	if (!data_fits_package(d)) {
 		d->unpatchable = true;
 		free(d->reason);
 		d->reason = xasprintf("new variable of %llu bytes is larger than a package carries",
@@ -458,8 +477,7 @@ static int emit_func(struct emitter *e, struct func *f)
 
 	if (f->unpatchable)
 		return 0;
-	if ((f->wmap ? f->wsize : f->size) > HP_HPD_MAX_CODE ||
-	    (f->twin && f->twin->size > HP_HPD_MAX_CODE)) {
+	if (!func_fits_package(f)) {
 		refuse(f, "the function is larger than a package carries (64 MiB of code)");
 		return 0;
 	}
