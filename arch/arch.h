@@ -120,6 +120,15 @@ enum arch_dyn_reloc {
 };
 enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type);
 
+/*
+ * How far past a PC-relative field of this type its instruction usually
+ * ends: what compilers fold into the addend of a reference from code (4 for
+ * x86-64's PC32 and PLT32, whose rel32 field ends the instruction).  Used
+ * to guess where such a reference points before anything is decoded; 0 for
+ * types with no such bias.
+ */
+unsigned arch_reloc_pc_bias(uint16_t machine, uint32_t type);
+
 /* ---- linking: what the linker made of an object's code (hppack) ---- */
 
 /*
@@ -179,26 +188,45 @@ static inline int64_t insn_rel_target(const struct insn *in)
 }
 
 /*
- * Decode all of code[0, size).  Returns the number of instructions and sets
- * *out (malloc'ed), or -1 if some byte sequence is not an instruction or an
- * instruction runs past the end (*bad_off says where).
+ * Decode all of code[0, size), instructions of `machine` (an object's
+ * e_machine).  Returns the number of instructions and sets *out (malloc'ed),
+ * or -1 if some byte sequence is not an instruction or an instruction runs
+ * past the end (*bad_off says where; 0 for a machine this build cannot
+ * decode).
  */
-long insn_decode_all(const uint8_t *code, size_t size, struct insn **out, size_t *bad_off);
+long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct insn **out,
+		     size_t *bad_off);
 
 /*
- * AT&T text of the instruction at code[0, len), as if it were at address
- * `addr` (branch targets print as addresses).  Returns buf.
+ * Assembly text of the instruction at code[0, len) (AT&T syntax on x86-64),
+ * as if it were at address `addr` (branch targets print as addresses).
+ * Returns buf, holding "(bad)" if the bytes do not decode.
  */
-const char *insn_format(const uint8_t *code, size_t len, uint64_t addr, char *buf, size_t size);
+const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr,
+			char *buf, size_t size);
+
+/* -- asked by hpdiff -- */
+
+/* Width of the displacement of a branch insn_widen_branch() re-encoded. */
+#define INSN_WIDE_REL_SIZE 4
 
 /*
  * Re-encode a branch with an 8-bit displacement (jmp rel8, jcc rel8) in
  * its 32-bit form, keeping its prefixes; the new displacement is zero.
- * Writes at most 16 bytes to out; sets *len and *rel_off.  Returns -1 for
- * branches that have no 32-bit form (loop, jrcxz).
+ * Writes at most 16 bytes to out; sets *len and *rel_off (the displacement
+ * is the last INSN_WIDE_REL_SIZE bytes).  Returns -1 for branches that have
+ * no 32-bit form (loop, jrcxz).
  */
-int insn_widen_branch(const uint8_t *code, const struct insn *in, uint8_t *out, uint8_t *len,
-		      uint8_t *rel_off);
+int insn_widen_branch(uint16_t machine, const uint8_t *code, const struct insn *in, uint8_t *out,
+		      uint8_t *len, uint8_t *rel_off);
+
+/*
+ * Why a short branch cannot be widened, a static sentence for messages:
+ * `leaves` for an 8-bit field that leaves the function (it is not a branch
+ * insn_widen_branch() widens), otherwise for one inside the function that
+ * widening its neighbours would put out of reach.
+ */
+const char *insn_widen_refusal(uint16_t machine, bool leaves);
 
 /* ---- live code: registers, redirects, stubs ---------------------- */
 

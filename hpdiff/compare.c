@@ -17,6 +17,18 @@
 #include "common/mem.h"
 
 /*
+ * The answer of a comparison.  Comparing can need memory (the references
+ * of a read-only piece are built on first use) and can meet a malformed
+ * relocation there: that is trouble, neither answer.  Out of memory must
+ * never make changed data look unchanged, nor invent a change.
+ */
+enum cmp {
+	CMP_EQUAL,
+	CMP_DIFFERENT,
+	CMP_TROUBLE,
+};
+
+/*
  * Anonymous read-only data is compared through its pointers (a table of
  * strings, a table of tables).  The walk is bounded in depth and in the
  * number of pieces visited, so a crafted object cannot make it run away; a
@@ -26,23 +38,37 @@
 #define MAX_PIECE_VISITS 100000
 
 struct walk {
+	uint16_t machine; /* the objects' (arch.h questions) */
 	int depth;
 	long visits;
 	bool gave_up; /* a bound was hit: "different" means "not shown equal" */
 };
 
-/* R_X86_64_PLT32 and PC32 mean the same for a direct call or jump. */
-static uint32_t norm_type(uint32_t t)
+static struct walk walk_start(const struct object *o)
 {
-	return t == R_X86_64_PLT32 ? R_X86_64_PC32 : t;
+	return (struct walk){.machine = o->elf.machine};
 }
 
-static bool target_equal(const struct target *a, const struct target *b, struct walk *w);
+static enum cmp target_cmp(const struct target *a, const struct target *b, struct walk *w);
 
-static bool ref_equal(const struct ref *a, const struct ref *b, struct walk *w)
+/*
+ * Two fields refer alike: same width, same computation (types that compute
+ * the same value for a direct call or jump count as one, PLT32 and PC32 on
+ * x86-64), same position-dependent adjustment.  Their targets are compared
+ * by identity, apart.
+ */
+static bool same_field(const struct ref *a, const struct ref *b, uint16_t machine)
 {
-	return a->size == b->size && norm_type(a->type) == norm_type(b->type) &&
-	       a->adj == b->adj && target_equal(&a->t, &b->t, w);
+	return a->size == b->size &&
+	       arch_reloc_canonical(machine, a->type) == arch_reloc_canonical(machine, b->type) &&
+	       a->adj == b->adj;
+}
+
+static enum cmp ref_cmp(const struct ref *a, const struct ref *b, struct walk *w)
+{
+	if (!same_field(a, b, w->machine))
+		return CMP_DIFFERENT;
+	return target_cmp(&a->t, &b->t, w);
 }
 
 /* Bytes equal outside the reference fields (refs sorted, inside [0, n)). */
@@ -62,54 +88,74 @@ static bool masked_equal(const uint8_t *a, const uint8_t *b, size_t n, const str
 	return pos >= n || !memcmp(a + pos, b + pos, n - pos);
 }
 
-static bool piece_equal(struct piece *a, struct piece *b, struct walk *w)
+static enum cmp piece_cmp(struct piece *a, struct piece *b, struct walk *w)
 {
-	bool eq = true;
+	enum cmp c = CMP_EQUAL;
 
 	if (a == NULL || b == NULL || a->size != b->size)
-		return false;
+		return CMP_DIFFERENT;
 	if ((a->sec->data == NULL) != (b->sec->data == NULL))
-		return false;
+		return CMP_DIFFERENT;
 	if (!a->sec->data)
-		return true;
+		return CMP_EQUAL;
 	if (w->depth >= MAX_PIECE_DEPTH || ++w->visits > MAX_PIECE_VISITS) {
 		w->gave_up = true;
-		return false;
+		return CMP_DIFFERENT;
 	}
-	if (piece_refs(a->obj, a) < 0 || piece_refs(b->obj, b) < 0 || a->nrefs != b->nrefs)
-		return false;
-	if (!masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
+	if (piece_refs(a->obj, a) < 0 || piece_refs(b->obj, b) < 0)
+		return CMP_TROUBLE;
+	if (a->nrefs != b->nrefs ||
+	    !masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
 			  a->nrefs, 0))
-		return false;
+		return CMP_DIFFERENT;
 	w->depth++;
-	for (size_t i = 0; i < a->nrefs && eq; i++)
-		eq = a->refs[i].off == b->refs[i].off && ref_equal(&a->refs[i], &b->refs[i], w);
+	for (size_t i = 0; i < a->nrefs && c == CMP_EQUAL; i++)
+		c = a->refs[i].off != b->refs[i].off ? CMP_DIFFERENT
+						     : ref_cmp(&a->refs[i], &b->refs[i], w);
 	w->depth--;
-	return eq;
+	return c;
 }
 
-static bool target_equal(const struct target *a, const struct target *b, struct walk *w)
+static enum cmp target_cmp(const struct target *a, const struct target *b, struct walk *w)
 {
+	bool eq;
+
 	if (a->kind != b->kind || a->off != b->off)
-		return false;
+		return CMP_DIFFERENT;
 	switch (a->kind) {
 	case T_SELF:
-		return true;
+		eq = true;
+		break;
 	case T_FUNC:
-		return a->func->twin == b->func;
+		eq = a->func->twin == b->func;
+		break;
 	case T_DATA:
-		/* A replaced read-only object is a different object to its users. */
-		return a->data->twin == b->data &&
-		       !(b->data->status == ST_CHANGED && !b->data->unpatchable);
+		/*
+		 * A replaced constant is another object to its users: they are
+		 * replaced too, to read the copy (is_replaceable_data()).
+		 */
+		eq = a->data->twin == b->data && !is_replaced_data(b->data);
+		break;
 	case T_UNDEF:
-		return !strcmp(a->sym->name, b->sym->name);
+		eq = !strcmp(a->sym->name, b->sym->name);
+		break;
 	case T_PIECE:
-		return piece_equal(a->piece, b->piece, w);
+		return piece_cmp(a->piece, b->piece, w);
 	case T_SECTION:
-		return a->sec->twin == b->sec;
+		eq = a->sec->twin == b->sec;
+		break;
 	default:
-		return false;
+		eq = false;
+		break;
 	}
+	return eq ? CMP_EQUAL : CMP_DIFFERENT;
+}
+
+/* A comparison's "different" with its reason: 1, or -1 if the reason could not be made. */
+static int differs(char **reason, char *text)
+{
+	*reason = text;
+	return text ? 1 : -1;
 }
 
 /* ---- data ------------------------------------------------------------------ */
@@ -125,41 +171,54 @@ static const char *data_kind(const struct dobj *d)
 	return d->sec->data ? "initialised" : "zero-initialised";
 }
 
-/* NULL if equal, else a malloc'ed reason. */
-static char *data_difference(const struct dobj *a, const struct dobj *b)
+/* The first offset where a's and b's pointers differ, walking both in step. */
+static size_t pointer_mismatch(const struct dobj *a, size_t i, const struct dobj *b, size_t j)
+{
+	if (i == a->nrefs)
+		return b->refs[j].off;
+	if (j == b->nrefs)
+		return a->refs[i].off;
+	return a->refs[i].off < b->refs[j].off ? a->refs[i].off : b->refs[j].off;
+}
+
+/* 0 if equal; 1 with a malloc'ed *reason if not; -1 on trouble. */
+static int data_difference(const struct dobj *a, const struct dobj *b, char **reason)
 {
 	char ta[128], tb[128];
 
+	*reason = NULL;
 	if (a->size != b->size)
-		return xasprintf("size changed from %llu to %llu bytes",
-				 (unsigned long long)a->size, (unsigned long long)b->size);
+		return differs(reason, xasprintf("size changed from %llu to %llu bytes",
+						 (unsigned long long)a->size,
+						 (unsigned long long)b->size));
 	if (strcmp(data_kind(a), data_kind(b)))
-		return xasprintf("changed from %s to %s data", data_kind(a), data_kind(b));
+		return differs(reason, xasprintf("changed from %s to %s data", data_kind(a),
+						 data_kind(b)));
 	if (!a->sec || !a->sec->data)
-		return NULL;
+		return 0;
 	for (size_t i = 0, j = 0; i < a->nrefs || j < b->nrefs; i++, j++) {
-		if (i == a->nrefs || j == b->nrefs || a->refs[i].off != b->refs[j].off) {
-			size_t off = i == a->nrefs ? b->refs[j].off
-				     : j == b->nrefs ? a->refs[i].off
-						     : (a->refs[i].off < b->refs[j].off ? a->refs[i].off
-											: b->refs[j].off);
-			return xasprintf("initial value changed: pointer at offset %zu added or "
-					 "removed",
-					 off);
-		}
-		struct walk w = {0};
+		if (i == a->nrefs || j == b->nrefs || a->refs[i].off != b->refs[j].off)
+			return differs(reason, xasprintf("initial value changed: pointer at offset "
+							 "%zu added or removed",
+							 pointer_mismatch(a, i, b, j)));
+		struct walk w = walk_start(a->obj);
+		enum cmp c = ref_cmp(&a->refs[i], &b->refs[j], &w);
 
-		if (ref_equal(&a->refs[i], &b->refs[j], &w))
+		if (c == CMP_TROUBLE)
+			return -1;
+		if (c == CMP_EQUAL)
 			continue;
 		if (w.gave_up)
-			return xasprintf("initial value: the read-only data the pointer at offset "
-					 "%u refers to is nested too deeply to compare, so it "
-					 "counts as changed",
-					 a->refs[i].off);
-		return xasprintf("initial value changed: pointer at offset %u now points "
-					 "to %s (was %s)",
-					 a->refs[i].off, target_name(&b->refs[j].t, tb, sizeof(tb)),
-					 target_name(&a->refs[i].t, ta, sizeof(ta)));
+			return differs(reason,
+				       xasprintf("initial value: the read-only data the pointer at "
+						 "offset %u refers to is nested too deeply to "
+						 "compare, so it counts as changed",
+						 a->refs[i].off));
+		return differs(reason, xasprintf("initial value changed: pointer at offset %u now "
+						 "points to %s (was %s)",
+						 a->refs[i].off,
+						 target_name(&b->refs[j].t, tb, sizeof(tb)),
+						 target_name(&a->refs[i].t, ta, sizeof(ta))));
 	}
 	if (!masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
 			  a->nrefs, 0)) {
@@ -167,54 +226,73 @@ static char *data_difference(const struct dobj *a, const struct dobj *b)
 
 		while (k < a->size && a->sec->data[a->off + k] == b->sec->data[b->off + k])
 			k++;
-		return xasprintf("initial value changed at offset %zu", k);
+		return differs(reason, xasprintf("initial value changed at offset %zu", k));
 	}
-	return NULL;
+	return 0;
+}
+
+/*
+ * Why changed data that is_replaceable_data() refused cannot be patched:
+ * what changed, then the rule.  NULL when out of memory.
+ */
+static char *unpatchable_reason(const struct dobj *a, const char *change)
+{
+	if (!is_writable_data(a))
+		return xasprintf("%s; a global constant may be read by other objects, which keep "
+				 "the old value",
+				 change);
+	return xasprintf("%s; the running process keeps its current %s, which a hotpatch cannot "
+			 "re-initialise or resize",
+			 change, a->sym->type == STT_TLS ? "per-thread values" : "value");
+}
+
+/*
+ * Can a new variable be added?  Not a thread-local one: each running
+ * thread's TLS block was allocated when it started, with no room for it.
+ */
+static bool can_add_data(const struct dobj *x)
+{
+	return x->sym->type != STT_TLS;
 }
 
 static int compare_data(struct diff *d)
 {
-	for (size_t i = 0; i < d->old.ndata; i++) {
-		struct dobj *a = &d->old.data[i], *b = a->twin;
+	for_each_data(&d->old, a) {
+		struct dobj *b = a->twin;
+		char *change;
+		int ret;
 
 		if (!b) {
 			a->status = ST_REMOVED;
 			continue;
 		}
-		a->reason = data_difference(a, b);
-		if (!a->reason)
+		ret = data_difference(a, b, &change);
+		if (ret <= 0) {
+			if (ret < 0)
+				return -1;
 			continue;
+		}
 		a->status = b->status = ST_CHANGED;
-		if (!is_writable_sec(a->sec) && a->sym->type != STT_TLS && a->sec &&
-		    is_local_sym(a->sym) && is_local_sym(b->sym)) {
-			/* A file-local constant: users get a new copy. */
-			b->reason = a->reason;
-			a->reason = NULL;
+		if (is_replaceable_data(a, b)) {
+			b->reason = change; /* users get the new copy */
 			continue;
 		}
 		b->unpatchable = true;
-		if (a->sec && !is_writable_sec(a->sec) && a->sym->type != STT_TLS)
-			b->reason = xasprintf("%s; a global constant may be read by other objects, "
-					      "which keep the old value",
-					      a->reason);
-		else
-			b->reason = xasprintf("%s; the running process keeps its current %s, "
-					      "which a hotpatch cannot re-initialise or resize",
-					      a->reason,
-					      a->sym->type == STT_TLS ? "per-thread values" : "value");
-		free(a->reason);
-		a->reason = NULL;
+		b->reason = unpatchable_reason(a, change);
+		free(change);
+		if (!b->reason)
+			return -1;
 	}
-	for (size_t i = 0; i < d->new.ndata; i++) {
-		struct dobj *b = &d->new.data[i];
-
+	for_each_data(&d->new, b) {
 		if (b->twin)
 			continue;
 		b->status = ST_NEW;
-		if (b->sym->type == STT_TLS) {
+		if (!can_add_data(b)) {
 			b->unpatchable = true;
 			b->reason = xstrdup("new thread-local variable: running threads have no "
 					    "storage for it");
+			if (!b->reason)
+				return -1;
 		}
 	}
 	return 0;
@@ -246,8 +324,7 @@ const struct ref *func_branch_ref(const struct func *f, long i)
 	uint32_t at = in->off + in->rel_off;
 	size_t lo = 0, hi = f->nrefs;
 
-	if ((in->type != INSN_CALL && in->type != INSN_JUMP && in->type != INSN_JUMP_COND) ||
-	    !in->rel_size)
+	if (!is_direct_branch(in) || !in->rel_size)
 		return NULL;
 	while (lo < hi) { /* refs are sorted by offset */
 		size_t mid = lo + (hi - lo) / 2;
@@ -270,7 +347,7 @@ char *func_insn_text_ref(const struct func *f, long i, const struct ref *r, char
 	const struct insn *in = &f->insns[i];
 	char *operand;
 
-	insn_format(f->code + in->off, in->len, in->off, buf, size);
+	insn_format(f->obj->elf.machine, f->code + in->off, in->len, in->off, buf, size);
 	if (r && (operand = strrchr(buf, ' '))) {
 		char tn[128];
 
@@ -321,14 +398,14 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 }
 
 /* Compare one instruction pair; fills m->ra/rb when references differ. */
-static bool insn_equal(const struct func *a, const struct func *b, long i, long j, size_t *ca,
-		       size_t *cb, struct mismatch *m)
+static enum cmp insn_cmp(const struct func *a, const struct func *b, long i, long j, size_t *ca,
+			 size_t *cb, struct mismatch *m)
 {
 	const struct insn *x = &a->insns[i], *y = &b->insns[j];
 	size_t na, nb;
 
 	if (x->len != y->len)
-		return false;
+		return CMP_DIFFERENT;
 	na = refs_in(a, ca, x->off, x->len);
 	nb = refs_in(b, cb, y->off, y->len);
 	for (size_t k = 0; k < na || k < nb; k++) {
@@ -336,47 +413,60 @@ static bool insn_equal(const struct func *a, const struct func *b, long i, long 
 		const struct ref *rb = k < nb ? &b->refs[*cb + k] : NULL;
 
 		if (!ra || !rb || ra->off - x->off != rb->off - y->off)
-			return false;
-		struct walk w = {0};
+			return CMP_DIFFERENT;
+		struct walk w = walk_start(a->obj);
+		enum cmp c = ref_cmp(ra, rb, &w);
 
-		if (!ref_equal(ra, rb, &w)) {
+		if (c == CMP_DIFFERENT) {
 			m->ra = ra;
 			m->rb = rb;
 			m->too_deep = w.gave_up;
-			return false;
 		}
+		if (c != CMP_EQUAL)
+			return c;
 	}
-	return masked_equal(a->code + x->off, b->code + y->off, x->len, a->refs + *ca, na, x->off);
+	return masked_equal(a->code + x->off, b->code + y->off, x->len, a->refs + *ca, na, x->off)
+		       ? CMP_EQUAL
+		       : CMP_DIFFERENT;
 }
 
 /* Functions that did not decode: bytes with relocated fields masked. */
-static bool raw_equal(const struct func *a, const struct func *b)
+static enum cmp raw_cmp(const struct func *a, const struct func *b)
 {
 	if (a->size != b->size || a->nrefs != b->nrefs)
-		return false;
+		return CMP_DIFFERENT;
 	for (size_t k = 0; k < a->nrefs; k++) {
-		struct walk w = {0};
+		struct walk w = walk_start(a->obj);
+		enum cmp c = a->refs[k].off != b->refs[k].off ? CMP_DIFFERENT
+							      : ref_cmp(&a->refs[k], &b->refs[k], &w);
 
-		if (a->refs[k].off != b->refs[k].off || !ref_equal(&a->refs[k], &b->refs[k], &w))
-			return false;
+		if (c != CMP_EQUAL)
+			return c;
 	}
-	return masked_equal(a->code, b->code, a->size, a->refs, a->nrefs, 0);
+	return masked_equal(a->code, b->code, a->size, a->refs, a->nrefs, 0) ? CMP_EQUAL
+									       : CMP_DIFFERENT;
 }
 
-static void compare_func(struct func *a, struct func *b)
+/* Set the statuses of twins a and b, and b's reason.  Returns 0, or -1 on trouble. */
+static int compare_func(struct func *a, struct func *b)
 {
 	struct mismatch m = {-1, -1, NULL, NULL, false};
 	size_t ca = 0, cb = 0;
 	long i = 0, j = 0;
+	enum cmp c;
 
 	if (a->ninsns < 0 || b->ninsns < 0) {
-		if (raw_equal(a, b))
-			return;
+		c = raw_cmp(a, b);
+		if (c != CMP_DIFFERENT)
+			return c == CMP_EQUAL ? 0 : -1;
 		b->diff_off = 0;
 		goto changed;
 	}
 	for (; i < a->ninsns && j < b->ninsns; i++, j++) {
-		if (!insn_equal(a, b, i, j, &ca, &cb, &m)) {
+		c = insn_cmp(a, b, i, j, &ca, &cb, &m);
+		if (c == CMP_TROUBLE)
+			return -1;
+		if (c == CMP_DIFFERENT) {
 			m.ia = i;
 			m.ib = j;
 			b->diff_off = b->insns[j].off;
@@ -384,90 +474,95 @@ static void compare_func(struct func *a, struct func *b)
 		}
 	}
 	if (i == a->ninsns && j == b->ninsns)
-		return;
+		return 0;
 	m.ia = i < a->ninsns ? i : -1;
 	m.ib = j < b->ninsns ? j : -1;
 	b->diff_off = j < b->ninsns ? b->insns[j].off : (long)b->size;
 changed:
 	a->status = b->status = ST_CHANGED;
 	b->reason = describe(a, b, &m);
+	return b->reason ? 0 : -1;
 }
 
 /*
  * A reference into the middle of a function (a .cold part jumping back
  * into its parent, a computed goto) names a label inside it.  When that
  * function changed, the label is another place: the referring function
- * must be replaced too.  Repeat until nothing more changes.
+ * must be replaced too.
  */
-static void propagate_labels(struct diff *d)
+static bool refers_to_changed_label(const struct ref *r)
+{
+	return r->t.kind == T_FUNC && r->t.off && r->t.func->status != ST_SAME;
+}
+
+/* Mark unchanged b changed for its reference r to a changed label.  -1 on trouble. */
+static int label_changed(struct func *b, const struct ref *r)
+{
+	long in = func_insn_at(b, r->off);
+	char tn[128], it[96];
+
+	b->status = b->twin->status = ST_CHANGED;
+	b->diff_off = in >= 0 ? b->insns[in].off : r->off;
+	if (in >= 0)
+		b->reason = xasprintf("at +0x%x `%s` refers to %s, inside a function that changed",
+				      b->insns[in].off, func_insn_text(b, in, it, sizeof(it)),
+				      target_name(&r->t, tn, sizeof(tn)));
+	else
+		b->reason = xasprintf("at +0x%x refers to %s, inside a function that changed",
+				      r->off, target_name(&r->t, tn, sizeof(tn)));
+	return b->reason ? 0 : -1;
+}
+
+/* Apply refers_to_changed_label() until nothing more changes. */
+static int propagate_labels(struct diff *d)
 {
 	bool again = true;
-	char tn[128], it[96];
 
 	while (again) {
 		again = false;
-		for (size_t i = 0; i < d->new.nfuncs; i++) {
-			struct func *b = &d->new.funcs[i];
-
+		for_each_func(&d->new, b) {
 			if (b->status != ST_SAME)
 				continue;
-			for (size_t k = 0; k < b->nrefs; k++) {
-				const struct target *t = &b->refs[k].t;
-
-				if (t->kind != T_FUNC || !t->off || t->func->status == ST_SAME)
+			for_each_ref(b, r) {
+				if (!refers_to_changed_label(r))
 					continue;
-				long in = func_insn_at(b, b->refs[k].off);
-
-				b->status = b->twin->status = ST_CHANGED;
-				b->diff_off = in >= 0 ? b->insns[in].off : b->refs[k].off;
-				if (in >= 0)
-					b->reason = xasprintf(
-						"at +0x%x `%s` refers to %s, inside a function that "
-						"changed",
-						b->insns[in].off, func_insn_text(b, in, it, sizeof(it)),
-						target_name(t, tn, sizeof(tn)));
-				else
-					b->reason = xasprintf("at +0x%x refers to %s, inside a "
-							      "function that changed",
-							      b->refs[k].off,
-							      target_name(t, tn, sizeof(tn)));
+				if (label_changed(b, r) < 0)
+					return -1;
 				again = true;
 				break;
 			}
 		}
 	}
+	return 0;
 }
 
 static int compare_funcs(struct diff *d)
 {
-	for (size_t i = 0; i < d->new.nfuncs; i++) {
-		struct func *b = &d->new.funcs[i];
-
+	for_each_func(&d->new, b) {
 		if (!b->twin)
 			b->status = ST_NEW;
-		else
-			compare_func(b->twin, b);
+		else if (compare_func(b->twin, b) < 0)
+			return -1;
 	}
-	for (size_t i = 0; i < d->old.nfuncs; i++)
-		if (!d->old.funcs[i].twin)
-			d->old.funcs[i].status = ST_REMOVED;
-	propagate_labels(d);
-	return 0;
+	for_each_func(&d->old, a)
+		if (!a->twin)
+			a->status = ST_REMOVED;
+	return propagate_labels(d);
 }
 
 int compare(struct diff *d)
 {
 	if (compare_data(d) < 0 || compare_funcs(d) < 0)
 		return -1;
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		d->differs |= d->new.funcs[i].status != ST_SAME;
-	for (size_t i = 0; i < d->old.nfuncs; i++)
-		d->differs |= d->old.funcs[i].status != ST_SAME;
-	for (size_t i = 0; i < d->new.ndata; i++) {
-		d->differs |= d->new.data[i].status != ST_SAME;
-		d->unpatchable |= d->new.data[i].unpatchable;
+	for_each_func(&d->new, f)
+		d->differs |= f->status != ST_SAME;
+	for_each_func(&d->old, f)
+		d->differs |= f->status != ST_SAME;
+	for_each_data(&d->new, x) {
+		d->differs |= x->status != ST_SAME;
+		d->unpatchable |= x->unpatchable;
 	}
-	for (size_t i = 0; i < d->old.ndata; i++)
-		d->differs |= d->old.data[i].status != ST_SAME;
+	for_each_data(&d->old, x)
+		d->differs |= x->status != ST_SAME;
 	return 0;
 }

@@ -94,11 +94,29 @@ static bool shared_user(const struct dobj *a, const struct dobj *b)
 	return false;
 }
 
+/*
+ * Data of one name pairs by name, unless the name carries a number the
+ * compiler chose: function-scope statics are "counter.0", "counter.1" in
+ * the order the source defines them, so "counter.0" of one function must
+ * not pair with another's.  Such a name pairs only if a function using
+ * one is the twin of a function using the other, or if either has no user
+ * to tell.
+ */
+static bool may_pair_by_name(const struct dobj *x, const struct dobj *y)
+{
+	return strcmp(x->key, x->sym->name) == 0 || x->nusers == 0 || y->nusers == 0 ||
+	       shared_user(x, y);
+}
+
 static bool is_matched(void *item, bool funcs)
 {
 	return funcs ? ((struct func *)item)->twin != NULL : ((struct dobj *)item)->twin != NULL;
 }
 
+/*
+ * Which of several candidates sharing a key are one item (step 3): a
+ * function with identical bytes, data used by twinned functions.
+ */
 static bool similar(void *a, void *b, bool funcs)
 {
 	return funcs ? same_bytes(a, b) : shared_user(a, b);
@@ -170,8 +188,7 @@ static int match_funcs(struct diff *d)
 	struct cand *co, *cn;
 	size_t no = 0, nn = 0;
 
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		struct func *f = &o->funcs[i];
+	for_each_func(o, f) {
 		struct symbol *s = find_symbol_by_name(&n->elf, f->sym->name);
 		struct func *g = s ? func_of(s) : NULL;
 
@@ -185,12 +202,12 @@ static int match_funcs(struct diff *d)
 		free(cn);
 		return -1;
 	}
-	for (size_t i = 0; i < o->nfuncs; i++)
-		if (!o->funcs[i].twin)
-			co[no++] = (struct cand){o->funcs[i].key, i, &o->funcs[i]};
-	for (size_t i = 0; i < n->nfuncs; i++)
-		if (!n->funcs[i].twin)
-			cn[nn++] = (struct cand){n->funcs[i].key, i, &n->funcs[i]};
+	for_each_func(o, f)
+		if (!f->twin)
+			co[no++] = (struct cand){f->key, (size_t)(f - o->funcs), f};
+	for_each_func(n, f)
+		if (!f->twin)
+			cn[nn++] = (struct cand){f->key, (size_t)(f - n->funcs), f};
 	match_by_key(co, no, cn, nn, true);
 	free(co);
 	free(cn);
@@ -203,14 +220,11 @@ static int match_data(struct diff *d)
 	struct cand *co, *cn;
 	size_t no = 0, nn = 0;
 
-	for (size_t i = 0; i < o->ndata; i++) {
-		struct dobj *x = &o->data[i];
+	for_each_data(o, x) {
 		struct symbol *s = find_symbol_by_name(&n->elf, x->sym->name);
 		struct dobj *y = s ? dobj_of(s) : NULL;
 
-		/* "counter.0" of one function must not pair with another's. */
-		if (y && !y->twin && (strcmp(x->key, x->sym->name) == 0 || x->nusers == 0 ||
-				      y->nusers == 0 || shared_user(x, y)))
+		if (y && !y->twin && may_pair_by_name(x, y))
 			twin_data(x, y);
 	}
 	co = xcalloc(o->ndata, sizeof(*co));
@@ -220,12 +234,12 @@ static int match_data(struct diff *d)
 		free(cn);
 		return -1;
 	}
-	for (size_t i = 0; i < o->ndata; i++)
-		if (!o->data[i].twin)
-			co[no++] = (struct cand){o->data[i].key, i, &o->data[i]};
-	for (size_t i = 0; i < n->ndata; i++)
-		if (!n->data[i].twin)
-			cn[nn++] = (struct cand){n->data[i].key, i, &n->data[i]};
+	for_each_data(o, x)
+		if (!x->twin)
+			co[no++] = (struct cand){x->key, (size_t)(x - o->data), x};
+	for_each_data(n, x)
+		if (!x->twin)
+			cn[nn++] = (struct cand){x->key, (size_t)(x - n->data), x};
 	match_by_key(co, no, cn, nn, false);
 	free(co);
 	free(cn);

@@ -1,7 +1,8 @@
 /*
  * Comparing one object pair, start to finish.  What holds after each stage:
  *
- *   load       both objects parsed and validated, built from the same source
+ *   load       both objects parsed and validated, of one machine, built from the
+ *              same source
  *   analyse    every function decoded, every reference resolved to an identity
  *   correlate  functions, data and sections of both sides twinned where they match
  *   compare    every function and data object has a status and a reason
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "hpdiff/diff.h"
 #include "hpdiff/dwarf.h"
 #include "common/cli.h"
@@ -42,9 +44,9 @@ void diff_free(struct diff *d)
 	dwarf_free(d->new.dwarf);
 	object_free(&d->old);
 	object_free(&d->new);
-	for (size_t i = 0; i < d->nfindings; i++) {
-		free(d->findings[i].name);
-		free(d->findings[i].reason);
+	for_each_finding(d, fd) {
+		free(fd->name);
+		free(fd->reason);
 	}
 	free(d->findings);
 	memset(d, 0, sizeof(*d));
@@ -58,6 +60,21 @@ static int load_side(struct object *o, const char *name, const uint8_t *image, s
 		return 0;
 	}
 	return object_load(o, name, image, size);
+}
+
+/*
+ * The machine comes from the input: both objects' (one may be absent), the
+ * one every arch.h question is asked about and the .hpd records.
+ */
+static int check_machines(struct diff *d)
+{
+	uint16_t a = d->old.elf.machine, b = d->new.elf.machine;
+
+	if (a && b && a != b)
+		return error("%s and %s were built for different machines (%s and %s)",
+			     d->old.name, d->new.name, arch_name(a), arch_name(b));
+	d->machine = a ? a : b;
+	return 0;
 }
 
 static int check_sources(const struct diff *d)
@@ -74,13 +91,9 @@ static int attach_sources(struct object *o)
 {
 	if (!o->dwarf)
 		return 0;
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		struct func *f = &o->funcs[i];
-
-		if (f->status == ST_SAME)
-			continue;
-		f->source = dwarf_func_location(o->dwarf, f->sym->name, f->key);
-	}
+	for_each_func(o, f)
+		if (f->status != ST_SAME)
+			f->source = dwarf_func_location(o->dwarf, f->sym->name, f->key);
 	return 0;
 }
 
@@ -90,7 +103,8 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 	memset(d, 0, sizeof(*d));
 	d->name = name;
 	if (load_side(&d->old, old_name, old, old_len) < 0 ||
-	    load_side(&d->new, new_name, new, new_len) < 0 || check_sources(d) < 0)
+	    load_side(&d->new, new_name, new, new_len) < 0 || check_machines(d) < 0 ||
+	    check_sources(d) < 0)
 		return -1;
 	/* Byte-identical objects: nothing can differ (most of a rebuilt library). */
 	if (old && new && old_len == new_len && !memcmp(old, new, old_len))

@@ -63,7 +63,7 @@ struct target {
 struct ref {
 	uint32_t off;  /* field offset from the start of the function or data item */
 	uint8_t size;  /* field width */
-	uint32_t type; /* relocation type; R_X86_64_PC32 / PC8 for decoded fields */
+	uint32_t type; /* relocation type; arch_reloc_pcrel_type() for decoded fields */
 	bool implicit; /* the object has no relocation here (decoded) */
 	bool branch;   /* the displacement of a direct call or jump */
 	int64_t adj;
@@ -154,12 +154,70 @@ struct finding {
 struct diff {
 	const char *name; /* the pair as reported: "x.o", "libc.a(printf.o)" */
 	struct object old, new;
+	uint16_t machine; /* both objects' e_machine (the .hpd's) */
 	bool analysed; /* compared in full (not byte-identical) */
 	bool differs;
 	bool unpatchable;
 	struct finding *findings;
 	size_t nfindings;
 };
+
+/* ---- iterators ---------------------------------------------------------- */
+
+/* Every element of array[0, n) as T *x; safe on empty (NULL) arrays. */
+#define for_each_in(array, n, T, x)                                                          \
+	for (T *x = (n) ? (array) : NULL, *x##_end = x ? x + (n) : NULL; x && x < x##_end; x++)
+
+/* The functions and named data of one side, in symbol table order. */
+#define for_each_func(o, f) for_each_in((o)->funcs, (o)->nfuncs, struct func, f)
+#define for_each_data(o, x) for_each_in((o)->data, (o)->ndata, struct dobj, x)
+/* The references of a function, data item or piece, by field offset. */
+#define for_each_ref(item, r) for_each_in((item)->refs, (item)->nrefs, struct ref, r)
+#define for_each_finding(d, fd) for_each_in((d)->findings, (d)->nfindings, struct finding, fd)
+
+/* ---- predicates ----------------------------------------------------------- */
+
+/* A direct call or jump: its PC-relative field is where control goes. */
+static inline bool is_direct_branch(const struct insn *in)
+{
+	return in->type == INSN_CALL || in->type == INSN_JUMP || in->type == INSN_JUMP_COND;
+}
+
+/*
+ * Data a program writes: a writable section's, a common symbol's (zeroed
+ * storage the linker places), or thread-local.  The rest is constant.
+ */
+static inline bool is_writable_data(const struct dobj *x)
+{
+	return !x->sec || is_writable_sec(x->sec) || x->sym->type == STT_TLS;
+}
+
+/*
+ * Can changed data be replaced by a copy?  Only a file-local constant:
+ * nothing outside this object can read it, and each user of the old one
+ * becomes a changed function (target_cmp() in compare.c) whose
+ * replacement reads the copy.  A changed variable (is_writable_data())
+ * never is: the running process keeps its current value, which a hotpatch
+ * cannot re-initialise or resize (emit.c's refers_to_running_instance()
+ * states the same rule for references).  Neither is a global constant,
+ * which other objects may read.  compare.c makes the rest unpatchable.
+ */
+static inline bool is_replaceable_data(const struct dobj *old, const struct dobj *new)
+{
+	return !is_writable_data(old) && is_local_sym(old->sym) && is_local_sym(new->sym);
+}
+
+/* Changed data the .hpd replaces with a copy (is_replaceable_data() said yes). */
+static inline bool is_replaced_data(const struct dobj *x)
+{
+	return x->status == ST_CHANGED && !x->unpatchable;
+}
+
+/* Emitted as new code: a changed or new function of the fixed object. */
+static inline bool is_replaced_or_new(const struct func *f)
+{
+	return f->status == ST_CHANGED || f->status == ST_NEW;
+}
 
 /* object.c: building and analysing one side */
 int object_load(struct object *o, const char *name, const uint8_t *image, size_t size);
@@ -206,7 +264,7 @@ int widen_branches(struct func *f, const char **why);
 /* Offset in the emitted code of offset `off` of f's object code. */
 int64_t emitted_offset(const struct func *f, int64_t off);
 
-/* layout.c: type layout changes found through DWARF */
+/* typelayout.c: type layout changes found through DWARF */
 int check_layouts(struct diff *d);
 
 /*

@@ -96,7 +96,7 @@ static Dwarf_Unsigned get_section_count(void *obj)
  * absolute (S + A) 32- or 64-bit values, S being the symbol's offset in
  * its own section (each section starts at 0 in a relocatable object).
  */
-static uint8_t *relocate(const struct section *s)
+static uint8_t *relocate(uint16_t machine, const struct section *s)
 {
 	uint8_t *p = xmalloc(s->size ? s->size : 1);
 
@@ -105,11 +105,11 @@ static uint8_t *relocate(const struct section *s)
 	memcpy(p, s->data, s->size);
 	for (size_t i = 0; i < s->nrelocs; i++) {
 		const struct reloc *r = &s->relocs[i];
-		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+		const struct hp_reloc_desc *d = hp_reloc_describe(machine, r->type);
 		uint64_t v = (r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
 		int width;
 
-		/* 64, 32, 32S and DTPOFF64/32; PC-relative and others do not occur in .debug_* */
+		/* absolute and DTP-relative fields; PC-relative and others do not occur in .debug_* */
 		if (!d || (d->calc != HP_CALC_ABS && d->calc != HP_CALC_DTPOFF))
 			continue;
 		width = d->size;
@@ -137,7 +137,7 @@ static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
 		return DW_DLV_OK;
 	}
 	if (!a->relocated[i])
-		a->relocated[i] = relocate(s);
+		a->relocated[i] = relocate(a->o->elf.machine, s);
 	if (!a->relocated[i])
 		return DW_DLV_ERROR;
 	*data = a->relocated[i];

@@ -1,6 +1,6 @@
 /*
- * Reading relocatable x86-64 objects and ar archives with libelf (the only
- * file that uses it).  Everything hpdiff later trusts is checked here: the
+ * Reading relocatable objects and ar archives with libelf (the only file
+ * that uses it).  Everything hpdiff later trusts is checked here: the
  * header, every section's bytes inside the file, every symbol's section and
  * extent, every relocation's symbol and field.  A malformed object gets one
  * message naming the file and the problem.
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "hpdiff/elf.h"
 #include "common/cli.h"
 #include "common/mem.h"
@@ -137,12 +138,14 @@ static int check_header(struct elf *elf, Elf *e)
 		return bad(elf, "not an ELF object file");
 	if (!gelf_getehdr(e, &eh))
 		return bad(elf, "truncated or corrupt ELF header");
+	/* What this reader reads; which machines the tools know is arch.h's answer. */
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-		return bad(elf, "not a 64-bit ELF file (only x86-64 is supported)");
+		return bad(elf, "not a 64-bit ELF file");
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return bad(elf, "not a little-endian ELF file (only x86-64 is supported)");
-	if (eh.e_machine != EM_X86_64)
-		return bad(elf, "not an x86-64 object (unsupported machine)");
+		return bad(elf, "not a little-endian ELF file");
+	if (!arch_supported(eh.e_machine))
+		return error("%s: unsupported machine (ELF e_machine %u)", elf->name, eh.e_machine);
+	elf->machine = eh.e_machine;
 	if (eh.e_type != ET_REL)
 		return error("%s: not a relocatable object (ET_REL); hpdiff compares the .o "
 			     "files of a build, not linked programs or libraries",
@@ -307,7 +310,8 @@ static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct
 		if (!gelf_getrela(d, (int)i, &rela))
 			return error("%s: corrupt relocation section %s", elf->name, rs->name);
 		symi = GELF_R_SYM(rela.r_info);
-		if (symi >= elf->nsyms || (symi == 0 && GELF_R_TYPE(rela.r_info) != R_X86_64_NONE))
+		if (symi >= elf->nsyms ||
+		    (symi == 0 && !arch_reloc_is_none(elf->machine, GELF_R_TYPE(rela.r_info))))
 			return error("%s: relocation %zu of %s: bad symbol index %zu", elf->name,
 				     i, target->name, symi);
 		if (rela.r_offset >= target->size || target->size - rela.r_offset < 1)
@@ -400,8 +404,7 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 			symtab = s;
 		}
 		if (s->type == SHT_REL) {
-			error("%s: section %s: REL relocations are not used on x86-64", name,
-			      s->name);
+			error("%s: section %s: REL relocations are not supported", name, s->name);
 			goto fail;
 		}
 	}

@@ -18,7 +18,7 @@ struct symbol;
 
 struct reloc {
 	uint64_t offset; /* in the section the relocation applies to */
-	uint32_t type;	 /* R_X86_64_* */
+	uint32_t type;	 /* the machine's relocation type (arch.h answers questions about it) */
 	struct symbol *sym;
 	int64_t addend;
 };
@@ -55,6 +55,7 @@ struct elf {
 	const char *name; /* for messages: "dir/x.o" or "libc.a(x.o)" */
 	const uint8_t *image;
 	size_t size;
+	uint16_t machine; /* e_machine, one arch_supported() accepts: every arch.h question's */
 	struct section *secs;
 	size_t nsecs;
 	struct symbol *syms;
@@ -66,8 +67,9 @@ struct elf {
 };
 
 /*
- * Parse and validate an x86-64 ET_REL object held in memory.  On failure,
- * prints "hpdiff: NAME: problem" and returns -1 with *elf released.
+ * Parse and validate a 64-bit little-endian ET_REL object held in memory,
+ * of a machine arch_supported() accepts.  On failure, prints
+ * "hpdiff: NAME: problem" and returns -1 with *elf released.
  */
 int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t size);
 void elf_close(struct elf *elf);

@@ -10,6 +10,8 @@
  *  - existing writable data is always the running instance in the
  *    baseline, never a copy, so the process keeps its state;
  *  - literals, constants and jump tables are copied with the code.
+ * Each is one predicate below: goes_to_new_code(), refers_to_running_instance()
+ * and goes_to_copy().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,9 @@ struct emitter {
 
 /* emit_piece(): the piece refers to something a package cannot express. */
 #define UNEXPRESSIBLE (-2)
+
+/* Anonymous read-only data chained deeper than this is not carried (a crafted chain). */
+#define MAX_PIECE_DEPTH 64
 
 static uint8_t hp_bind_of(const struct symbol *s)
 {
@@ -120,6 +125,62 @@ static void refuse(struct func *f, const char *why)
 }
 
 /*
+ * A call, a jump or a label inside a function reaches its new code when
+ * the function is emitted: new, or changed (the old code is left behind).
+ * Taking a changed function's address (a pointer to its entry) names the
+ * baseline symbol instead: its entry is redirected to the new code, and
+ * function pointers the process already holds keep comparing equal.
+ */
+static bool goes_to_new_code(const struct ref *r)
+{
+	const struct func *f = r->t.func;
+
+	return f->status == ST_NEW || (f->status == ST_CHANGED && (r->branch || r->t.off != 0));
+}
+
+/*
+ * The running-instance rule: a reference from emitted code to a variable
+ * the baseline already has (writable, common or thread-local data:
+ * is_writable_data()) resolves to the RUNNING instance, its symbol in the
+ * baseline, never to a copy: the process keeps its state, and the code
+ * that is not replaced goes on using that same instance.  This holds
+ * whether or not the variable changed, and compare.c's rule agrees:
+ * is_replaceable_data() never lets a changed variable be replaced, it
+ * makes it unpatchable, so a .hpd never carries a copy of one.
+ */
+static bool refers_to_running_instance(const struct dobj *x)
+{
+	return x->twin && is_writable_data(x);
+}
+
+/*
+ * Data the .hpd carries a copy of: a new variable or constant (the
+ * baseline has none), and a changed constant compare.c replaces
+ * (is_replaced_data()).  Everything else, unchanged constants included,
+ * is the baseline's.
+ */
+static bool goes_to_copy(const struct dobj *x)
+{
+	if (refers_to_running_instance(x))
+		return false;
+	return x->status == ST_NEW || is_replaced_data(x);
+}
+
+/*
+ * Why a reference to a section offset no symbol or literal covers cannot
+ * be carried: a package names what it refers to.
+ */
+static const char *unnamed_target_reason(const struct section *sec)
+{
+	if (is_exec_sec(sec))
+		return "refers to code outside any function symbol";
+	if (is_writable_sec(sec))
+		return "refers to writable data that has no symbol, so the running instance cannot "
+		       "be found in the baseline";
+	return "refers to bytes no symbol or literal covers";
+}
+
+/*
  * Turn a reference of emitted code or data into an .hpd relocation.
  * `self` is the emitted function holding it (NULL inside data).
  * Returns 0, 1 if the target cannot be expressed (*why set), -1 on error.
@@ -128,9 +189,15 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		      struct hp_reloc *out, const char **why)
 {
 	const struct target *t = &r->t;
+	uint16_t machine = e->d->machine;
 	int64_t off = t->off;
 	long idx;
 
+	/* a decoded field of a width no relocation type has (object.c): nothing can carry it */
+	if (!hp_reloc_describe(machine, r->type)) {
+		*why = "a PC-relative field has a width no relocation type has";
+		return 1;
+	}
 	out->type = r->type;
 	out->target_kind = HP_TGT_SYM;
 	switch (t->kind) {
@@ -140,9 +207,7 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		off = emitted_offset(self, off);
 		break;
 	case T_FUNC:
-		/* Calls and labels go to new code; a pointer to the entry stays. */
-		if (t->func->status == ST_NEW ||
-		    (t->func->status == ST_CHANGED && (r->branch || t->off != 0))) {
+		if (goes_to_new_code(r)) {
 			out->target_kind = HP_TGT_FUNC;
 			idx = t->func->emit;
 			off = emitted_offset(t->func, off);
@@ -151,8 +216,7 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		}
 		break;
 	case T_DATA:
-		if (t->data->status == ST_NEW ||
-		    (t->data->status == ST_CHANGED && !t->data->unpatchable)) {
+		if (goes_to_copy(t->data)) {
 			out->target_kind = HP_TGT_DATA;
 			idx = emit_dobj(e, t->data);
 			if (idx == UNEXPRESSIBLE) {
@@ -176,11 +240,7 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		}
 		break;
 	default:
-		*why = is_exec_sec(t->sec) ? "refers to code outside any function symbol"
-		       : is_writable_sec(t->sec)
-			       ? "refers to writable data that has no symbol, so the running "
-				 "instance cannot be found in the baseline"
-			       : "refers to bytes no symbol or literal covers";
+		*why = unnamed_target_reason(t->sec);
 		return 1;
 	}
 	if (idx < 0)
@@ -188,9 +248,9 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 	out->target = (uint32_t)idx;
 	out->addend = wadd(off, r->adj);
 	if (r->size == 1 && self && self->wmap) {
-		/* widened to rel32: the field is the last 4 bytes of the branch */
-		out->type = R_X86_64_PC32;
-		out->addend = wsub(off, 4);
+		/* widened (widen.c): the field is the last INSN_WIDE_REL_SIZE bytes of the branch */
+		out->type = arch_reloc_pcrel_type(machine, INSN_WIDE_REL_SIZE);
+		out->addend = wsub(off, INSN_WIDE_REL_SIZE);
 	}
 	return 0;
 }
@@ -235,7 +295,7 @@ static long emit_piece(struct emitter *e, struct piece *p)
 
 	if (p->emit >= 0)
 		return p->emit;
-	if (e->depth >= 64) {
+	if (e->depth >= MAX_PIECE_DEPTH) {
 		e->why = "refers to read-only data nested more than 64 levels deep";
 		return UNEXPRESSIBLE;
 	}
@@ -267,6 +327,22 @@ static long emit_piece(struct emitter *e, struct piece *p)
 	return ret < 0 ? -1 : (long)idx;
 }
 
+/*
+ * A package carries at most HP_HPD_MAX_CODE bytes of initial value (as
+ * much as of code) and HP_HPD_MAX_BSS bytes of zeroed storage per item.
+ */
+static bool data_fits_package(const struct dobj *d)
+{
+	return d->size <= (d->sec && d->sec->data ? HP_HPD_MAX_CODE : HP_HPD_MAX_BSS);
+}
+
+/* The new code, and the baseline code it keeps for provenance, fit a package. */
+static bool func_fits_package(const struct func *f)
+{
+	return (f->wmap ? f->wsize : f->size) <= HP_HPD_MAX_CODE &&
+	       !(f->twin && f->twin->size > HP_HPD_MAX_CODE);
+}
+
 static long emit_dobj(struct emitter *e, struct dobj *d)
 {
 	struct hp_hpd *h = e->h;
@@ -277,7 +353,7 @@ static long emit_dobj(struct emitter *e, struct dobj *d)
 
 	if (d->emit >= 0)
 		return d->emit;
-	if (d->size > (d->sec && d->sec->data ? HP_HPD_MAX_CODE : HP_HPD_MAX_BSS)) {
+	if (!data_fits_package(d)) {
 		d->unpatchable = true;
 		free(d->reason);
 		d->reason = xasprintf("new variable of %llu bytes is larger than a package carries",
@@ -320,15 +396,14 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < a->nrefs; i++)
-		n += !a->refs[i].implicit;
+	for_each_ref(a, r)
+		n += !r->implicit;
 	if (!n)
 		return 0;
 	hf->old_relocs = xcalloc(n, sizeof(*hf->old_relocs));
 	if (!hf->old_relocs)
 		return -1;
-	for (size_t i = 0; i < a->nrefs; i++) {
-		const struct ref *r = &a->refs[i];
+	for_each_ref(a, r) {
 		struct hp_reloc *o;
 		long idx;
 
@@ -368,16 +443,25 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 	return 0;
 }
 
+/*
+ * Does f leave itself through an 8-bit field (a short jump to a nearby
+ * function)?  Copied elsewhere, no 8-bit displacement reaches the target.
+ */
+static bool has_short_ref(const struct func *f)
+{
+	for_each_ref(f, r)
+		if (r->size == 1)
+			return true;
+	return false;
+}
+
 /* Widen short branches leaving f before any relocation uses its layout. */
 static int widen_func(struct func *f)
 {
 	const char *why = NULL;
-	bool short_branch = false;
 	int ret;
 
-	for (size_t i = 0; i < f->nrefs; i++)
-		short_branch |= f->refs[i].size == 1;
-	if (!short_branch)
+	if (!has_short_ref(f))
 		return 0;
 	ret = widen_branches(f, &why);
 	if (ret > 0)
@@ -393,8 +477,7 @@ static int emit_func(struct emitter *e, struct func *f)
 
 	if (f->unpatchable)
 		return 0;
-	if ((f->wmap ? f->wsize : f->size) > HP_HPD_MAX_CODE ||
-	    (f->twin && f->twin->size > HP_HPD_MAX_CODE)) {
+	if (!func_fits_package(f)) {
 		refuse(f, "the function is larger than a package carries (64 MiB of code)");
 		return 0;
 	}
@@ -437,44 +520,41 @@ static int emit_notes(struct emitter *e)
 {
 	struct diff *d = e->d;
 
-	for (size_t i = 0; i < d->nfindings; i++)
-		if (note(e, HP_NOTE_OBJECT, HP_NOTE_CHANGED, !d->findings[i].unpatchable,
-			 d->findings[i].name, d->findings[i].reason) < 0)
+	for_each_finding(d, fd)
+		if (note(e, HP_NOTE_OBJECT, HP_NOTE_CHANGED, !fd->unpatchable, fd->name,
+			 fd->reason) < 0)
 			return -1;
-	for (size_t i = 0; i < d->new.nfuncs; i++) {
-		struct func *f = &d->new.funcs[i];
-
+	for_each_func(&d->new, f)
 		if (f->status != ST_SAME &&
 		    note(e, HP_NOTE_FUNC, note_status(f->status), !f->unpatchable, f->sym->name,
 			 f->reason) < 0)
 			return -1;
-	}
-	for (size_t i = 0; i < d->old.nfuncs; i++) {
-		struct func *f = &d->old.funcs[i];
-
+	for_each_func(&d->old, f)
 		if (f->status == ST_REMOVED &&
 		    note(e, HP_NOTE_FUNC, HP_NOTE_REMOVED, true, f->sym->name, NULL) < 0)
 			return -1;
-	}
-	for (size_t i = 0; i < d->new.ndata; i++) {
-		struct dobj *x = &d->new.data[i];
-
+	for_each_data(&d->new, x)
 		if (x->status != ST_SAME &&
 		    note(e, HP_NOTE_DATA, note_status(x->status), !x->unpatchable, x->sym->name,
 			 x->reason) < 0)
 			return -1;
-	}
-	for (size_t i = 0; i < d->old.ndata; i++) {
-		struct dobj *x = &d->old.data[i];
-
+	for_each_data(&d->old, x)
 		if (x->status == ST_REMOVED &&
 		    note(e, HP_NOTE_DATA, HP_NOTE_REMOVED, true, x->sym->name, NULL) < 0)
 			return -1;
-	}
 	return 0;
 }
 
-/* Global and weak aliases of what was emitted: other objects may use those names. */
+/*
+ * A global or weak alias of a defined function or variable: other objects
+ * may call or use it by that name, so the replacement carries it too.
+ */
+static bool is_exported_alias(const struct symbol *s)
+{
+	return s->alias_of && s->sec && (s->bind == STB_GLOBAL || s->bind == STB_WEAK);
+}
+
+/* The exported aliases of what was emitted. */
 static int emit_aliases(struct emitter *e)
 {
 	struct hp_hpd *h = e->h;
@@ -486,7 +566,7 @@ static int emit_aliases(struct emitter *e)
 		uint8_t kind;
 		int idx;
 
-		if (!s->alias_of || !s->sec || (s->bind != STB_GLOBAL && s->bind != STB_WEAK))
+		if (!is_exported_alias(s))
 			continue;
 		if ((f = func_of(s))) {
 			kind = HP_TGT_FUNC;
@@ -526,7 +606,7 @@ struct hp_hpd *emit_hpd(struct diff *d)
 	e.h = h;
 	h->major = HP_HPD_MAJOR;
 	h->minor = HP_HPD_MINOR;
-	h->machine = HP_MACHINE_X86_64;
+	h->machine = d->machine;
 	h->tool = xstrdup("hpdiff " HP_VERSION);
 	h->object = xstrdup(d->name);
 	h->source = xstrdup(d->old.elf.srcfile ? d->old.elf.srcfile : "");
@@ -534,39 +614,36 @@ struct hp_hpd *emit_hpd(struct diff *d)
 		goto fail;
 	memcpy(h->old_sha256, d->old.sha256, 32);
 	memcpy(h->new_sha256, d->new.sha256, 32);
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		if (d->new.funcs[i].status == ST_NEW || d->new.funcs[i].status == ST_CHANGED)
-			d->new.funcs[i].emit = (int)n++;
+	for_each_func(&d->new, f)
+		if (is_replaced_or_new(f))
+			f->emit = (int)n++;
 	h->funcs = xcalloc(n, sizeof(*h->funcs));
 	if (!h->funcs)
 		goto fail;
 	h->nfuncs = n;
 	e.cap_funcs = n;
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		if (d->new.funcs[i].emit >= 0 && widen_func(&d->new.funcs[i]) < 0)
+	for_each_func(&d->new, f)
+		if (f->emit >= 0 && widen_func(f) < 0)
 			goto fail;
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		if (d->new.funcs[i].emit >= 0 && emit_func(&e, &d->new.funcs[i]) < 0)
+	for_each_func(&d->new, f)
+		if (f->emit >= 0 && emit_func(&e, f) < 0)
 			goto fail;
 	/* New variables are carried even if no emitted code uses them yet. */
-	for (size_t i = 0; i < d->new.ndata; i++) {
-		struct dobj *x = &d->new.data[i];
-
+	for_each_data(&d->new, x)
 		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) == -1)
 			goto fail;
-	}
 	if (emit_aliases(&e) < 0)
 		goto fail;
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		d->unpatchable |= d->new.funcs[i].unpatchable;
-	for (size_t i = 0; i < d->new.ndata; i++)
-		d->unpatchable |= d->new.data[i].unpatchable;
+	for_each_func(&d->new, f)
+		d->unpatchable |= f->unpatchable;
+	for_each_data(&d->new, x)
+		d->unpatchable |= x->unpatchable;
 	/*
 	 * A .hpd that cannot be packaged carries the findings only: its code
 	 * would be refused anyway, and a refused function has no complete record.
 	 */
-	for (size_t i = 0; i < d->nfindings; i++)
-		d->unpatchable |= d->findings[i].unpatchable;
+	for_each_finding(d, fd)
+		d->unpatchable |= fd->unpatchable;
 	if (d->unpatchable)
 		hp_hpd_drop_code(h);
 	if (emit_notes(&e) < 0)

@@ -74,29 +74,40 @@ static size_t piece_slot(const struct object *o, const struct section *sec, uint
 	return (size_t)(h >> 17) & (o->piece_cap - 1);
 }
 
-static struct piece *get_piece(struct object *o, struct section *sec, uint64_t off, uint64_t size)
+/*
+ * The piece of `size` bytes at `off` in `sec`, made on first use, in *out
+ * (NULL if off is outside the section).  Returns 0, or -1 when out of
+ * memory: a piece that could not be made is not "no piece", which would
+ * compare two literals by section offset.
+ */
+static int get_piece(struct object *o, struct section *sec, uint64_t off, uint64_t size,
+		     struct piece **out)
 {
 	struct piece *p;
 	size_t i;
 
+	*out = NULL;
 	/* Every piece lies inside its section, whatever sh_entsize claims. */
 	if (off >= sec->size)
-		return NULL;
+		return 0;
 	if (size > sec->size - off)
 		size = sec->size - off;
 	if (!o->piece_cap) {
-		o->piece_cap = 256;
-		o->pieces = xcalloc(o->piece_cap, sizeof(*o->pieces));
+		o->pieces = xcalloc(256, sizeof(*o->pieces));
 		if (!o->pieces)
-			return NULL;
+			return -1;
+		o->piece_cap = 256;
 	}
 	i = piece_slot(o, sec, off);
-	for (p = o->pieces[i]; p; p = p->next)
-		if (p->sec == sec && p->off == off)
-			return p;
+	for (p = o->pieces[i]; p; p = p->next) {
+		if (p->sec == sec && p->off == off) {
+			*out = p;
+			return 0;
+		}
+	}
 	p = xcalloc(1, sizeof(*p));
 	if (!p)
-		return NULL;
+		return -1;
 	p->obj = o;
 	p->sec = sec;
 	p->off = off;
@@ -105,16 +116,18 @@ static struct piece *get_piece(struct object *o, struct section *sec, uint64_t o
 	p->next = o->pieces[i];
 	o->pieces[i] = p;
 	o->npieces++;
-	return p;
+	*out = p;
+	return 0;
 }
 
-/* The NUL-terminated string (of entsize-wide characters) holding `off`. */
-static struct piece *string_piece(struct object *o, struct section *sec, uint64_t off)
+/* The NUL-terminated string (of entsize-wide characters) holding `off`; as get_piece(). */
+static int string_piece(struct object *o, struct section *sec, uint64_t off, struct piece **out)
 {
 	uint64_t w = sec->entsize ? sec->entsize : 1, start, end;
 
+	*out = NULL;
 	if (off % w)
-		return NULL;
+		return 0;
 	for (start = off; start >= w; start -= w) {
 		const uint8_t *c = sec->data + start - w;
 		bool zero = true;
@@ -136,7 +149,7 @@ static struct piece *string_piece(struct object *o, struct section *sec, uint64_
 	}
 	if (end > sec->size)
 		end = sec->size;
-	return get_piece(o, sec, start, end - start);
+	return get_piece(o, sec, start, end - start, out);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -146,13 +159,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Where a relocation (with its field's PC bias) points, as a section offset. */
-static int64_t reloc_guess(const struct reloc *r)
+/* Where a relocation (with its field's usual PC bias) points, as a section offset. */
+static int64_t reloc_guess(const struct object *o, const struct reloc *r)
 {
 	int64_t base = r->sym->type == STT_SECTION ? 0 : (int64_t)r->sym->value;
-	bool pcrel = r->type == R_X86_64_PC32 || r->type == R_X86_64_PLT32;
 
-	return wadd(wadd(base, r->addend), pcrel ? 4 : 0);
+	return wadd(wadd(base, r->addend), arch_reloc_pc_bias(o->elf.machine, r->type));
 }
 
 /*
@@ -184,7 +196,7 @@ static int build_bounds(struct object *o, struct section *sec)
 
 			if (r->sym->sec != sec)
 				continue;
-			t = reloc_guess(r);
+			t = reloc_guess(o, r);
 			if (t >= 0 && (uint64_t)t <= sec->size)
 				b->v[n++] = (uint64_t)t;
 		}
@@ -198,13 +210,15 @@ static int build_bounds(struct object *o, struct section *sec)
 	return 0;
 }
 
-static struct piece *bounded_piece(struct object *o, struct section *sec, uint64_t off)
+/* The piece between the boundaries around `off`; as get_piece(). */
+static int bounded_piece(struct object *o, struct section *sec, uint64_t off, struct piece **out)
 {
 	struct bounds *b = &o->bounds[sec->index];
 	size_t lo = 0, hi;
 
+	*out = NULL;
 	if (!b->built && build_bounds(o, sec) < 0)
-		return NULL;
+		return -1;
 	/* The piece runs from the last boundary <= off to the next boundary. */
 	hi = b->n;
 	while (lo < hi) {
@@ -216,15 +230,32 @@ static struct piece *bounded_piece(struct object *o, struct section *sec, uint64
 			hi = mid;
 	}
 	if (lo == 0 || lo >= b->n)
-		return NULL;
-	return get_piece(o, sec, b->v[lo - 1], b->v[lo] - b->v[lo - 1]);
+		return 0;
+	return get_piece(o, sec, b->v[lo - 1], b->v[lo] - b->v[lo - 1], out);
 }
 
 /* ---- resolution --------------------------------------------------------- */
 
-/* What lives at `off` in `sec`, seen from function `self` (may be NULL). */
-static void resolve_at(struct object *o, struct func *self, struct section *sec, int64_t off,
-		       struct target *t)
+/*
+ * The anonymous read-only piece holding `off` (inside sec's bytes): a
+ * string of a mergeable string section, an entry of a section of mergeable
+ * constants, else the bytes between the offsets anything refers to.
+ */
+static int piece_at(struct object *o, struct section *sec, uint64_t off, struct piece **out)
+{
+	if ((sec->flags & SHF_MERGE) && (sec->flags & SHF_STRINGS))
+		return string_piece(o, sec, off, out);
+	if ((sec->flags & SHF_MERGE) && sec->entsize)
+		return get_piece(o, sec, off - off % sec->entsize, sec->entsize, out);
+	return bounded_piece(o, sec, off, out);
+}
+
+/*
+ * What lives at `off` in `sec`, seen from function `self` (may be NULL).
+ * Returns 0, or -1 when out of memory.
+ */
+static int resolve_at(struct object *o, struct func *self, struct section *sec, int64_t off,
+		      struct target *t)
 {
 	struct symbol *s;
 
@@ -233,49 +264,47 @@ static void resolve_at(struct object *o, struct func *self, struct section *sec,
 	t->sec = sec;
 	t->off = off;
 	if (off < 0 || (uint64_t)off > sec->size)
-		return;
+		return 0;
 	if (is_exec_sec(sec)) {
 		struct func *f;
 
 		s = find_symbol_containing(sec, (uint64_t)off);
 		f = s ? func_of(s) : NULL;
 		if (!f)
-			return;
+			return 0;
 		t->kind = f == self ? T_SELF : T_FUNC;
 		t->func = f;
 		t->off = off - (int64_t)f->off;
-		return;
+		return 0;
 	}
 	s = find_symbol_containing(sec, (uint64_t)off);
 	if (s && dobj_of(s)) {
 		t->kind = T_DATA;
 		t->data = dobj_of(s);
 		t->off = off - (int64_t)s->value;
-		return;
+		return 0;
 	}
+	/* Writable bytes no symbol covers have no identity: they stay a section offset. */
 	if (is_writable_sec(sec) || !sec->data || (uint64_t)off == sec->size)
-		return;
-	if ((sec->flags & SHF_MERGE) && (sec->flags & SHF_STRINGS))
-		t->piece = string_piece(o, sec, (uint64_t)off);
-	else if ((sec->flags & SHF_MERGE) && sec->entsize)
-		t->piece = get_piece(o, sec, (uint64_t)off - (uint64_t)off % sec->entsize,
-				     sec->entsize);
-	else
-		t->piece = bounded_piece(o, sec, (uint64_t)off);
+		return 0;
+	if (piece_at(o, sec, (uint64_t)off, &t->piece) < 0)
+		return -1;
 	if (t->piece) {
 		t->kind = T_PIECE;
 		t->off = off - (int64_t)t->piece->off;
 	}
+	return 0;
 }
 
 /*
  * Resolve relocation r, whose field is `bias` bytes before the end of its
  * instruction (for PC-relative types), into a target and the adjustment.
+ * Returns 0, or -1 when out of memory.
  */
-static void resolve_reloc(struct object *o, struct func *self, const struct reloc *r,
-			  int64_t bias, struct ref *ref)
+static int resolve_reloc(struct object *o, struct func *self, const struct reloc *r, int64_t bias,
+			 struct ref *ref)
 {
-	const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+	const struct hp_reloc_desc *d = hp_reloc_describe(o->elf.machine, r->type);
 	struct symbol *s = r->sym->alias_of ? r->sym->alias_of : r->sym;
 	int64_t toff;
 
@@ -294,9 +323,9 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 	}
 	ref->adj = wsub(r->addend, toff);
 	memset(&ref->t, 0, sizeof(ref->t));
-	if (s->type == STT_SECTION && s->sec) {
-		resolve_at(o, self, s->sec, toff, &ref->t);
-	} else if (func_of(s)) {
+	if (s->type == STT_SECTION && s->sec)
+		return resolve_at(o, self, s->sec, toff, &ref->t);
+	if (func_of(s)) {
 		ref->t.func = func_of(s);
 		ref->t.kind = ref->t.func == self ? T_SELF : T_FUNC;
 		ref->t.off = toff;
@@ -306,12 +335,13 @@ static void resolve_reloc(struct object *o, struct func *self, const struct relo
 		ref->t.off = toff;
 	} else if (s->sec && s->type != STT_FILE) {
 		/* a label or a zero-size symbol inside some section */
-		resolve_at(o, self, s->sec, wadd((int64_t)s->value, toff), &ref->t);
+		return resolve_at(o, self, s->sec, wadd((int64_t)s->value, toff), &ref->t);
 	} else {
 		ref->t.kind = T_UNDEF;
 		ref->t.sym = s;
 		ref->t.off = toff;
 	}
+	return 0;
 }
 
 /* `where` names the function or section; `base` is its start in the section. */
@@ -320,12 +350,12 @@ static int check_reloc_type(struct object *o, const struct reloc *r, const char 
 {
 	char buf[32];
 
-	if (hp_reloc_describe(HP_MACHINE_X86_64, r->type))
+	if (hp_reloc_describe(o->elf.machine, r->type))
 		return 0;
 	return error("%s: %s+0x%llx: unsupported relocation %s%s", o->name, where,
 		     (unsigned long long)(r->offset - base),
-		     hp_reloc_name(HP_MACHINE_X86_64, r->type, buf, sizeof(buf)),
-		     hp_reloc_hint(HP_MACHINE_X86_64, r->type));
+		     hp_reloc_name(o->elf.machine, r->type, buf, sizeof(buf)),
+		     hp_reloc_hint(o->elf.machine, r->type));
 }
 
 long func_insn_at(const struct func *f, uint64_t off)
@@ -350,6 +380,16 @@ static int cmp_ref(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/*
+ * A decoded PC-relative field whose target is inside its own function (a
+ * loop, an if) is not a reference: it compares as plain bytes, and moves
+ * with the code.  One past the end is outside: the next function.
+ */
+static bool is_internal_target(const struct func *f, int64_t target)
+{
+	return target >= 0 && (uint64_t)target < f->size;
+}
+
 /* References of a function: its relocations, then decoded PC-relative fields. */
 static int func_refs(struct object *o, struct func *f)
 {
@@ -369,7 +409,7 @@ static int func_refs(struct object *o, struct func *f)
 		uint64_t foff = r->offset - f->off;
 		long at = func_insn_at(f, foff);
 		const struct insn *in = at >= 0 ? &f->insns[at] : NULL;
-		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
+		const struct hp_reloc_desc *d = hp_reloc_describe(o->elf.machine, r->type);
 		struct ref *ref = &f->refs[f->nrefs++];
 		int64_t bias;
 
@@ -383,9 +423,9 @@ static int func_refs(struct object *o, struct func *f)
 		ref->size = d->size;
 		ref->type = r->type;
 		ref->branch = in && in->rel_size && in->off + in->rel_off == foff &&
-			      (in->type == INSN_CALL || in->type == INSN_JUMP ||
-			       in->type == INSN_JUMP_COND);
-		resolve_reloc(o, f, r, bias, ref);
+			      is_direct_branch(in);
+		if (resolve_reloc(o, f, r, bias, ref) < 0)
+			return -1;
 	}
 	for (long i = 0; i < f->ninsns; i++) {
 		const struct insn *in = &f->insns[i];
@@ -393,20 +433,19 @@ static int func_refs(struct object *o, struct func *f)
 		uint64_t field = in->off + in->rel_off;
 		struct ref *ref;
 
-		if (!in->rel_size || find_reloc(sec, f->off + field, in->rel_size))
-			continue;
-		/* Branches inside the function compare as plain bytes. */
-		if (target >= 0 && (uint64_t)target < f->size)
+		if (!in->rel_size || find_reloc(sec, f->off + field, in->rel_size) ||
+		    is_internal_target(f, target))
 			continue;
 		ref = &f->refs[f->nrefs++];
 		ref->off = (uint32_t)field;
 		ref->size = in->rel_size;
-		ref->type = in->rel_size == 4 ? R_X86_64_PC32 : R_X86_64_PC8;
+		/* 0 if no type has this width: emit.c refuses to carry the field */
+		ref->type = arch_reloc_pcrel_type(o->elf.machine, in->rel_size);
 		ref->implicit = true;
-		ref->branch = in->type == INSN_CALL || in->type == INSN_JUMP ||
-			      in->type == INSN_JUMP_COND;
+		ref->branch = is_direct_branch(in);
 		ref->adj = -(int64_t)(in->len - in->rel_off);
-		resolve_at(o, f, sec, (int64_t)f->off + target, &ref->t);
+		if (resolve_at(o, f, sec, (int64_t)f->off + target, &ref->t) < 0)
+			return -1;
 	}
 	sort(f->refs, f->nrefs, sizeof(*f->refs), cmp_ref);
 	return 0;
@@ -416,11 +455,13 @@ static int func_refs(struct object *o, struct func *f)
  * References inside data: pointers in an initial value, entries of a jump
  * table.  A PC-relative entry of a jump table is relative to the table's
  * start (".long .L5-.L4"), so its position in the table is the adjustment.
+ * Returns 0, or -1 (message said, nothing left in *out).
  */
 static int data_refs(struct object *o, struct section *sec, uint64_t start, uint64_t size,
 		     bool table_relative, struct ref **out, size_t *nout)
 {
 	struct reloc *first = find_reloc(sec, start, size);
+	struct ref *refs;
 	size_t n = 0;
 
 	*out = NULL;
@@ -429,35 +470,44 @@ static int data_refs(struct object *o, struct section *sec, uint64_t start, uint
 		n++;
 	if (!n)
 		return 0;
-	*out = xcalloc(n, sizeof(**out));
-	if (!*out)
+	refs = xcalloc(n, sizeof(*refs));
+	if (!refs)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct reloc *r = &first[i];
-		const struct hp_reloc_desc *d = hp_reloc_describe(HP_MACHINE_X86_64, r->type);
-		struct ref *ref = &(*out)[i];
+		const struct hp_reloc_desc *d = hp_reloc_describe(o->elf.machine, r->type);
+		struct ref *ref = &refs[i];
 		uint64_t foff = r->offset - start;
 
 		if (check_reloc_type(o, r, sec->name, 0) < 0)
-			return -1;
-		if (foff + d->size > size)
-			return error("%s: %s: relocation at 0x%llx crosses the end of a data item",
-				     o->name, sec->name, (unsigned long long)r->offset);
+			goto fail;
+		if (foff + d->size > size) {
+			error("%s: %s: relocation at 0x%llx crosses the end of a data item", o->name,
+			      sec->name, (unsigned long long)r->offset);
+			goto fail;
+		}
 		ref->off = (uint32_t)foff;
 		ref->size = d->size;
 		ref->type = r->type;
-		resolve_reloc(o, NULL, r, table_relative ? -(int64_t)foff : 0, ref);
+		if (resolve_reloc(o, NULL, r, table_relative ? -(int64_t)foff : 0, ref) < 0)
+			goto fail;
 	}
+	*out = refs;
 	*nout = n;
 	return 0;
+fail:
+	free(refs);
+	return -1;
 }
 
 int piece_refs(struct object *o, struct piece *p)
 {
 	if (p->refs_built)
 		return 0;
+	if (data_refs(o, p->sec, p->off, p->size, true, &p->refs, &p->nrefs) < 0)
+		return -1;
 	p->refs_built = true;
-	return data_refs(o, p->sec, p->off, p->size, true, &p->refs, &p->nrefs);
+	return 0;
 }
 
 static int add_user(struct dobj *d, struct func *f)
@@ -476,32 +526,25 @@ static int add_user(struct dobj *d, struct func *f)
 
 int object_analyse(struct object *o)
 {
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		struct func *f = &o->funcs[i];
+	for_each_func(o, f) {
 		size_t bad = 0;
 
-		f->ninsns = insn_decode_all(f->code, f->size, &f->insns, &bad);
+		f->ninsns = insn_decode_all(o->elf.machine, f->code, f->size, &f->insns, &bad);
 		if (f->ninsns < 0)
 			warn("%s: %s: bytes at +0x%zx do not decode; comparing it as raw bytes",
 			     o->name, f->sym->name, bad);
 	}
-	for (size_t i = 0; i < o->nfuncs; i++)
-		if (func_refs(o, &o->funcs[i]) < 0)
+	for_each_func(o, f)
+		if (func_refs(o, f) < 0)
 			return -1;
-	for (size_t i = 0; i < o->ndata; i++) {
-		struct dobj *d = &o->data[i];
-
-		if (d->sec && d->sec->data &&
-		    data_refs(o, d->sec, d->off, d->size, false, &d->refs, &d->nrefs) < 0)
+	for_each_data(o, x)
+		if (x->sec && x->sec->data &&
+		    data_refs(o, x->sec, x->off, x->size, false, &x->refs, &x->nrefs) < 0)
 			return -1;
-	}
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		struct func *f = &o->funcs[i];
-
-		for (size_t j = 0; j < f->nrefs; j++)
-			if (f->refs[j].t.kind == T_DATA && add_user(f->refs[j].t.data, f) < 0)
+	for_each_func(o, f)
+		for_each_ref(f, r)
+			if (r->t.kind == T_DATA && add_user(r->t.data, f) < 0)
 				return -1;
-	}
 	return 0;
 }
 
@@ -518,26 +561,36 @@ static bool is_anonymous(const struct symbol *s)
 	return !strncmp(s->name, ".L", 2) || (s->sec && (s->sec->flags & SHF_MERGE));
 }
 
+/*
+ * A function of the model: a function symbol with an extent, under its
+ * canonical name (aliases resolve to it).  A zero-size function symbol
+ * marks a place in hand-written assembly, not code to compare.
+ */
+static bool is_model_func(const struct symbol *s)
+{
+	return !s->alias_of && is_func_sym(s) && s->size;
+}
+
+/* A named data item of the model: canonical, and not a literal (is_anonymous()). */
+static bool is_model_data(const struct symbol *s)
+{
+	return !s->alias_of && is_data_sym(s) && !is_anonymous(s);
+}
+
 static int add_symbols(struct object *o)
 {
 	size_t nf = 0, nd = 0;
 
 	for_each_sym(&o->elf, s) {
-		if (s->alias_of)
-			continue;
-		if (is_func_sym(s) && s->size)
-			nf++;
-		else if (is_data_sym(s) && !is_anonymous(s))
-			nd++;
+		nf += is_model_func(s);
+		nd += is_model_data(s);
 	}
 	o->funcs = xcalloc(nf, sizeof(*o->funcs));
 	o->data = xcalloc(nd, sizeof(*o->data));
 	if (!o->funcs || !o->data)
 		return -1;
 	for_each_sym(&o->elf, s) {
-		if (s->alias_of)
-			continue;
-		if (is_func_sym(s) && s->size) {
+		if (is_model_func(s)) {
 			struct func *f = &o->funcs[o->nfuncs++];
 
 			f->sym = s;
@@ -551,7 +604,7 @@ static int add_symbols(struct object *o)
 			if (!f->key)
 				return -1;
 			s->priv = f;
-		} else if (is_data_sym(s) && !is_anonymous(s)) {
+		} else if (is_model_data(s)) {
 			struct dobj *d = &o->data[o->ndata++];
 
 			d->sym = s;
@@ -587,21 +640,21 @@ int object_load(struct object *o, const char *name, const uint8_t *image, size_t
 
 void object_free(struct object *o)
 {
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		free(o->funcs[i].insns);
-		free(o->funcs[i].refs);
-		free(o->funcs[i].key);
-		free(o->funcs[i].reason);
-		free(o->funcs[i].source);
-		free(o->funcs[i].wcode);
-		free(o->funcs[i].wmap);
+	for_each_func(o, f) {
+		free(f->insns);
+		free(f->refs);
+		free(f->key);
+		free(f->reason);
+		free(f->source);
+		free(f->wcode);
+		free(f->wmap);
 	}
 	free(o->funcs);
-	for (size_t i = 0; i < o->ndata; i++) {
-		free(o->data[i].refs);
-		free(o->data[i].key);
-		free(o->data[i].reason);
-		free(o->data[i].users);
+	for_each_data(o, x) {
+		free(x->refs);
+		free(x->key);
+		free(x->reason);
+		free(x->users);
 	}
 	free(o->data);
 	for (size_t i = 0; i < o->piece_cap; i++) {

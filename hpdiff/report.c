@@ -58,34 +58,22 @@ void report_text(FILE *f, const struct diff *d)
 		d->unpatchable ? "differs, NOT hotpatchable" : "differs, hotpatchable");
 	if (d->analysed && !dwarf_checked(d))
 		fprintf(f, "  note: no DWARF, so type layout changes were not checked\n");
-	for (size_t i = 0; i < d->nfindings; i++)
-		fprintf(f, "  %s%s: %s\n", d->findings[i].unpatchable ? "NOT HOTPATCHABLE: " : "",
-			d->findings[i].name, d->findings[i].reason);
-	for (size_t i = 0; i < d->new.nfuncs; i++) {
-		const struct func *fn = &d->new.funcs[i];
-
+	for_each_finding(d, fd)
+		fprintf(f, "  %s%s: %s\n", fd->unpatchable ? "NOT HOTPATCHABLE: " : "", fd->name,
+			fd->reason);
+	for_each_func(&d->new, fn)
 		if (fn->status != ST_SAME)
 			line(f, "func", fn->status, fn->sym->name, fn->unpatchable, fn->reason,
 			     fn->source);
-	}
-	for (size_t i = 0; i < d->old.nfuncs; i++) {
-		const struct func *fn = &d->old.funcs[i];
-
+	for_each_func(&d->old, fn)
 		if (fn->status == ST_REMOVED)
 			line(f, "func", fn->status, fn->sym->name, false, NULL, NULL);
-	}
-	for (size_t i = 0; i < d->new.ndata; i++) {
-		const struct dobj *x = &d->new.data[i];
-
+	for_each_data(&d->new, x)
 		if (x->status != ST_SAME)
 			line(f, "data", x->status, x->sym->name, x->unpatchable, x->reason, NULL);
-	}
-	for (size_t i = 0; i < d->old.ndata; i++) {
-		const struct dobj *x = &d->old.data[i];
-
+	for_each_data(&d->old, x)
 		if (x->status == ST_REMOVED)
 			line(f, "data", x->status, x->sym->name, false, NULL, NULL);
-	}
 }
 
 /* ---- JSON --------------------------------------------------------------------- */
@@ -148,25 +136,24 @@ struct json_object *report_json(const struct diff *d)
 	/* Without DWARF on both sides, struct layout changes go unnoticed. */
 	if (d->analysed)
 		json_object_object_add(o, "dwarf", json_object_new_boolean(dwarf_checked(d)));
-	for (size_t i = 0; i < d->new.nfuncs; i++)
-		if (d->new.funcs[i].status != ST_SAME)
-			json_object_array_add(funcs, func_json(&d->new.funcs[i]));
-	for (size_t i = 0; i < d->old.nfuncs; i++)
-		if (d->old.funcs[i].status == ST_REMOVED)
-			json_object_array_add(funcs, func_json(&d->old.funcs[i]));
-	for (size_t i = 0; i < d->new.ndata; i++)
-		if (d->new.data[i].status != ST_SAME)
-			json_object_array_add(data, data_json(&d->new.data[i]));
-	for (size_t i = 0; i < d->old.ndata; i++)
-		if (d->old.data[i].status == ST_REMOVED)
-			json_object_array_add(data, data_json(&d->old.data[i]));
-	for (size_t i = 0; i < d->nfindings; i++) {
+	for_each_func(&d->new, fn)
+		if (fn->status != ST_SAME)
+			json_object_array_add(funcs, func_json(fn));
+	for_each_func(&d->old, fn)
+		if (fn->status == ST_REMOVED)
+			json_object_array_add(funcs, func_json(fn));
+	for_each_data(&d->new, x)
+		if (x->status != ST_SAME)
+			json_object_array_add(data, data_json(x));
+	for_each_data(&d->old, x)
+		if (x->status == ST_REMOVED)
+			json_object_array_add(data, data_json(x));
+	for_each_finding(d, fd) {
 		struct json_object *f = json_object_new_object();
 
-		add_str(f, "name", d->findings[i].name);
-		json_object_object_add(f, "hotpatchable",
-				       json_object_new_boolean(!d->findings[i].unpatchable));
-		add_str(f, "reason", d->findings[i].reason);
+		add_str(f, "name", fd->name);
+		json_object_object_add(f, "hotpatchable", json_object_new_boolean(!fd->unpatchable));
+		add_str(f, "reason", fd->reason);
 		json_object_array_add(findings, f);
 	}
 	json_object_object_add(o, "functions", funcs);
@@ -362,13 +349,10 @@ static void show_func(FILE *f, const struct func *a, const struct func *b)
 
 void report_show(FILE *f, const struct diff *d)
 {
-	for (size_t i = 0; i < d->new.nfuncs; i++) {
-		const struct func *fn = &d->new.funcs[i];
-
-		if (fn->status == ST_CHANGED || fn->status == ST_NEW)
+	for_each_func(&d->new, fn)
+		if (is_replaced_or_new(fn))
 			show_func(f, fn->twin, fn);
-	}
-	for (size_t i = 0; i < d->old.nfuncs; i++)
-		if (d->old.funcs[i].status == ST_REMOVED)
-			show_func(f, &d->old.funcs[i], NULL);
+	for_each_func(&d->old, fn)
+		if (fn->status == ST_REMOVED)
+			show_func(f, fn, NULL);
 }

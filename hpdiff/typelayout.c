@@ -95,12 +95,9 @@ static const struct func *find_func(const struct object *o, const char *name)
 	if (s && func_of(s))
 		return func_of(s);
 	/* Out-of-line clones carry the origin's name in DWARF. */
-	for (size_t i = 0; i < o->nfuncs; i++) {
-		const char *n = o->funcs[i].sym->name;
-
-		if (clone_origin_len(n) == len && !strncmp(n, name, len))
-			return &o->funcs[i];
-	}
+	for_each_func(o, f)
+		if (clone_origin_len(f->sym->name) == len && !strncmp(f->sym->name, name, len))
+			return f;
 	return NULL;
 }
 

@@ -2,9 +2,10 @@
  * Widening short branches that leave a function.
  *
  * Without -ffunction-sections the assembler relaxes a tail call to a
- * nearby static function into "jmp rel8" (eb xx) with no relocation.  Once
- * the function is copied elsewhere no 8-bit displacement can reach the old
- * target, so the emitted code uses the 32-bit form instead.  Growing one
+ * nearby static function into a short jump (x86-64's "jmp rel8", eb xx)
+ * with no relocation.  Once the function is copied elsewhere no 8-bit
+ * displacement can reach the old target, so the emitted code uses the
+ * 32-bit form instead (insn_widen_branch() re-encodes it).  Growing one
  * instruction moves everything after it, which can push an internal short
  * branch out of range in turn: the layout is recomputed until it settles
  * (it only ever grows, so it terminates).
@@ -71,19 +72,20 @@ static uint32_t layout(const struct func *f, const struct wide *w, uint32_t *new
 
 static int mark(const struct func *f, struct wide *w, const char **why)
 {
-	for (size_t r = 0; r < f->nrefs; r++) {
+	uint16_t machine = f->obj->elf.machine;
+
+	for_each_ref(f, r) {
 		long i;
 
-		if (f->refs[r].size != 1)
+		if (r->size != 1)
 			continue;
 		/* The field is inside its instruction: find the instruction start. */
-		for (i = 0; i < f->ninsns && f->insns[i].off + f->insns[i].len <= f->refs[r].off; i++)
+		for (i = 0; i < f->ninsns && f->insns[i].off + f->insns[i].len <= r->off; i++)
 			;
 		if (i == f->ninsns ||
-		    insn_widen_branch(f->code, &f->insns[i], w[i].bytes, &w[i].len,
+		    insn_widen_branch(machine, f->code, &f->insns[i], w[i].bytes, &w[i].len,
 				      &w[i].rel_off) < 0) {
-			*why = "an 8-bit PC-relative field leaves the function and is not a "
-			       "jmp or jcc that has a 32-bit form";
+			*why = insn_widen_refusal(machine, true);
 			return -1;
 		}
 		w[i].on = true;
@@ -94,6 +96,7 @@ static int mark(const struct func *f, struct wide *w, const char **why)
 /* Widen internal short branches until every displacement fits. */
 static int settle(const struct func *f, struct wide *w, uint32_t *newoff, const char **why)
 {
+	uint16_t machine = f->obj->elf.machine;
 	bool changed = true;
 
 	while (changed) {
@@ -113,9 +116,9 @@ static int settle(const struct func *f, struct wide *w, uint32_t *newoff, const 
 			disp = (int64_t)newoff[k] - (newoff[i] + in->len);
 			if (disp >= -128 && disp <= 127)
 				continue;
-			if (insn_widen_branch(f->code, in, w[i].bytes, &w[i].len, &w[i].rel_off) <
-			    0) {
-				*why = "a loop or jrcxz instruction would no longer reach its target";
+			if (insn_widen_branch(machine, f->code, in, w[i].bytes, &w[i].len,
+					      &w[i].rel_off) < 0) {
+				*why = insn_widen_refusal(machine, false);
 				return -1;
 			}
 			w[i].on = true;
@@ -137,7 +140,7 @@ static int emit_code(struct func *f, const struct wide *w, const uint32_t *newof
 		const struct insn *in = &f->insns[i];
 		uint8_t len = w[i].on ? w[i].len : in->len;
 		uint8_t rel_off = w[i].on ? w[i].rel_off : in->rel_off;
-		uint8_t rel_size = w[i].on ? 4 : in->rel_size;
+		uint8_t rel_size = w[i].on ? INSN_WIDE_REL_SIZE : in->rel_size;
 		long k;
 
 		memcpy(out + newoff[i], w[i].on ? w[i].bytes : f->code + in->off, len);

@@ -4,6 +4,7 @@
  * path decodes without operands; operands are decoded only for text.
  */
 #include <Zydis/Zydis.h>
+#include <elf.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,13 +87,18 @@ static void fill(struct insn *in, uint32_t off, const ZydisDecodedInstruction *z
 	in->type = classify(zi, relative);
 }
 
-long insn_decode_all(const uint8_t *code, size_t size, struct insn **out, size_t *bad_off)
+long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct insn **out,
+		     size_t *bad_off)
 {
 	size_t cap = size / 4 + 4, n = 0, off = 0;
 	struct insn *v;
 
-	init();
 	*out = NULL;
+	if (machine != EM_X86_64) {
+		*bad_off = 0;
+		return -1;
+	}
+	init();
 	v = xmalloc(cap * sizeof(*v));
 	if (!v)
 		return -1;
@@ -117,13 +123,14 @@ long insn_decode_all(const uint8_t *code, size_t size, struct insn **out, size_t
 	return (long)n;
 }
 
-const char *insn_format(const uint8_t *code, size_t len, uint64_t addr, char *buf, size_t size)
+const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr,
+			char *buf, size_t size)
 {
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 
 	init();
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, len, &zi, ops)) ||
+	if (machine != EM_X86_64 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, len, &zi, ops)) ||
 	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&formatter, &zi, ops,
 							zi.operand_count_visible, buf, size, addr,
 							NULL))) {
@@ -132,12 +139,12 @@ const char *insn_format(const uint8_t *code, size_t len, uint64_t addr, char *bu
 	return buf;
 }
 
-int insn_widen_branch(const uint8_t *code, const struct insn *in, uint8_t *out, uint8_t *len,
-		      uint8_t *rel_off)
+int insn_widen_branch(uint16_t machine, const uint8_t *code, const struct insn *in, uint8_t *out,
+		      uint8_t *len, uint8_t *rel_off)
 {
 	uint8_t op, pre;
 
-	if (in->rel_size != 1 || in->rel_off < 1)
+	if (machine != EM_X86_64 || in->rel_size != 1 || in->rel_off < 1)
 		return -1;
 	pre = in->rel_off - 1; /* prefixes (bnd, branch hints) before the opcode */
 	op = code[in->off + pre];
@@ -152,7 +159,16 @@ int insn_widen_branch(const uint8_t *code, const struct insn *in, uint8_t *out, 
 	} else {
 		return -1;
 	}
-	memset(out + *rel_off, 0, 4);
-	*len = *rel_off + 4;
+	memset(out + *rel_off, 0, INSN_WIDE_REL_SIZE);
+	*len = *rel_off + INSN_WIDE_REL_SIZE;
 	return 0;
+}
+
+const char *insn_widen_refusal(uint16_t machine, bool leaves)
+{
+	(void)machine;
+	/* jmp and jcc have rel32 forms; loop, loope, loopne, jrcxz and jecxz only rel8 */
+	return leaves ? "an 8-bit PC-relative field leaves the function and is not a jmp or jcc "
+			"that has a 32-bit form"
+		      : "a loop or jrcxz instruction would no longer reach its target";
 }

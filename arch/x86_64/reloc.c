@@ -157,3 +157,11 @@ enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type)
 		return ARCH_DYN_OTHER;
 	}
 }
+
+unsigned arch_reloc_pc_bias(uint16_t machine, uint32_t type)
+{
+	/* call, jmp, lea, mov ... with a rel32 last: the addend is target - 4 */
+	if (machine == EM_X86_64 && (type == R_X86_64_PC32 || type == R_X86_64_PLT32))
+		return 4;
+	return 0;
+}

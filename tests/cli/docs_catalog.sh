@@ -37,11 +37,13 @@ calls_for() {
 	local base=${1#"$root"/}
 	local msgs="error warn usage_error =why"
 	case $base in
-	hpdiff/compare.c | hpdiff/emit.c | hpdiff/typelayout.c | hpdiff/diff.c | hpdiff/object.c)
+	hpdiff/emit.c) echo "$msgs return refuse xasprintf xstrdup snprintf append" ;;
+	hpdiff/compare.c | hpdiff/typelayout.c | hpdiff/diff.c | hpdiff/object.c)
 		echo "$msgs refuse xasprintf xstrdup snprintf append" ;;
 	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c | common/cli.c | common/mem.c)
 		echo "$msgs fprintf printf fputs puts xasprintf snprintf" ;;
-	hpdiff/* | arch/x86_64/decode.c) echo "$msgs" ;;
+	hpdiff/*) echo "$msgs" ;;
+	arch/x86_64/decode.c) echo "$msgs return" ;;
 	format/common.c) echo "hp_fail snprintf =messages" ;;
 	format/hpd.c)
 		echo "hp_fail hp_rbuf_fail fail_at get_copy get_relocs get_table hp_get_u8" \
