@@ -118,6 +118,23 @@ enum arch_dyn_reloc {
 };
 enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type);
 
+/* -- asked by hpapply's loader (hpapply/placement.c) -- */
+
+/*
+ * Does the instruction load a thread-pointer offset from a GOT slot
+ * (initial exec: GOTTPOFF on x86-64)?  With arch_reloc_got_load(): the
+ * instruction reads an 8-byte value from a slot, which the loader provides.
+ */
+bool arch_reloc_got_tp_load(uint16_t machine, uint32_t type);
+
+/*
+ * Is the field a call's (or tail jump's) target, which may be reached
+ * through a PLT entry or another jump stub rather than directly (PLT32 on
+ * x86-64)?  A field that takes a function's address (PC32) must get the
+ * function itself.
+ */
+bool arch_reloc_plt_call(uint16_t machine, uint32_t type);
+
 /* ---- decoding ------------------------------------------------------- */
 
 enum insn_type {
@@ -202,6 +219,37 @@ void arch_clear_step_flag(regs_t *r);
 void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t args[6]);
 /* The system call's result after it ran. */
 long arch_syscall_result(const regs_t *r);
+
+/* -- asked by hpapply's remote calls, commit and loader (hpapply/ptrace.c, placement.c) -- */
+
+/*
+ * Bytes of the system call instruction the syscall stub begins with: at a
+ * syscall stop inside the stub, the pc is this far past the stub's start.
+ */
+#define ARCH_SYSCALL_INSN_LEN 2
+
+/* The system call number a syscall stop (entry or exit) reports; -1 if none. */
+long arch_syscall_nr(const regs_t *r);
+
+/*
+ * Point r, a stopped thread's resume state, at code to run at `at` on the
+ * thread's own stack: the pc at `at`; the stack pointer below the red zone
+ * (the bytes under it the interrupted code may be using), aligned as at a
+ * call; no system call to restart.  The other registers are kept.
+ */
+void arch_stub_regs(regs_t *r, uint64_t at);
+
+/*
+ * How far a package's region may be from the baseline image: the reach of
+ * the redirect jump and of the PC-relative fields between them (rel32: 2 GiB).
+ */
+#define ARCH_NEAR_REACH (1ull << 31)
+
+/* Where user space ends: no mapping goes at or above it (47-bit addresses). */
+#define ARCH_USER_END 0x7ffffffff000ull
+
+/* Fill code[0, len) with instructions that trap (int3): padding between functions. */
+void arch_fill_trap(uint8_t *code, size_t len);
 
 /* Is there an endbr64 at code[0..4)? */
 bool arch_has_endbr(const uint8_t *code, size_t len);

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "verify/verify.h"
 #include "hpapply/apply.h"
 #include "hpapply/placement.h"
@@ -55,6 +56,7 @@ struct op {
 	size_t manifest_len;
 	struct hp_manifest *hint; /* unverified, only to find the baseline */
 	struct hp_verified v;
+	uint16_t machine; /* the verified package's, which is hpapply's own */
 	struct loaded img; /* the baseline as mapped in the process */
 	struct state cur, next;
 	uint64_t cur_at, state_at;
@@ -452,18 +454,32 @@ static int read_package(struct op *o, const char *path)
 	return 0;
 }
 
+/*
+ * The whole package against the baseline the process has mapped and its
+ * sequence state.  hp_verify checks the baseline's machine is the
+ * package's; hpapply patches processes of its own machine only.
+ */
 static int verify(struct op *o, const struct apply_opts *a)
 {
 	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl, .target = &o->img.img,
 				    .have_state = true, .applied_seq = o->cur.seq,
 				    .floor = o->cur.floor};
 
-	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) == 0 && o->v.payload)
-		return 0;
-	if (o->v.cls == HP_V_TROUBLE)
-		return error("%s: cannot verify: %s", a->package, o->v.message);
-	o->refused = true;
-	return error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
+	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) < 0 || !o->v.payload) {
+		if (o->v.cls == HP_V_TROUBLE)
+			return error("%s: cannot verify: %s", a->package, o->v.message);
+		o->refused = true;
+		return error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls),
+			     o->v.message);
+	}
+	o->machine = arch_machine(o->v.manifest->arch);
+	if (o->machine != arch_host_machine()) {
+		o->refused = true;
+		return error("%s: refused (target): the package is for %s, and hpapply patches %s "
+			     "processes",
+			     a->package, o->v.manifest->arch, arch_name(arch_host_machine()));
+	}
+	return 0;
 }
 
 /* Thread-pointer offsets only mean something in the program itself. */
@@ -493,7 +509,7 @@ static int prepare(struct op *o)
 	/* each sets o->refused itself when the answer is a refusal */
 	if (check_tls(o) < 0 || check_memory(o) < 0)
 		goto out;
-	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, &o->plan) < 0 ||
+	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, o->machine, &o->plan) < 0 ||
 	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) < 0 ||
 	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) < 0)
 		goto out;

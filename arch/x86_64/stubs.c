@@ -78,6 +78,30 @@ long arch_syscall_result(const regs_t *r)
 	return (long)r->rax;
 }
 
+long arch_syscall_nr(const regs_t *r)
+{
+	return (long)r->orig_rax;
+}
+
+/*
+ * Bytes left alone below a thread's rsp when a stub runs on its stack:
+ * the psABI's red zone is 128 bytes; 512 leaves room to spare.
+ */
+#define STUB_STACK_GAP 512
+#define STACK_ALIGN 16
+
+void arch_stub_regs(regs_t *r, uint64_t at)
+{
+	r->rsp = (r->rsp - STUB_STACK_GAP) & ~(unsigned long long)(STACK_ALIGN - 1);
+	r->rip = at;
+	r->orig_rax = (unsigned long long)-1;
+}
+
+void arch_fill_trap(uint8_t *code, size_t len)
+{
+	memset(code, 0xcc, len); /* int3 */
+}
+
 bool arch_has_endbr(const uint8_t *c, size_t len)
 {
 	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa;
