@@ -196,8 +196,6 @@ typedef struct user_regs_struct regs_t;
 
 /* Bytes of the redirect jump (jmp rel32). */
 #define ARCH_JUMP_LEN 5
-/* Bytes a function's entry may keep before the jump (endbr64). */
-#define ARCH_ENDBR_LEN 4
 
 /*
  * Normalise a stopped thread's registers so that resuming them is a plain
@@ -220,39 +218,6 @@ void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t args[6]);
 /* The system call's result after it ran. */
 long arch_syscall_result(const regs_t *r);
 
-/* -- asked by hpapply's remote calls, commit and loader (hpapply/ptrace.c, placement.c) -- */
-
-/*
- * Bytes of the system call instruction the syscall stub begins with: at a
- * syscall stop inside the stub, the pc is this far past the stub's start.
- */
-#define ARCH_SYSCALL_INSN_LEN 2
-
-/* The system call number a syscall stop (entry or exit) reports; -1 if none. */
-long arch_syscall_nr(const regs_t *r);
-
-/*
- * Point r, a stopped thread's resume state, at code to run at `at` on the
- * thread's own stack: the pc at `at`; the stack pointer below the red zone
- * (the bytes under it the interrupted code may be using), aligned as at a
- * call; no system call to restart.  The other registers are kept.
- */
-void arch_stub_regs(regs_t *r, uint64_t at);
-
-/*
- * How far a package's region may be from the baseline image: the reach of
- * the redirect jump and of the PC-relative fields between them (rel32: 2 GiB).
- */
-#define ARCH_NEAR_REACH (1ull << 31)
-
-/* Where user space ends: no mapping goes at or above it (47-bit addresses). */
-#define ARCH_USER_END 0x7ffffffff000ull
-
-/* Fill code[0, len) with instructions that trap (int3): padding between functions. */
-void arch_fill_trap(uint8_t *code, size_t len);
-
-/* Is there an endbr64 at code[0..4)? */
-bool arch_has_endbr(const uint8_t *code, size_t len);
 
 /* `jmp to` placed at `at`: ARCH_JUMP_LEN bytes into out.  false if out of reach. */
 bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN]);
@@ -302,5 +267,42 @@ struct arch_write {
 size_t arch_commit_stub(uint64_t at, const regs_t *resume, const struct arch_write *w, size_t n,
 			uint64_t commit_flag, uint64_t sigmask, uint8_t *out, size_t size,
 			size_t *tail);
+
+/* -- asked by hpapply (hpapply/ptrace.c, placement.c, apply.c) -- */
+
+/*
+ * Bytes of the system call instruction the syscall stub begins with: at a
+ * syscall stop inside the stub, the pc is this far past the stub's start.
+ */
+#define ARCH_SYSCALL_INSN_LEN 2
+
+/* The system call number a syscall stop (entry or exit) reports; -1 if none. */
+long arch_syscall_nr(const regs_t *r);
+
+/*
+ * Point r, a stopped thread's resume state, at code to run at `at` on the
+ * thread's own stack: the pc at `at`; the stack pointer below the red zone
+ * (the bytes under it the interrupted code may be using), aligned as at a
+ * call; no system call to restart.  The other registers are kept.
+ */
+void arch_stub_regs(regs_t *r, uint64_t at);
+
+/*
+ * How far a package's region may be from the baseline image: the reach of
+ * the redirect jump and of the PC-relative fields between them (rel32: 2 GiB).
+ */
+#define ARCH_NEAR_REACH (1ull << 31)
+
+/* Where user space ends: no mapping goes at or above it (47-bit addresses). */
+#define ARCH_USER_END 0x7ffffffff000ull
+
+/* Fill code[0, len) with instructions that trap (int3): padding between functions. */
+void arch_fill_trap(uint8_t *code, size_t len);
+
+/*
+ * Bytes at a function's entry code[0, len) that the redirect goes after: a
+ * landing pad indirect branches must still find (endbr64: 4), or 0.
+ */
+size_t arch_landing_pad(const uint8_t *code, size_t len);
 
 #endif

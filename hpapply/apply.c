@@ -159,8 +159,8 @@ static enum outcome plan_redirects(struct op *o)
 			error("%s: cannot read it", m->funcs[i].name);
 			return OUTCOME_TROUBLE;
 		}
-		/* keep endbr64: indirect branches must still land on it */
-		skip = arch_has_endbr(head, m->funcs[i].size) ? ARCH_ENDBR_LEN : 0;
+		/* keep the landing pad: indirect branches must still find it */
+		skip = (uint32_t)arch_landing_pad(head, m->funcs[i].size);
 		if (m->funcs[i].size < skip + ARCH_JUMP_LEN) {
 			error("%s is %u bytes: too short for the %d-byte redirect", m->funcs[i].name,
 			      m->funcs[i].size, skip + ARCH_JUMP_LEN);

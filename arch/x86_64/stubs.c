@@ -102,9 +102,10 @@ void arch_fill_trap(uint8_t *code, size_t len)
 	memset(code, 0xcc, len); /* int3 */
 }
 
-bool arch_has_endbr(const uint8_t *c, size_t len)
+size_t arch_landing_pad(const uint8_t *c, size_t len)
 {
-	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa;
+	/* endbr64: f3 0f 1e fa */
+	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
 }
 
 bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN])
