@@ -42,7 +42,7 @@ int layout_plan(const struct hp_payload *pl, uint16_t machine, struct plan *p);
 void plan_free(struct plan *p);
 
 /*
- * Pick a free address for the region within rel32 reach of the image
+ * Pick a free address for the region within ARCH_NEAR_REACH of the image
  * [img_lo, img_hi).  -1 after a message if there is none.
  */
 int layout_place(const struct plan *p, const struct maps *m, uint64_t img_lo, uint64_t img_hi,
