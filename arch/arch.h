@@ -61,9 +61,6 @@ uint16_t arch_machine(const char *name);
 /* The machine hpapply's own process runs (the processes it can patch). */
 uint16_t arch_host_machine(void);
 
-/* Transitional: the constant generic code still names; it goes with issue #8. */
-#define HP_MACHINE_X86_64 62
-
 /* ---- relocation questions ------------------------------------------- */
 
 /* Description of a relocation type, or NULL if the formats do not carry it. */
@@ -128,6 +125,21 @@ enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type);
  * types with no such bias.
  */
 unsigned arch_reloc_pc_bias(uint16_t machine, uint32_t type);
+
+/*
+ * Does the instruction load a thread-pointer offset from a GOT slot
+ * (initial exec: GOTTPOFF on x86-64)?  With arch_reloc_got_load(): the
+ * instruction reads an 8-byte value from a slot, which the loader provides.
+ */
+bool arch_reloc_got_tp_load(uint16_t machine, uint32_t type);
+
+/*
+ * Is the field a call's (or tail jump's) target, which may be reached
+ * through a PLT entry or another jump stub rather than directly (PLT32 on
+ * x86-64)?  A field that takes a function's address (PC32) must get the
+ * function itself.
+ */
+bool arch_reloc_plt_call(uint16_t machine, uint32_t type);
 
 /* ---- linking: what the linker made of an object's code (hppack) ---- */
 
@@ -234,8 +246,6 @@ typedef struct user_regs_struct regs_t;
 
 /* Bytes of the redirect jump (jmp rel32). */
 #define ARCH_JUMP_LEN 5
-/* Bytes a function's entry may keep before the jump (endbr64). */
-#define ARCH_ENDBR_LEN 4
 
 /*
  * Normalise a stopped thread's registers so that resuming them is a plain
@@ -258,8 +268,6 @@ void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t args[6]);
 /* The system call's result after it ran. */
 long arch_syscall_result(const regs_t *r);
 
-/* Is there an endbr64 at code[0..4)? */
-bool arch_has_endbr(const uint8_t *code, size_t len);
 
 /* `jmp to` placed at `at`: ARCH_JUMP_LEN bytes into out.  false if out of reach. */
 bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN]);
@@ -309,5 +317,42 @@ struct arch_write {
 size_t arch_commit_stub(uint64_t at, const regs_t *resume, const struct arch_write *w, size_t n,
 			uint64_t commit_flag, uint64_t sigmask, uint8_t *out, size_t size,
 			size_t *tail);
+
+/* -- asked by hpapply (hpapply/ptrace.c, placement.c, apply.c) -- */
+
+/*
+ * Bytes of the system call instruction the syscall stub begins with: at a
+ * syscall stop inside the stub, the pc is this far past the stub's start.
+ */
+#define ARCH_SYSCALL_INSN_LEN 2
+
+/* The system call number a syscall stop (entry or exit) reports; -1 if none. */
+long arch_syscall_nr(const regs_t *r);
+
+/*
+ * Point r, a stopped thread's resume state, at code to run at `at` on the
+ * thread's own stack: the pc at `at`; the stack pointer below the red zone
+ * (the bytes under it the interrupted code may be using), aligned as at a
+ * call; no system call to restart.  The other registers are kept.
+ */
+void arch_stub_regs(regs_t *r, uint64_t at);
+
+/*
+ * How far a package's region may be from the baseline image: the reach of
+ * the redirect jump and of the PC-relative fields between them (rel32: 2 GiB).
+ */
+#define ARCH_NEAR_REACH (1ull << 31)
+
+/* Where user space ends: no mapping goes at or above it (47-bit addresses). */
+#define ARCH_USER_END 0x7ffffffff000ull
+
+/* Fill code[0, len) with instructions that trap (int3): padding between functions. */
+void arch_fill_trap(uint8_t *code, size_t len);
+
+/*
+ * Bytes at a function's entry code[0, len) that the redirect goes after: a
+ * landing pad indirect branches must still find (endbr64: 4), or 0.
+ */
+size_t arch_landing_pad(const uint8_t *code, size_t len);
 
 #endif

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "verify/verify.h"
 #include "hpapply/apply.h"
 #include "hpapply/placement.h"
@@ -40,6 +41,7 @@
 #include "hpapply/target.h"
 #include "common/cli.h"
 #include "common/mem.h"
+#include "common/outcome.h"
 
 #define MAX_ATTEMPTS 12
 
@@ -47,7 +49,6 @@
 struct op {
 	struct session s;
 	bool verbose;
-	bool refused;	/* the outcome is "refused" (exit 1), not "trouble" */
 	bool committed;
 	uint8_t *pkg;	/* the one in-memory copy of the package */
 	size_t pkg_len;
@@ -55,6 +56,7 @@ struct op {
 	size_t manifest_len;
 	struct hp_manifest *hint; /* unverified, only to find the baseline */
 	struct hp_verified v;
+	uint16_t machine; /* the verified package's, which is hpapply's own */
 	struct loaded img; /* the baseline as mapped in the process */
 	struct state cur, next;
 	uint64_t cur_at, state_at;
@@ -67,7 +69,6 @@ struct op {
 	struct busy_range *busy;
 	size_t nbusy;
 	int64_t pause_ns;
-	char why[300];
 };
 
 static int64_t now_ns(void)
@@ -102,46 +103,51 @@ static int baseline_bytes(int mem, const struct state *st, uint64_t addr, uint32
  * Every replaced function's bytes in the process against the package.
  * Bytes that differ are a refusal; memory that cannot be read is trouble.
  */
-static int check_memory(struct op *o)
+static enum outcome check_memory(struct op *o)
 {
 	const struct hp_manifest *m = o->v.manifest;
 	uint64_t base = o->img.base;
 
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		uint8_t *b = xmalloc(m->funcs[i].size), h[32];
-		int ret = 0;
+		enum outcome out = OUTCOME_OK;
 
 		if (!b)
-			return -1;
+			return OUTCOME_TROUBLE;
 		if (baseline_bytes(o->s.tr.mem, &o->cur, base + m->funcs[i].offset,
 				   m->funcs[i].size, b) < 0) {
-			ret = error("process %d: cannot read %s: %s", (int)o->s.pid,
-				    m->funcs[i].name, strerror(errno));
+			error("process %d: cannot read %s: %s", (int)o->s.pid, m->funcs[i].name,
+			      strerror(errno));
+			out = OUTCOME_TROUBLE;
 		} else if (hp_sha256(b, m->funcs[i].size, h) < 0) {
-			ret = error("%s: cannot hash its bytes", m->funcs[i].name);
+			error("%s: cannot hash its bytes", m->funcs[i].name);
+			out = OUTCOME_TROUBLE;
 		} else if (memcmp(h, m->funcs[i].sha256, 32)) {
-			o->refused = true;
-			ret = error("%s: its bytes in the process differ from the baseline's",
-				    m->funcs[i].name);
+			error("%s: its bytes in the process differ from the baseline's",
+			      m->funcs[i].name);
+			out = OUTCOME_REFUSED;
 		}
 		free(b);
-		if (ret < 0)
-			return -1;
+		if (out != OUTCOME_OK)
+			return out;
 	}
-	return 0;
+	return OUTCOME_OK;
 }
 
 /* ---- building the new state -------------------------------------------------------------- */
 
-/* The redirects of the new package, and the restores of functions it drops. */
-static int plan_redirects(struct op *o)
+/*
+ * The redirects of the new package, and the restores of functions it
+ * drops.  A function too short for the redirect is a refusal.
+ */
+static enum outcome plan_redirects(struct op *o)
 {
 	const struct hp_manifest *m = o->v.manifest;
 
 	o->next.r = xcalloc(m->nfuncs + 1, sizeof(*o->next.r));
 	o->writes = xcalloc(m->nfuncs + o->cur.nr + 1, sizeof(*o->writes));
 	if (!o->next.r || !o->writes)
-		return -1;
+		return OUTCOME_TROUBLE;
 	for (uint32_t i = 0; i < m->nfuncs; i++) {
 		struct redirect *r = &o->next.r[o->next.nr++];
 		uint64_t entry = o->img.base + m->funcs[i].offset;
@@ -149,25 +155,30 @@ static int plan_redirects(struct op *o)
 		uint32_t skip;
 
 		if (baseline_bytes(o->s.tr.mem, &o->cur, entry,
-				   m->funcs[i].size < 16 ? m->funcs[i].size : 16, head) < 0)
-			return error("%s: cannot read it", m->funcs[i].name);
-		/* keep endbr64: indirect branches must still land on it */
-		skip = arch_has_endbr(head, m->funcs[i].size) ? ARCH_ENDBR_LEN : 0;
-		if (m->funcs[i].size < skip + ARCH_JUMP_LEN)
-			return o->refused = true,
-			       error("%s is %u bytes: too short for the %d-byte redirect",
-				     m->funcs[i].name, m->funcs[i].size, skip + ARCH_JUMP_LEN);
+				   m->funcs[i].size < 16 ? m->funcs[i].size : 16, head) < 0) {
+			error("%s: cannot read it", m->funcs[i].name);
+			return OUTCOME_TROUBLE;
+		}
+		/* keep the landing pad: indirect branches must still find it */
+		skip = (uint32_t)arch_landing_pad(head, m->funcs[i].size);
+		if (m->funcs[i].size < skip + ARCH_JUMP_LEN) {
+			error("%s is %u bytes: too short for the %d-byte redirect", m->funcs[i].name,
+			      m->funcs[i].size, skip + ARCH_JUMP_LEN);
+			return OUTCOME_REFUSED;
+		}
 		r->addr = entry + skip;
 		r->len = ARCH_JUMP_LEN;
 		memcpy(r->saved, head + skip, ARCH_JUMP_LEN);
 		if (!arch_jump(r->addr, layout_code_at(&o->plan, o->region, o->v.payload->replaced[i]),
-			       r->written))
-			return error("%s: new code out of reach", m->funcs[i].name);
+			       r->written)) {
+			error("%s: new code out of reach", m->funcs[i].name);
+			return OUTCOME_TROUBLE;
+		}
 		r->func = entry;
 		r->func_size = m->funcs[i].size;
 		r->name = xstrdup(m->funcs[i].name);
 		if (!r->name)
-			return -1;
+			return OUTCOME_TROUBLE;
 		o->writes[o->nwrites++] = (struct arch_write){r->addr, r->written, r->len};
 	}
 	/* a function the applied package replaced and this one does not: restored */
@@ -180,7 +191,7 @@ static int plan_redirects(struct op *o)
 			o->writes[o->nwrites++] =
 				(struct arch_write){o->cur.r[i].addr, o->cur.r[i].saved, o->cur.r[i].len};
 	}
-	return 0;
+	return OUTCOME_OK;
 }
 
 static char *signer_text(const struct hp_signer_info *s)
@@ -380,9 +391,10 @@ static int commit_failed(struct op *o)
 
 /*
  * Stop everything, check, commit, resume; retry with backoff while a
- * thread is busy in what is being replaced.  1 if it stayed busy.
+ * thread is busy in what is being replaced.  A thread that stays busy is
+ * a refusal.
  */
-static int commit(struct op *o)
+static enum outcome commit(struct op *o)
 {
 	char why[256] = "";
 	int64_t backoff_us = 1000;
@@ -393,44 +405,46 @@ static int commit(struct op *o)
 	 * After a retry resumed it, it is written again inside the stop.
 	 */
 	if (write_commit_stub(o) < 0 || read_before(o) < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		int64_t t0 = now_ns();
 		int busy;
 
 		if (tracee_stop_all(&o->s.tr) < 0)
-			return -1;
+			return OUTCOME_TROUBLE;
 		busy = safety_check(&o->s.tr, &o->s.m, o->busy, o->nbusy, why, sizeof(why));
 		if (busy < 0)
-			return -1;
+			return OUTCOME_TROUBLE;
 		if (!busy) {
 			int r;
 
 			if (attempt > 1 && write_commit_stub(o) < 0)
-				return -1;
+				return OUTCOME_TROUBLE;
 			/* from here the stub may run to its end even if we lose track of it */
 			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
 			r = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);
 			if (r < 0)
-				return -1;
-			if (r == 1)
-				return commit_failed(o);
+				return OUTCOME_TROUBLE;
+			if (r == 1) {
+				commit_failed(o);
+				return OUTCOME_TROUBLE;
+			}
 			o->committed = true;
 			if (check_written(o) < 0)
-				return -1;
+				return OUTCOME_TROUBLE;
 		}
 		if (tracee_resume_all(&o->s.tr) < 0)
-			return -1;
+			return OUTCOME_TROUBLE;
 		o->pause_ns = now_ns() - t0;
 		if (!busy)
-			return 0;
+			return OUTCOME_OK;
 		if (o->verbose)
 			fprintf(stderr, "hpapply: attempt %d: %s; retrying\n", attempt, why);
 		usleep((useconds_t)backoff_us);
 		backoff_us = backoff_us * 2 > 200000 ? 200000 : backoff_us * 2;
 	}
-	snprintf(o->why, sizeof(o->why), "%s, after %d attempts", why, MAX_ATTEMPTS);
-	return 1;
+	error("process %d: refused: %s, after %d attempts", (int)o->s.pid, why, MAX_ATTEMPTS);
+	return OUTCOME_REFUSED;
 }
 
 /* ---- apply ------------------------------------------------------------------------------------ */
@@ -452,37 +466,53 @@ static int read_package(struct op *o, const char *path)
 	return 0;
 }
 
-static int verify(struct op *o, const struct apply_opts *a)
+/*
+ * The whole package against the baseline the process has mapped and its
+ * sequence state.  hp_verify checks the baseline's machine is the
+ * package's; hpapply patches processes of its own machine only.
+ */
+static enum outcome verify(struct op *o, const struct apply_opts *a)
 {
 	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl, .target = &o->img.img,
 				    .have_state = true, .applied_seq = o->cur.seq,
 				    .floor = o->cur.floor};
 
-	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) == 0 && o->v.payload)
-		return 0;
-	if (o->v.cls == HP_V_TROUBLE)
-		return error("%s: cannot verify: %s", a->package, o->v.message);
-	o->refused = true;
-	return error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
+	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) < 0 || !o->v.payload) {
+		if (o->v.cls == HP_V_TROUBLE) {
+			error("%s: cannot verify: %s", a->package, o->v.message);
+			return OUTCOME_TROUBLE;
+		}
+		error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
+		return OUTCOME_REFUSED;
+	}
+	o->machine = arch_machine(o->v.manifest->arch);
+	if (o->machine != arch_host_machine()) {
+		error("%s: refused (target): the package is for %s, and hpapply patches %s "
+		      "processes",
+		      a->package, o->v.manifest->arch, arch_name(arch_host_machine()));
+		return OUTCOME_REFUSED;
+	}
+	return OUTCOME_OK;
 }
 
 /* Thread-pointer offsets only mean something in the program itself. */
-static int check_tls(struct op *o)
+static enum outcome check_tls(struct op *o)
 {
 	const struct hp_payload *pl = o->v.payload;
 
 	for (uint32_t i = 0; i < pl->ncode && !o->img.is_main; i++)
 		for (uint32_t k = 0; k < pl->code[i].nrelocs; k++)
 			if (pl->code[i].relocs[k].target == HP_PT_CONST) {
-				o->refused = true;
-				return error("%s: thread-local offsets of a program, but %s is a "
-					     "shared library here",
-					     pl->code[i].name, o->img.path);
+				error("%s: thread-local offsets of a program, but %s is a shared "
+				      "library here",
+				      pl->code[i].name, o->img.path);
+				return OUTCOME_REFUSED;
 			}
-	return 0;
+	return OUTCOME_OK;
 }
 
-static int prepare(struct op *o)
+/* Resolve the imports, lay the package out, pick its region and relocate it. */
+static int place(struct op *o)
 {
 	const struct hp_payload *pl = o->v.payload;
 	uint64_t *imports = xcalloc(pl->nimports + 1, sizeof(*imports));
@@ -490,21 +520,32 @@ static int prepare(struct op *o)
 
 	if (!imports)
 		return -1;
-	/* each sets o->refused itself when the answer is a refusal */
-	if (check_tls(o) < 0 || check_memory(o) < 0)
-		goto out;
-	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) < 0 || layout_plan(pl, &o->plan) < 0 ||
-	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) < 0 ||
-	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) < 0)
-		goto out;
-	if (plan_redirects(o) < 0 || fill_state(o) < 0)
-		goto out;
-	if (map_package(o) < 0 || map_state_and_op(o) < 0)
-		goto out;
-	ret = 0;
-out:
+	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) == 0 &&
+	    layout_plan(pl, o->machine, &o->plan) == 0 &&
+	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) == 0 &&
+	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) == 0)
+		ret = 0;
 	free(imports);
 	return ret;
+}
+
+/*
+ * Everything up to the commit: the process's code checked, the package
+ * placed, and its code, data and new state mapped in the process.
+ */
+static enum outcome prepare(struct op *o)
+{
+	enum outcome out = check_tls(o);
+
+	if (out == OUTCOME_OK)
+		out = check_memory(o);
+	if (out == OUTCOME_OK && place(o) < 0)
+		out = OUTCOME_TROUBLE;
+	if (out == OUTCOME_OK)
+		out = plan_redirects(o);
+	if (out == OUTCOME_OK && (fill_state(o) < 0 || map_package(o) < 0 || map_state_and_op(o) < 0))
+		out = OUTCOME_TROUBLE;
+	return out;
 }
 
 /*
@@ -560,16 +601,16 @@ static void op_free(struct op *o)
 	free(o->busy);
 }
 
-static int finish(struct op *o, int ret)
+/*
+ * End the session and free the operation; the outcome stays.  A commit
+ * that finished late (session_close says so) is still trouble: nothing
+ * checked what it wrote, nor tidied after it.
+ */
+static enum outcome finish(struct op *o, enum outcome out)
 {
-	/*
-	 * A commit that finished late (session_close says so) is still
-	 * trouble: nothing checked what it wrote, nor tidied after it.
-	 */
-	o->committed = session_close(&o->s, o->committed);
-	if (ret == 0)
-		return APPLY_OK;
-	return o->refused ? APPLY_REFUSED : APPLY_TROUBLE;
+	session_close(&o->s, o->committed);
+	op_free(o);
+	return out;
 }
 
 /* Is all of [start, start + size) mapped by hpapply's own mappings? */
@@ -595,177 +636,196 @@ static bool all_ours(const struct maps *m, uint64_t start, uint64_t size)
  * the jump it says was written, and every region is hpapply's mapping.
  * Otherwise refuse, with the process untouched.
  */
-static int check_state(struct op *o)
+static enum outcome check_state(struct op *o)
 {
 	const struct state *c = &o->cur;
 	const struct mapping *at = o->cur_at ? maps_find(&o->s.m, o->cur_at) : NULL;
 	struct loaded img;
 	int r;
 
-	if (o->cur_at && (!at || !state_is_ours(at)))
-		return o->refused = true,
-		       error("process %d: its state record at 0x%llx is not in hpapply's mapping",
-			     (int)o->s.pid, (unsigned long long)o->cur_at);
+	if (o->cur_at && (!at || !state_is_ours(at))) {
+		error("process %d: its state record at 0x%llx is not in hpapply's mapping",
+		      (int)o->s.pid, (unsigned long long)o->cur_at);
+		return OUTCOME_REFUSED;
+	}
 	if (!c->nr && !c->nregions)
-		return 0;
+		return OUTCOME_OK;
 	r = target_find(o->s.pid, &o->s.m, c->build_id, c->build_id_len, &img);
 	if (r < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	if (r == 0 && img.base != c->image_base)
 		r = 1;
 	loaded_free(&img);
-	if (r == 1)
-		return o->refused = true,
-		       error("process %d: the object the applied package %s patched is no longer "
-			     "loaded at 0x%llx: refusing to write or unmap anything",
-			     (int)o->s.pid, c->package_id, (unsigned long long)c->image_base);
+	if (r == 1) {
+		error("process %d: the object the applied package %s patched is no longer loaded "
+		      "at 0x%llx: refusing to write or unmap anything",
+		      (int)o->s.pid, c->package_id, (unsigned long long)c->image_base);
+		return OUTCOME_REFUSED;
+	}
 	for (uint32_t i = 0; i < c->nr; i++) {
 		const struct redirect *rd = &c->r[i];
 		uint8_t b[sizeof(rd->written)];
 
 		if (rd->len > sizeof(b) || proc_read(o->s.tr.mem, rd->addr, b, rd->len) < 0 ||
-		    memcmp(b, rd->written, rd->len))
-			return o->refused = true,
-			       error("process %d: the state record says %s at 0x%llx is redirected, "
-				     "but the bytes there are not that redirect (changed by something "
-				     "else?): refusing to write or unmap anything",
-				     (int)o->s.pid, rd->name, (unsigned long long)rd->addr);
+		    memcmp(b, rd->written, rd->len)) {
+			error("process %d: the state record says %s at 0x%llx is redirected, but the "
+			      "bytes there are not that redirect (changed by something else?): "
+			      "refusing to write or unmap anything",
+			      (int)o->s.pid, rd->name, (unsigned long long)rd->addr);
+			return OUTCOME_REFUSED;
+		}
 	}
 	for (uint32_t i = 0; i < c->nregions; i++)
-		if (!all_ours(&o->s.m, c->regions[i].start, c->regions[i].size))
-			return o->refused = true,
-			       error("process %d: the state record names 0x%llx-0x%llx as the applied "
-				     "package's code, but that is not hpapply's mapping: refusing to "
-				     "write or unmap anything",
-				     (int)o->s.pid, (unsigned long long)c->regions[i].start,
-				     (unsigned long long)(c->regions[i].start + c->regions[i].size));
-	return 0;
+		if (!all_ours(&o->s.m, c->regions[i].start, c->regions[i].size)) {
+			error("process %d: the state record names 0x%llx-0x%llx as the applied "
+			      "package's code, but that is not hpapply's mapping: refusing to write "
+			      "or unmap anything",
+			      (int)o->s.pid, (unsigned long long)c->regions[i].start,
+			      (unsigned long long)(c->regions[i].start + c->regions[i].size));
+			return OUTCOME_REFUSED;
+		}
+	return OUTCOME_OK;
 }
 
-/* Attach, read and check the current state, sweep leftovers of killed runs. */
-static int begin(struct op *o, pid_t pid)
+/*
+ * Attach, read and check the current state, sweep leftovers of killed
+ * runs.  A state record that no longer holds is a refusal.
+ */
+static enum outcome begin(struct op *o, pid_t pid)
 {
+	enum outcome out;
 	int r;
 
 	if (session_open(&o->s, pid) < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	r = state_read(pid, o->s.tr.mem, &o->s.m, &o->cur, &o->cur_at);
 	if (r < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	if (r == 1)
 		o->cur_at = 0;
-	if (check_state(o) < 0)
-		return -1;
-	return session_sweep(&o->s, &o->cur, o->cur_at);
+	out = check_state(o);
+	if (out != OUTCOME_OK)
+		return out;
+	return session_sweep(&o->s, &o->cur, o->cur_at) < 0 ? OUTCOME_TROUBLE : OUTCOME_OK;
 }
 
 /*
  * Commit (with its retries) and tidy up after it; a thread that stayed
  * busy is a refusal.  The caller thread keeps its resume state.
  */
-static int switch_code(struct op *o, struct apply_result *res)
+static enum outcome switch_code(struct op *o, struct apply_result *res)
 {
-	int r;
+	enum outcome out;
 
 	remote_end(&o->s.rc);
-	r = commit(o);
-	if (r == 1) {
-		o->refused = true;
-		error("process %d: refused: %s", (int)o->s.pid, o->why);
-	}
-	if (r != 0)
-		return -1;
+	out = commit(o);
+	if (out != OUTCOME_OK)
+		return out;
 	tidy(o);
 	res->pause_ns = o->pause_ns;
-	return 0;
+	return OUTCOME_OK;
 }
 
-int do_apply(const struct apply_opts *a, struct apply_result *res)
+/*
+ * The process's object with the package's build-id.  If there is none,
+ * the package is still verified, to say whether it is valid at all, and
+ * the answer is a refusal.
+ */
+static enum outcome find_baseline(struct op *o, const struct apply_opts *a)
+{
+	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl};
+	int r = o->hint ? target_find(a->pid, &o->s.m, o->hint->build_id, o->hint->build_id_len,
+				      &o->img)
+			: 1;
+
+	if (r < 0)
+		return OUTCOME_TROUBLE;
+	if (r == 0)
+		return OUTCOME_OK;
+	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) < 0)
+		error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
+	else
+		error("%s: refused (target): process %d has no object with the package's build-id "
+		      "loaded",
+		      a->package, (int)a->pid);
+	return OUTCOME_REFUSED;
+}
+
+enum outcome do_apply(const struct apply_opts *a, struct apply_result *res)
 {
 	struct op o;
-	int ret = -1, r;
+	enum outcome out;
 
 	memset(&o, 0, sizeof(o));
 	o.verbose = a->verbose;
 	if (read_package(&o, a->package) < 0)
-		return APPLY_TROUBLE;
+		return OUTCOME_TROUBLE;
 	if (!proc_alive(a->pid)) {
 		op_free(&o);
-		return error("process %d: no such process", (int)a->pid), APPLY_TROUBLE;
+		error("process %d: no such process", (int)a->pid);
+		return OUTCOME_TROUBLE;
 	}
-	if (begin(&o, a->pid) < 0)
-		goto out;
-	r = o.hint ? target_find(a->pid, &o.s.m, o.hint->build_id, o.hint->build_id_len, &o.img)
-		   : 1;
-	if (r < 0)
-		goto out;
-	if (r == 1) {
-		/* no baseline here: still verify, to say whether the package is valid at all */
-		struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl};
-
-		o.refused = true;
-		if (hp_verify(o.pkg, o.pkg_len, &vo, &o.v) < 0)
-			error("%s: refused (%s): %s", a->package, hp_vclass_name(o.v.cls),
-			      o.v.message);
-		else
-			error("%s: refused (target): process %d has no object with the package's "
-			      "build-id loaded",
-			      a->package, (int)a->pid);
-		goto out;
-	}
-	if (verify(&o, a) < 0 || prepare(&o) < 0 || busy_ranges(&o, true) < 0)
-		goto out;
-	if (switch_code(&o, res) < 0)
-		goto out;
-	snprintf(res->summary, sizeof(res->summary),
-		 "process %d: applied %s (sequence %llu): %u functions redirected to new code at "
-		 "0x%llx",
-		 (int)a->pid, o.v.manifest->package_id, (unsigned long long)o.v.manifest->sequence,
-		 o.next.nr, (unsigned long long)o.region);
-	ret = 0;
-out:
-	r = finish(&o, ret);
-	op_free(&o);
-	return r;
+	out = begin(&o, a->pid);
+	if (out == OUTCOME_OK)
+		out = find_baseline(&o, a);
+	if (out == OUTCOME_OK)
+		out = verify(&o, a);
+	if (out == OUTCOME_OK)
+		out = prepare(&o);
+	if (out == OUTCOME_OK && busy_ranges(&o, true) < 0)
+		out = OUTCOME_TROUBLE;
+	if (out == OUTCOME_OK)
+		out = switch_code(&o, res);
+	if (out == OUTCOME_OK)
+		snprintf(res->summary, sizeof(res->summary),
+			 "process %d: applied %s (sequence %llu): %u functions redirected to new "
+			 "code at 0x%llx",
+			 (int)a->pid, o.v.manifest->package_id,
+			 (unsigned long long)o.v.manifest->sequence, o.next.nr,
+			 (unsigned long long)o.region);
+	return finish(&o, out);
 }
 
-int do_revert(pid_t pid, bool verbose, struct apply_result *res)
+/* The new state of a revert: nothing applied, the floor kept; the saved bytes go back. */
+static int plan_revert(struct op *o)
+{
+	o->next.generation = o->cur.generation + 1;
+	o->next.floor = o->cur.floor;
+	o->next.package_id = xstrdup("");
+	o->writes = xcalloc(o->cur.nr + 1, sizeof(*o->writes));
+	if (!o->next.package_id || !o->writes)
+		return -1;
+	for (uint32_t i = 0; i < o->cur.nr; i++)
+		o->writes[o->nwrites++] =
+			(struct arch_write){o->cur.r[i].addr, o->cur.r[i].saved, o->cur.r[i].len};
+	return 0;
+}
+
+enum outcome do_revert(pid_t pid, bool verbose, struct apply_result *res)
 {
 	struct op o;
-	int ret = -1, r;
+	enum outcome out;
 
 	memset(&o, 0, sizeof(o));
 	o.verbose = verbose;
-	if (!proc_alive(pid))
-		return error("process %d: no such process", (int)pid), APPLY_TROUBLE;
-	if (begin(&o, pid) < 0)
-		goto out;
-	if (!o.cur.seq) {
-		o.refused = true;
-		error("process %d: nothing is applied", (int)pid);
-		goto out;
+	if (!proc_alive(pid)) {
+		error("process %d: no such process", (int)pid);
+		return OUTCOME_TROUBLE;
 	}
-	/* the new state: nothing applied, the floor kept */
-	o.next.generation = o.cur.generation + 1;
-	o.next.floor = o.cur.floor;
-	o.next.package_id = xstrdup("");
-	o.writes = xcalloc(o.cur.nr + 1, sizeof(*o.writes));
-	if (!o.next.package_id || !o.writes)
-		goto out;
-	for (uint32_t i = 0; i < o.cur.nr; i++)
-		o.writes[o.nwrites++] =
-			(struct arch_write){o.cur.r[i].addr, o.cur.r[i].saved, o.cur.r[i].len};
+	out = begin(&o, pid);
+	if (out == OUTCOME_OK && !o.cur.seq) {
+		error("process %d: nothing is applied", (int)pid);
+		out = OUTCOME_REFUSED;
+	}
 	/* only the package's code is busy: threads in the baseline may go on */
-	if (map_state_and_op(&o) < 0 || busy_ranges(&o, false) < 0)
-		goto out;
-	if (switch_code(&o, res) < 0)
-		goto out;
-	snprintf(res->summary, sizeof(res->summary),
-		 "process %d: reverted %s: %u functions run the baseline code again", (int)pid,
-		 o.cur.package_id, o.cur.nr);
-	ret = 0;
-out:
-	r = finish(&o, ret);
-	op_free(&o);
-	return r;
+	if (out == OUTCOME_OK &&
+	    (plan_revert(&o) < 0 || map_state_and_op(&o) < 0 || busy_ranges(&o, false) < 0))
+		out = OUTCOME_TROUBLE;
+	if (out == OUTCOME_OK)
+		out = switch_code(&o, res);
+	if (out == OUTCOME_OK)
+		snprintf(res->summary, sizeof(res->summary),
+			 "process %d: reverted %s: %u functions run the baseline code again", (int)pid,
+			 o.cur.package_id, o.cur.nr);
+	return finish(&o, out);
 }

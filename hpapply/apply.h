@@ -9,12 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Exit statuses (docs/hpapply.1). */
-enum apply_status {
-	APPLY_OK = 0,
-	APPLY_REFUSED = 1, /* invalid package, wrong baseline, busy thread...: untouched */
-	APPLY_TROUBLE = 2, /* no such process, no permission, bad usage */
-};
+#include "common/outcome.h"
 
 struct apply_opts {
 	pid_t pid;
@@ -28,8 +23,16 @@ struct apply_result {
 	char summary[512];
 };
 
-int do_apply(const struct apply_opts *a, struct apply_result *res);
-int do_revert(pid_t pid, bool verbose, struct apply_result *res);
-int do_list(pid_t pid, bool json);
+/*
+ * Each returns its outcome, having said why when it is not OUTCOME_OK.
+ * Refused: the process is untouched (invalid package, wrong baseline,
+ * bytes differ, sequence not newer, a thread stayed busy in what would be
+ * replaced, nothing to revert).  Trouble: no such process, no permission,
+ * a failing system call.  On OUTCOME_OK, res->summary says what was done.
+ */
+enum outcome do_apply(const struct apply_opts *a, struct apply_result *res);
+enum outcome do_revert(pid_t pid, bool verbose, struct apply_result *res);
+/* Print what is applied to pid (text or JSON); never refuses. */
+enum outcome do_list(pid_t pid, bool json);
 
 #endif

@@ -80,23 +80,26 @@ static void print_json(pid_t pid, const struct state *s, const struct maps *m, b
 	json_object_put(o);
 }
 
-int do_list(pid_t pid, bool json)
+enum outcome do_list(pid_t pid, bool json)
 {
 	struct maps m;
 	struct state s;
 	uint64_t at;
 	int mem, r;
 
-	if (!proc_alive(pid))
-		return error("process %d: no such process", (int)pid), APPLY_TROUBLE;
+	if (!proc_alive(pid)) {
+		error("process %d: no such process", (int)pid);
+		return OUTCOME_TROUBLE;
+	}
 	mem = proc_mem_open(pid);
-	if (mem < 0)
-		return error("process %d: cannot read its memory: %s", (int)pid, strerror(errno)),
-		       APPLY_TROUBLE;
+	if (mem < 0) {
+		error("process %d: cannot read its memory: %s", (int)pid, strerror(errno));
+		return OUTCOME_TROUBLE;
+	}
 	if (proc_maps(pid, &m) < 0) {
+		error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
 		close(mem);
-		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno)),
-		       APPLY_TROUBLE;
+		return OUTCOME_TROUBLE;
 	}
 	r = state_read(pid, mem, &m, &s, &at);
 	close(mem);
@@ -108,5 +111,5 @@ int do_list(pid_t pid, bool json)
 	}
 	state_free(&s);
 	maps_free(&m);
-	return r < 0 ? APPLY_TROUBLE : APPLY_OK;
+	return r < 0 ? OUTCOME_TROUBLE : OUTCOME_OK;
 }

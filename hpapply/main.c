@@ -15,6 +15,7 @@
 #include "hpapply/apply.h"
 #include "common/cli.h"
 #include "common/mem.h"
+#include "common/outcome.h"
 
 static const char usage[] =
 	"usage: hpapply PID PKG --ca FILE [--crl FILE] [-v]\n"
@@ -133,31 +134,45 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 	return 0;
 }
 
+/* The exit status of an outcome (docs/hpapply.1). */
+static int exit_status(enum outcome out)
+{
+	switch (out) {
+	case OUTCOME_OK:
+		return 0;
+	case OUTCOME_REFUSED:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {0};
 	struct apply_result res = {0};
-	int done, status;
+	enum outcome out;
+	int done;
 
 	set_progname("hpapply");
 	if (parse(argc, argv, &c, &done) < 0)
-		return APPLY_TROUBLE;
-	if (done)
-		status = APPLY_OK;
+		out = OUTCOME_TROUBLE; /* bad usage */
+	else if (done)
+		out = OUTCOME_OK; /* --help, --version */
 	else if (c.list)
-		status = do_list(c.a.pid, c.json);
+		out = do_list(c.a.pid, c.json);
 	else if (c.revert)
-		status = do_revert(c.a.pid, c.a.verbose, &res);
+		out = do_revert(c.a.pid, c.a.verbose, &res);
 	else
-		status = do_apply(&c.a, &res);
-	if (status == APPLY_OK && res.summary[0]) {
+		out = do_apply(&c.a, &res);
+	if (out == OUTCOME_OK && res.summary[0]) {
 		puts(res.summary);
 		if (c.a.verbose)
 			printf("threads stopped for %.3f ms\n", (double)res.pause_ns / 1e6);
 	}
 	if (fflush(stdout) || ferror(stdout)) {
 		error("write error on standard output");
-		return APPLY_TROUBLE;
+		out = OUTCOME_TROUBLE;
 	}
-	return status;
+	return exit_status(out);
 }

@@ -1,13 +1,13 @@
 /*
  * Placing a package in the target and applying its relocations.
  *
- * Every reference between the image and the package is a 32-bit
- * displacement, so the region goes within 2 GiB of the image.  A call to
- * another library (which may be anywhere) goes through a far jump in the
- * region, and a GOT-style load reads an 8-byte slot in the region: those
- * are the only 64-bit addresses the package needs.
+ * Every reference between the image and the package is PC-relative, so
+ * the region goes within their reach of the image (ARCH_NEAR_REACH: 2 GiB
+ * on x86-64).  A call to another library (which may be anywhere) goes
+ * through a far jump in the region, and a GOT-style load reads an 8-byte
+ * slot in the region: those are the only 64-bit addresses the package
+ * needs.
  */
-#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,6 @@
 #include "common/mem.h"
 
 #define PAGE 4096ull
-#define REACH (1ull << 31)
 /* Room left for the heap to grow before a region is placed after it. */
 #define HEAP_ROOM (256ull << 20)
 
@@ -27,18 +26,41 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* The type's field and calculation (format/arch.h); NULL if unknown. */
-static const struct hp_reloc_desc *describe(uint32_t type)
+/* The type's field and calculation (arch/arch.h); NULL if unknown. */
+static const struct hp_reloc_desc *describe(const struct plan *p, uint32_t type)
 {
-	return hp_reloc_describe(HP_MACHINE_X86_64, type);
+	return hp_reloc_describe(p->machine, type);
 }
 
-/* Loads through a slot: GOTPCREL* and GOTTPOFF. */
-static bool is_got(uint32_t type)
+/*
+ * The instruction reads an 8-byte value from a slot, an address or a
+ * thread-pointer offset: the package brings its own slot, in the region.
+ */
+static bool loads_slot(const struct plan *p, uint32_t type)
 {
-	const struct hp_reloc_desc *d = describe(type);
+	return arch_reloc_got_load(p->machine, type) || arch_reloc_got_tp_load(p->machine, type);
+}
 
-	return d && (d->calc == HP_CALC_GOTPCREL || d->calc == HP_CALC_GOTTPOFF);
+/*
+ * A call to another library goes through a far jump in the region: the
+ * library may be anywhere, out of a 32-bit displacement's reach.
+ */
+static bool calls_import(const struct plan *p, const struct hp_preloc *r)
+{
+	return r->target == HP_PT_IMPORT && arch_reloc_plt_call(p->machine, r->type);
+}
+
+/*
+ * The first address an absolute field cannot hold, or 0 if it holds any:
+ * a 4-byte field reaches 4 GiB zero-extended, 2 GiB sign-extended (the
+ * upper half of the signed range is the kernel's).  The same rule as
+ * apply()'s check that a value fits its field.
+ */
+static uint64_t abs_reach(const struct hp_reloc_desc *d)
+{
+	if (!d || d->calc != HP_CALC_ABS || d->size >= 8)
+		return 0;
+	return d->is_signed ? 1ull << (8 * d->size - 1) : 1ull << (8 * d->size);
 }
 
 static long slot_of(const struct plan *p, const struct hp_preloc *r)
@@ -53,16 +75,13 @@ static long slot_of(const struct plan *p, const struct hp_preloc *r)
 static int note_relocs(struct plan *p, const struct hp_preloc *r, uint32_t n, uint32_t nimports)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (r[i].type == R_X86_64_32 || r[i].type == R_X86_64_32S) {
-			uint64_t lim = r[i].type == R_X86_64_32 ? (1ull << 32) : REACH;
+		uint64_t lim = abs_reach(describe(p, r[i].type));
 
-			if (!p->low_limit || lim < p->low_limit)
-				p->low_limit = lim;
-		}
-		if (r[i].target == HP_PT_IMPORT && r[i].type == R_X86_64_PLT32 &&
-		    r[i].index < nimports)
+		if (lim && (!p->low_limit || lim < p->low_limit))
+			p->low_limit = lim;
+		if (calls_import(p, &r[i]) && r[i].index < nimports)
 			p->stub_off[r[i].index] = 0; /* placed below */
-		if (is_got(r[i].type) && slot_of(p, &r[i]) < 0) {
+		if (loads_slot(p, r[i].type) && slot_of(p, &r[i]) < 0) {
 			struct slot *v = xrealloc(p->slots, (p->nslots + 1) * sizeof(*v));
 
 			if (!v)
@@ -74,11 +93,12 @@ static int note_relocs(struct plan *p, const struct hp_preloc *r, uint32_t n, ui
 	return 0;
 }
 
-int layout_plan(const struct hp_payload *pl, struct plan *p)
+int layout_plan(const struct hp_payload *pl, uint16_t machine, struct plan *p)
 {
 	uint64_t rx = 0, rw = 0;
 
 	memset(p, 0, sizeof(*p));
+	p->machine = machine;
 	p->code_off = xcalloc(pl->ncode + 1, sizeof(*p->code_off));
 	p->data_off = xcalloc(pl->ndata + 1, sizeof(*p->data_off));
 	p->data_rw = xcalloc(pl->ndata + 1, sizeof(*p->data_rw));
@@ -164,15 +184,15 @@ int layout_place(const struct plan *p, const struct maps *m, uint64_t img_lo, ui
 {
 	uint64_t t = p->rx_size + p->rw_size, lo, hi, best = 0, best_dist = UINT64_MAX;
 
-	lo = img_hi > REACH - PAGE ? img_hi - (REACH - PAGE) : PAGE * 16;
-	hi = img_lo + (REACH - PAGE) > t ? img_lo + (REACH - PAGE) - t : 0;
+	lo = img_hi > ARCH_NEAR_REACH - PAGE ? img_hi - (ARCH_NEAR_REACH - PAGE) : PAGE * 16;
+	hi = img_lo + (ARCH_NEAR_REACH - PAGE) > t ? img_lo + (ARCH_NEAR_REACH - PAGE) - t : 0;
 	if (lo < (1ull << 16))
 		lo = 1ull << 16; /* vm.mmap_min_addr */
 	if (p->low_limit && hi > p->low_limit - t)
 		hi = p->low_limit - t;
 	for (size_t i = 0; i <= m->n; i++) {
 		uint64_t g0 = i ? m->v[i - 1].end : 0;
-		uint64_t g1 = i < m->n ? m->v[i].start : 0x7ffffffff000ull;
+		uint64_t g1 = i < m->n ? m->v[i].start : ARCH_USER_END;
 		uint64_t at, dist;
 
 		if (i && !strcmp(m->v[i - 1].path, "[heap]"))
@@ -187,8 +207,8 @@ int layout_place(const struct plan *p, const struct maps *m, uint64_t img_lo, ui
 		}
 	}
 	if (best_dist == UINT64_MAX)
-		return error("no free address range of %llu bytes within 2 GiB of the image",
-			     (unsigned long long)t);
+		return error("no free address range of %llu bytes within %llu GiB of the image",
+			     (unsigned long long)t, ARCH_NEAR_REACH >> 30);
 	*base = best;
 	return 0;
 }
@@ -228,12 +248,12 @@ static void put(uint8_t *at, uint64_t v, int size)
 static int apply(const struct where *w, const struct hp_preloc *r, uint8_t *field, uint64_t place,
 		 const char *item)
 {
-	const struct hp_reloc_desc *d = describe(r->type);
+	const struct hp_reloc_desc *d = describe(w->p, r->type);
 	uint64_t s = target_addr(w, r->target, r->index, r->target_off), v;
 
-	if (r->target == HP_PT_IMPORT && r->type == R_X86_64_PLT32)
+	if (calls_import(w->p, r))
 		s = w->base + w->p->stub_off[r->index] + (uint64_t)r->target_off;
-	if (is_got(r->type))
+	if (loads_slot(w->p, r->type))
 		s = w->base + w->p->slots[slot_of(w->p, r)].off;
 	/* the payload only carries 4- and 8-byte fields: S + A, or S + A - P */
 	if (!d || (d->size != 4 && d->size != 8))
@@ -262,8 +282,8 @@ int layout_fill(const struct plan *p, const struct hp_payload *pl, uint64_t base
 	*rw = xcalloc(p->rw_size ? p->rw_size : 1, 1);
 	if (!*rx || !*rw)
 		return -1;
-	/* int3 between functions, like a linker's padding */
-	memset(*rx, 0xcc, p->rx_size);
+	/* traps between functions, like a linker's padding */
+	arch_fill_trap(*rx, p->rx_size);
 	for (uint32_t i = 0; i < pl->ncode; i++) {
 		const struct hp_pcode *c = &pl->code[i];
 		uint8_t *at = *rx + p->code_off[i];

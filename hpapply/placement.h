@@ -23,6 +23,7 @@ struct slot {
 };
 
 struct plan {
+	uint16_t machine;    /* the ELF machine whose relocation types the payload uses */
 	uint64_t *code_off;  /* per code block, in the executable part */
 	uint64_t *data_off;  /* per data block, in its part */
 	bool *data_rw;	     /* data block in the writable part */
@@ -33,11 +34,15 @@ struct plan {
 	uint64_t low_limit;	   /* addresses must stay below this (32-bit fields), or 0 */
 };
 
-int layout_plan(const struct hp_payload *pl, struct plan *p);
+/*
+ * Lay out the package whose relocation types are `machine`'s: where each
+ * block, slot and far jump goes in the region.  -1 if out of memory.
+ */
+int layout_plan(const struct hp_payload *pl, uint16_t machine, struct plan *p);
 void plan_free(struct plan *p);
 
 /*
- * Pick a free address for the region within rel32 reach of the image
+ * Pick a free address for the region within ARCH_NEAR_REACH of the image
  * [img_lo, img_hi).  -1 after a message if there is none.
  */
 int layout_place(const struct plan *p, const struct maps *m, uint64_t img_lo, uint64_t img_hi,

@@ -1,13 +1,14 @@
 /*
  * Threads of the target under ptrace, and system calls run inside it.
  *
- * Remote calls go through the syscall stub (arch.c): the thread's
+ * Remote calls go through the syscall stub (arch/arch.h): the thread's
  * registers are pointed at it with the call's arguments, and its resume
  * state is baked into the stub.  hpapply watches the call's entry and exit
  * (PTRACE_SYSCALL) and then puts the resume state back itself; if hpapply
  * is killed at any moment in between, the thread runs the rest of the stub
  * and resumes exactly where it was stopped.
  */
+#include <elf.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,24 @@
 #include "common/mem.h"
 
 #define COMMIT_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+
+/*
+ * A thread's general registers, as the architecture's regs_t lays them out
+ * (the NT_PRSTATUS register set: PTRACE_GETREGS exists on some machines only).
+ */
+static long get_regs(pid_t tid, regs_t *r)
+{
+	struct iovec io = {r, sizeof(*r)};
+
+	return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &io);
+}
+
+static long set_regs(pid_t tid, const regs_t *r)
+{
+	struct iovec io = {(void *)r, sizeof(*r)};
+
+	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &io);
+}
 
 static int add_thread(struct tracee *tr, pid_t tid)
 {
@@ -167,7 +187,7 @@ static int wait_stopped_as(struct tracee *tr, struct thread *t, bool stepping)
 		hold_signal(t, WSTOPSIG(st));
 	t->event_stop = (st >> 16) != 0;
 	t->stopped = true;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+	if (get_regs(t->tid, &t->regs) < 0)
 		return error("process %d: thread %d: cannot read registers: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
 	arch_resume_state(&t->regs, &t->resume);
@@ -187,7 +207,7 @@ int tracee_step_held(struct tracee *tr, size_t i)
 
 	if (!t->stopped || t->gone)
 		return 0;
-	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+	if (t->dirty && set_regs(t->tid, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
 	if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, 0) < 0) {
@@ -320,7 +340,7 @@ static int resume(struct tracee *tr, struct thread *t, bool deliver)
 	/* a thread let go runs with its own mask (tracee_step_held keeps it blocked) */
 	if (deliver && t->masked && tracee_unmask_signals(tr, (size_t)(t - tr->t)) < 0)
 		return -1;
-	if (t->dirty && ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+	if (t->dirty && set_regs(t->tid, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s", (int)tr->pid,
 			     (int)t->tid, strerror(errno));
 	if (ptrace(PTRACE_CONT, t->tid, 0, (void *)(long)(deliver ? deliverable(t) : 0)) < 0 &&
@@ -359,7 +379,7 @@ void tracee_detach(struct tracee *tr)
 		if (t->stopped)
 			tracee_unmask_signals(tr, i);
 		if (t->stopped && t->dirty)
-			ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
+			set_regs(t->tid, &t->resume);
 		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)(t->stopped ? deliverable(t) : 0));
 		if (!t->stopped && t->pending)
 			t->held |= 1ull << (t->pending - 1);
@@ -442,7 +462,7 @@ static int run_to_syscall_stop(struct remote *rc, regs_t *r)
 		if ((st >> 16) == 0)
 			hold_signal(t, WSTOPSIG(st));
 	}
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, r) < 0)
+	if (get_regs(t->tid, r) < 0)
 		return error("process %d: thread %d: cannot read registers: %s", (int)rc->tr->pid,
 			     (int)t->tid, strerror(errno));
 	return 0;
@@ -460,7 +480,7 @@ int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
 	regs_t r = t->resume;
 
 	arch_syscall_regs(&r, rc->stub, nr, args);
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+	if (set_regs(t->tid, &r) < 0)
 		return error("process %d: thread %d: cannot set registers: %s", (int)rc->tr->pid,
 			     (int)t->tid, strerror(errno));
 	t->dirty = true;
@@ -473,17 +493,19 @@ int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
 		for (int stop = 0; stop < 2; stop++) {
 			if (run_to_syscall_stop(rc, &r) < 0)
 				return -1;
-			/* the stub's `syscall` is its first 2 bytes: rip is past it */
-			if (r.rip != rc->stub + 2 || (long)r.orig_rax != nr)
+			/* the stub begins with its system call instruction: the pc is past it */
+			if (arch_pc(&r) != rc->stub + ARCH_SYSCALL_INSN_LEN ||
+			    arch_syscall_nr(&r) != nr)
 				return error("process %d: thread %d: a system call stop that is not "
 					     "hpapply's (%lld at 0x%llx)",
-					     (int)rc->tr->pid, (int)t->tid, (long long)r.orig_rax,
-					     (unsigned long long)r.rip);
+					     (int)rc->tr->pid, (int)t->tid,
+					     (long long)arch_syscall_nr(&r),
+					     (unsigned long long)arch_pc(&r));
 		}
 		*ret = arch_syscall_result(&r);
 	} while (restarted(*ret));
 	/* Back to the resume state now, rather than through the stub's tail. */
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume) < 0)
+	if (set_regs(t->tid, &t->resume) < 0)
 		return error("process %d: thread %d: cannot restore registers: %s",
 			     (int)rc->tr->pid, (int)t->tid, strerror(errno));
 	return 0;
@@ -507,10 +529,8 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	regs_t r = t->resume;
 	uint8_t done = 0;
 
-	/* Below the red zone, 16-byte aligned: the stub may push there. */
-	r.rsp = (t->resume.rsp - 512) & ~15ull;
-	r.rip = at;
-	r.orig_rax = (unsigned long long)-1;
+	/* On the thread's stack below its red zone: the stub may push there. */
+	arch_stub_regs(&r, at);
 	/*
 	 * Signals are blocked until the thread is out of the stub (ensure_channel
 	 * puts its mask back): no handler runs on the stub, and no stream of
@@ -518,11 +538,11 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 	 */
 	if (tracee_mask_signals(rc->tr, rc->thread) < 0)
 		return -1;
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0) {
+	if (set_regs(t->tid, &r) < 0 || ptrace(PTRACE_CONT, t->tid, 0, 0) < 0) {
 		int saved = errno;
 
 		/* still stopped where it was, the stub not started: its own mask goes back */
-		ptrace(PTRACE_SETREGS, t->tid, 0, &t->resume);
+		set_regs(t->tid, &t->resume);
 		tracee_unmask_signals(rc->tr, rc->thread);
 		return error("process %d: thread %d: cannot start the commit: %s",
 			     (int)rc->tr->pid, (int)t->tid, strerror(saved));

@@ -108,6 +108,16 @@ bool arch_reloc_tp_offset(uint16_t machine, uint32_t type)
 	return c == HP_CALC_TPOFF || c == HP_CALC_GOTTPOFF;
 }
 
+bool arch_reloc_got_tp_load(uint16_t machine, uint32_t type)
+{
+	return calc_of(machine, type) == HP_CALC_GOTTPOFF;
+}
+
+bool arch_reloc_plt_call(uint16_t machine, uint32_t type)
+{
+	return machine == EM_X86_64 && type == R_X86_64_PLT32;
+}
+
 uint32_t arch_reloc_canonical(uint16_t machine, uint32_t type)
 {
 	/* a call through the PLT and a direct call compute the same for a local target */

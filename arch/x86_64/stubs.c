@@ -78,9 +78,34 @@ long arch_syscall_result(const regs_t *r)
 	return (long)r->rax;
 }
 
-bool arch_has_endbr(const uint8_t *c, size_t len)
+long arch_syscall_nr(const regs_t *r)
 {
-	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa;
+	return (long)r->orig_rax;
+}
+
+/*
+ * Bytes left alone below a thread's rsp when a stub runs on its stack:
+ * the psABI's red zone is 128 bytes; 512 leaves room to spare.
+ */
+#define STUB_STACK_GAP 512
+#define STACK_ALIGN 16
+
+void arch_stub_regs(regs_t *r, uint64_t at)
+{
+	r->rsp = (r->rsp - STUB_STACK_GAP) & ~(unsigned long long)(STACK_ALIGN - 1);
+	r->rip = at;
+	r->orig_rax = (unsigned long long)-1;
+}
+
+void arch_fill_trap(uint8_t *code, size_t len)
+{
+	memset(code, 0xcc, len); /* int3 */
+}
+
+size_t arch_landing_pad(const uint8_t *c, size_t len)
+{
+	/* endbr64: f3 0f 1e fa */
+	return len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa ? 4 : 0;
 }
 
 bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN])

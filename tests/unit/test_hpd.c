@@ -19,7 +19,7 @@ static struct hp_hpd *sample(void)
 {
 	struct hp_hpd *h = calloc(1, sizeof(*h));
 
-	h->machine = HP_MACHINE_X86_64;
+	h->machine = arch_machine("x86_64");
 	h->tool = strdup("hpdiff test");
 	h->object = strdup("parse.o");
 	h->source = strdup("parse.c");
