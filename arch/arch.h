@@ -38,9 +38,9 @@ enum hp_reloc_calc {
 };
 
 struct hp_reloc_desc {
-	const char *name;	/* "R_X86_64_PC32" */
-	uint8_t size;		/* field width in bytes */
-	bool is_signed;		/* value must fit the field as signed */
+	const char *name; /* "R_X86_64_PC32" */
+	uint8_t size;	  /* field width in bytes */
+	bool is_signed;	  /* value must fit the field as signed */
 	enum hp_reloc_calc calc;
 };
 
@@ -111,9 +111,9 @@ uint32_t arch_reloc_abs_type(uint16_t machine, unsigned size, bool zero_ext);
  */
 enum arch_dyn_reloc {
 	ARCH_DYN_OTHER = 0,
-	ARCH_DYN_SLOT,	     /* a slot holding the symbol's address */
-	ARCH_DYN_IRELATIVE,  /* a slot holding an IFUNC resolver's result */
-	ARCH_DYN_TPOFF,	     /* a slot holding the symbol's TP offset */
+	ARCH_DYN_SLOT,	    /* a slot holding the symbol's address */
+	ARCH_DYN_IRELATIVE, /* a slot holding an IFUNC resolver's result */
+	ARCH_DYN_TPOFF,	    /* a slot holding the symbol's TP offset */
 };
 enum arch_dyn_reloc arch_dyn_reloc_kind(uint16_t machine, uint32_t type);
 
@@ -170,21 +170,21 @@ int64_t arch_tls_tp_offset(uint16_t machine, uint64_t off, uint64_t memsz, uint6
 
 enum insn_type {
 	INSN_OTHER = 0,
-	INSN_CALL,	    /* direct call */
-	INSN_JUMP,	    /* direct unconditional jump */
-	INSN_JUMP_COND,	    /* direct conditional jump (incl. loop/jrcxz) */
+	INSN_CALL,	/* direct call */
+	INSN_JUMP,	/* direct unconditional jump */
+	INSN_JUMP_COND, /* direct conditional jump (incl. loop/jrcxz) */
 	INSN_CALL_INDIRECT,
 	INSN_JUMP_INDIRECT,
 	INSN_RETURN,
 	INSN_NOP,
-	INSN_TRAP,	    /* int3, ud2: never falls through */
+	INSN_TRAP, /* int3, ud2: never falls through */
 	INSN_ENDBR,
 };
 
 struct insn {
-	uint32_t off;	/* from the start of the decoded buffer */
+	uint32_t off; /* from the start of the decoded buffer */
 	uint8_t len;
-	uint8_t type;	/* enum insn_type */
+	uint8_t type; /* enum insn_type */
 	/*
 	 * The PC-relative field, if any: a branch displacement or a
 	 * RIP-relative memory displacement.  rel_size is 0 when there is none.
@@ -214,8 +214,8 @@ long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct 
  * as if it were at address `addr` (branch targets print as addresses).
  * Returns buf, holding "(bad)" if the bytes do not decode.
  */
-const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr,
-			char *buf, size_t size);
+const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr, char *buf,
+			size_t size);
 
 /* -- asked by hpdiff -- */
 
@@ -268,7 +268,6 @@ void arch_syscall_regs(regs_t *r, uint64_t at, long nr, const uint64_t args[6]);
 /* The system call's result after it ran. */
 long arch_syscall_result(const regs_t *r);
 
-
 /* `jmp to` placed at `at`: ARCH_JUMP_LEN bytes into out.  false if out of reach. */
 bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN]);
 
@@ -309,7 +308,7 @@ size_t arch_syscall_stub(const regs_t *resume, uint8_t *out, size_t size);
  */
 #define ARCH_WRITE_MAX 16 /* bytes in one write: a redirect, or the bytes it replaced */
 struct arch_write {
-	uint64_t dst;	     /* where in the target */
+	uint64_t dst;	      /* where in the target */
 	const uint8_t *bytes; /* what to write there (copied into the stub) */
 	uint64_t len;
 };

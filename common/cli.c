@@ -102,6 +102,7 @@ void option_problem(int c, char *const argv[], char *buf, size_t size)
 		/* getopt_long names the option it knows in optopt */
 		snprintf(buf, size, "option '%.*s' takes no argument", (int)(eq - arg), arg);
 	} else {
-		snprintf(buf, size, "unknown option '%.*s'", is_long && eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		snprintf(buf, size, "unknown option '%.*s'",
+			 is_long && eq ? (int)(eq - arg) : (int)strlen(arg), arg);
 	}
 }

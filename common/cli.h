@@ -11,7 +11,6 @@
 
 #include <stddef.h>
 
-
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

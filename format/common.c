@@ -90,7 +90,7 @@ void hp_hex(const uint8_t *bytes, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-#define LARGE (4u << 20)
+#define LARGE	  (4u << 20)
 #define HUGE_PAGE (2u << 20)
 
 void *hp_alloc_large(size_t n)
@@ -106,8 +106,7 @@ void *hp_alloc_large(size_t n)
 	return p;
 }
 
-int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
-		 struct hp_error *e)
+int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len, struct hp_error *e)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -132,7 +131,8 @@ int hp_read_file(const char *path, size_t max_size, uint8_t **data, size_t *len,
 	if ((uint64_t)st.st_size > max_size) {
 		char what[96];
 
-		snprintf(what, sizeof(what), "file is larger than the limit of %zu bytes", max_size);
+		snprintf(what, sizeof(what), "file is larger than the limit of %zu bytes",
+			 max_size);
 		fail_whole(e, HP_ELIMIT, what);
 		goto fail;
 	}

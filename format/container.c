@@ -189,8 +189,9 @@ int hp_hpk_read(const uint8_t *buf, size_t len, struct hp_hpk *out, struct hp_er
 		if (len - pos < BLOCK)
 			return hp_fail(e, HP_ETRUNC, pos, "archive ends before payload.zst");
 		if (all_zero(h, BLOCK))
-			return hp_fail(e, HP_EORDER, pos, slot ? "archive ends before payload.zst"
-							      : "archive is empty");
+			return hp_fail(e, HP_EORDER, pos,
+				       slot ? "archive ends before payload.zst"
+					    : "archive is empty");
 		/* MANIFEST.sig is optional: an unsigned package goes on to payload.zst */
 		if (slot == 1 && field_is(h, 100, member_names[2]))
 			want = member_names[slot = 2];

@@ -48,11 +48,11 @@ const char *hp_strerror(int err);
  * record for I/O failures, with sys_errno set.
  */
 struct hp_error {
-	int code;	   /* enum hp_err */
-	int sys_errno;	   /* errno for HP_EIO, else 0 */
-	uint64_t offset;   /* byte offset of the failing field, or HP_NO_OFFSET */
-	char what[96];	   /* field or record being processed */
-	int whole;	   /* 1: `what` is the whole message (hp_read_file's file checks) */
+	int code;	 /* enum hp_err */
+	int sys_errno;	 /* errno for HP_EIO, else 0 */
+	uint64_t offset; /* byte offset of the failing field, or HP_NO_OFFSET */
+	char what[96];	 /* field or record being processed */
+	int whole;	 /* 1: `what` is the whole message (hp_read_file's file checks) */
 };
 
 /* Offset value for failures found after parsing (cross-field checks). */

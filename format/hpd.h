@@ -30,20 +30,20 @@
 
 /* Header flags. */
 #define HP_HPD_F_UNPATCHABLE 0x1u /* some finding cannot be hotpatched */
-#define HP_HPD_F_KNOWN 0x1u
+#define HP_HPD_F_KNOWN	     0x1u
 
 /* Reader limits: inputs beyond them are rejected with HP_ELIMIT. */
-#define HP_HPD_MAX_FILE (1u << 30)
-#define HP_HPD_MAX_NAME 65536u
-#define HP_HPD_MAX_TEXT 65536u
+#define HP_HPD_MAX_FILE	 (1u << 30)
+#define HP_HPD_MAX_NAME	 65536u
+#define HP_HPD_MAX_TEXT	 65536u
 #define HP_HPD_MAX_COUNT (1u << 20)
-#define HP_HPD_MAX_CODE (64u << 20)
-#define HP_HPD_MAX_BSS (1u << 30) /* zero-initialised data carries no bytes */
+#define HP_HPD_MAX_CODE	 (64u << 20)
+#define HP_HPD_MAX_BSS	 (1u << 30) /* zero-initialised data carries no bytes */
 #define HP_HPD_MAX_ALIGN 4096u
 
 /* Binding of a symbol or emitted item. */
 enum hp_bind {
-	HP_BIND_LOCAL = 0,  /* file-local: scoped by the .hpd's source file */
+	HP_BIND_LOCAL = 0, /* file-local: scoped by the .hpd's source file */
 	HP_BIND_GLOBAL = 1,
 	HP_BIND_WEAK = 2,
 };
@@ -89,10 +89,10 @@ enum hp_func_status {
 };
 
 struct hp_func {
-	uint8_t status; /* enum hp_func_status */
-	uint8_t bind;	/* enum hp_bind */
-	uint32_t align; /* power of two */
-	char *name;	/* name in the fixed object */
+	uint8_t status;	 /* enum hp_func_status */
+	uint8_t bind;	 /* enum hp_bind */
+	uint32_t align;	 /* power of two */
+	char *name;	 /* name in the fixed object */
 	char *base_name; /* CHANGED: name of the replaced baseline function; else "" */
 	char *section;	 /* section in the fixed object (".text.unlikely"), informative */
 	char *source;	 /* "file.c:42" from DWARF, or "" */
@@ -114,10 +114,10 @@ enum hp_data_kind {
 };
 
 struct hp_data {
-	uint8_t kind;  /* enum hp_data_kind */
-	uint8_t bind;  /* enum hp_bind */
+	uint8_t kind; /* enum hp_data_kind */
+	uint8_t bind; /* enum hp_bind */
 	uint32_t align;
-	char *name;    /* variable name, or a description for anonymous constants */
+	char *name; /* variable name, or a description for anonymous constants */
 	uint64_t size;
 	uint8_t *init; /* size bytes; NULL for HP_DATA_BSS */
 	struct hp_reloc *relocs;
@@ -138,8 +138,8 @@ enum hp_note_status {
 
 /* One finding of the differ, as the report showed it. */
 struct hp_note {
-	uint8_t subject;  /* enum hp_note_subject */
-	uint8_t status;	  /* enum hp_note_status */
+	uint8_t subject; /* enum hp_note_subject */
+	uint8_t status;	 /* enum hp_note_status */
 	bool patchable;
 	char *name;
 	char *reason;
@@ -159,11 +159,11 @@ struct hp_alias {
 
 struct hp_hpd {
 	uint16_t major, minor;
-	uint32_t flags;	  /* HP_HPD_F_* */
-	uint16_t machine; /* ELF e_machine of both objects */
-	char *tool;	  /* "hpdiff 0.1.0" */
-	char *object;	  /* object name as hpdiff was given it */
-	char *source;	  /* source file the object was built from ("" if unknown) */
+	uint32_t flags;		/* HP_HPD_F_* */
+	uint16_t machine;	/* ELF e_machine of both objects */
+	char *tool;		/* "hpdiff 0.1.0" */
+	char *object;		/* object name as hpdiff was given it */
+	char *source;		/* source file the object was built from ("" if unknown) */
 	uint8_t old_sha256[32]; /* of the baseline object file */
 	uint8_t new_sha256[32]; /* of the fixed object file */
 	struct hp_sym *syms;

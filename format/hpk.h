@@ -26,8 +26,8 @@ struct hp_image; /* image.h */
 /* ---- container ------------------------------------------------------------ */
 
 #define HP_HPK_MAX_MANIFEST (64u << 10)
-#define HP_HPK_MAX_SIG (64u << 10)
-#define HP_HPK_MAX_PAYLOAD (256u << 20)
+#define HP_HPK_MAX_SIG	    (64u << 10)
+#define HP_HPK_MAX_PAYLOAD  (256u << 20)
 /* The largest file that can be a package: every member at its limit. */
 #define HP_HPK_MAX_FILE                                                                            \
 	((size_t)HP_HPK_MAX_MANIFEST + HP_HPK_MAX_SIG + HP_HPK_MAX_PAYLOAD + 8 * 512)
@@ -54,7 +54,7 @@ int hp_hpk_write(const struct hp_hpk *in, uint8_t **out, size_t *len, struct hp_
 
 /* ---- manifest -------------------------------------------------------------- */
 
-#define HP_MANIFEST_FORMAT 1
+#define HP_MANIFEST_FORMAT    1
 #define HP_MANIFEST_MAX_FUNCS 65536u
 
 enum hp_compression {
@@ -65,8 +65,8 @@ enum hp_compression {
 };
 
 struct hp_manifest_func {
-	uint64_t offset; /* image offset of the replaced function in the baseline */
-	uint32_t size;	 /* its size in the baseline */
+	uint64_t offset;    /* image offset of the replaced function in the baseline */
+	uint32_t size;	    /* its size in the baseline */
 	uint8_t sha256[32]; /* of its baseline bytes */
 	char *name;
 };
@@ -90,7 +90,7 @@ struct hp_manifest {
 	bool has_expires;
 	int64_t expires;
 	char *tools;
-	char *fixes; /* may be NULL */
+	char *fixes;	     /* may be NULL */
 	uint8_t compression; /* enum hp_compression */
 	uint64_t payload_size;
 	uint8_t payload_sha256[32];
@@ -151,10 +151,10 @@ uint8_t *hp_baseline_prefix(const struct hp_image *img, const struct hp_manifest
 
 /* ---- payload ------------------------------------------------------------------- */
 
-#define HP_PAYLOAD_MAJOR 1
-#define HP_PAYLOAD_MINOR 0
+#define HP_PAYLOAD_MAJOR     1
+#define HP_PAYLOAD_MINOR     0
 #define HP_PAYLOAD_MAX_COUNT (1u << 20)
-#define HP_PAYLOAD_MAX_ITEM (64u << 20)
+#define HP_PAYLOAD_MAX_ITEM  (64u << 20)
 #define HP_PAYLOAD_MAX_ALIGN 4096u
 /* A BSS item carries no bytes: bounded like a .hpd's (HP_HPD_MAX_BSS). */
 #define HP_PAYLOAD_MAX_BSS (1u << 30)
@@ -241,8 +241,7 @@ int hp_payload_encode(const struct hp_payload *p, uint8_t **out, size_t *len, st
  * relocations sorted and not overlapping, only supported types, each
  * replacement used exactly once, nothing after the last import.
  */
-int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out,
-		      struct hp_error *e);
+int hp_payload_decode(const uint8_t *buf, size_t len, struct hp_payload **out, struct hp_error *e);
 int hp_payload_validate(const struct hp_payload *p, struct hp_error *e);
 /*
  * Does a decoded payload fit the MANIFEST that describes it: one

@@ -109,10 +109,12 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 		if (type != PT_LOAD && type != PT_NOTE && type != PT_TLS && type != PT_DYNAMIC)
 			continue;
 		if (off > len || filesz > len - off || filesz > memsz || vaddr + memsz < vaddr)
-			return hp_fail(e, HP_ERANGE, phoff + (uint64_t)i * phentsize, "program header");
+			return hp_fail(e, HP_ERANGE, phoff + (uint64_t)i * phentsize,
+				       "program header");
 		if (type == PT_NOTE) {
 			if (!img->build_id_len)
-				img->build_id_len = hp_note_build_id(f + off, filesz, img->build_id);
+				img->build_id_len =
+					hp_note_build_id(f + off, filesz, img->build_id);
 		} else if (type == PT_DYNAMIC) {
 			scan_dynamic(img, f + off, filesz);
 		} else if (type == PT_TLS) {
@@ -127,8 +129,9 @@ int hp_image_parse(const uint8_t *f, size_t len, struct hp_image *img, struct hp
 				return hp_fail(e, HP_EORDER, phoff + (uint64_t)i * phentsize,
 					       "loadable segments out of order");
 			if (!img->nsegs)
-				img->base = align > 1 && !(align & (align - 1)) ? vaddr & ~(align - 1)
-									       : vaddr;
+				img->base = align > 1 && !(align & (align - 1))
+						    ? vaddr & ~(align - 1)
+						    : vaddr;
 			s = &img->segs[img->nsegs++];
 			s->vaddr = vaddr;
 			s->memsz = memsz;

@@ -19,7 +19,7 @@
 #include "format/hp.h"
 
 #define HP_IMAGE_MAX_SEGMENTS 256
-#define HP_BUILD_ID_MAX 64
+#define HP_BUILD_ID_MAX	      64
 
 struct hp_segment {
 	uint64_t vaddr, memsz;
@@ -30,19 +30,19 @@ struct hp_segment {
 struct hp_image {
 	const uint8_t *file; /* the caller's copy of the whole file */
 	size_t len;
-	uint16_t machine;     /* e_machine */
-	uint16_t type;	      /* ET_EXEC or ET_DYN */
+	uint16_t machine;		   /* e_machine */
+	uint16_t type;			   /* ET_EXEC or ET_DYN */
 	uint8_t build_id[HP_BUILD_ID_MAX]; /* NT_GNU_BUILD_ID */
-	size_t build_id_len;  /* 0 if the file has none */
-	uint64_t base;	      /* first PT_LOAD p_vaddr rounded down to its alignment */
-	uint64_t size;	      /* from base to the end of the last PT_LOAD */
+	size_t build_id_len;		   /* 0 if the file has none */
+	uint64_t base;			   /* first PT_LOAD p_vaddr rounded down to its alignment */
+	uint64_t size;			   /* from base to the end of the last PT_LOAD */
 	struct hp_segment segs[HP_IMAGE_MAX_SEGMENTS];
 	size_t nsegs;
 	uint64_t tls_memsz, tls_align; /* PT_TLS; tls_memsz 0 if none */
-	bool has_interp;  /* PT_INTERP: a program started by the dynamic linker */
-	bool has_dynamic; /* PT_DYNAMIC */
-	bool pie;	  /* DF_1_PIE: a position-independent program */
-	uint32_t needed;  /* DT_NEEDED entries: libraries it loads */
+	bool has_interp;	       /* PT_INTERP: a program started by the dynamic linker */
+	bool has_dynamic;	       /* PT_DYNAMIC */
+	bool pie;		       /* DF_1_PIE: a position-independent program */
+	uint32_t needed;	       /* DT_NEEDED entries: libraries it loads */
 };
 
 /* A program (not a shared library): its own thread-local offsets are fixed. */

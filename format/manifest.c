@@ -96,7 +96,8 @@ static bool valid_ident(const char *s)
 	if (!*s || strlen(s) > 128 || s[0] == '.' || s[0] == '-')
 		return false;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", *s))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-",
+			    *s))
 			return false;
 	return true;
 }
@@ -340,7 +341,8 @@ static int parse_replace(const char *v, struct hp_manifest_func *f)
 		return -1;
 	char *end;
 	o = strtoull(off + 2, &end, 16);
-	if (*end || !parse_u64(size, &s) || s > UINT32_MAX || !parse_hex(hash, f->sha256, 32, 32, NULL))
+	if (*end || !parse_u64(size, &s) || s > UINT32_MAX ||
+	    !parse_hex(hash, f->sha256, 32, 32, NULL))
 		return -1;
 	f->offset = o;
 	f->size = (uint32_t)s;
@@ -348,10 +350,10 @@ static int parse_replace(const char *v, struct hp_manifest_func *f)
 	return f->name ? 0 : -1;
 }
 
-#define NEED(key, optional)                                                                  \
-	do {                                                                                 \
-		if (!expect(&l, key, optional, &have, &bad))                                 \
-			goto malformed;                                                      \
+#define NEED(key, optional)                                                                        \
+	do {                                                                                       \
+		if (!expect(&l, key, optional, &have, &bad))                                       \
+			goto malformed;                                                            \
 	} while (0)
 
 static int parse_fields(struct lines *l_, struct hp_manifest *m, const char **field)
@@ -364,10 +366,10 @@ static int parse_fields(struct lines *l_, struct hp_manifest *m, const char **fi
 	NEED("format", false);
 	if (strcmp(l.value, "hpk 1"))
 		goto malformed;
-#define TEXT(key, dst, check)                                                                \
-	*field = key;                                                                        \
-	NEED(key, false);                                                                    \
-	if (!(check) || !((dst) = strdup(l.value)))                                             \
+#define TEXT(key, dst, check)                                                                      \
+	*field = key;                                                                              \
+	NEED(key, false);                                                                          \
+	if (!(check) || !((dst) = strdup(l.value)))                                                \
 		goto malformed;
 	TEXT("package-id", m->package_id, valid_ident(l.value));
 	TEXT("arch", m->arch, !strcmp(l.value, HP_FORMAT_ARCH));
@@ -456,8 +458,7 @@ malformed:
 #undef TEXT
 }
 
-int hp_manifest_parse(const uint8_t *text, size_t len, struct hp_manifest **out,
-		      struct hp_error *e)
+int hp_manifest_parse(const uint8_t *text, size_t len, struct hp_manifest **out, struct hp_error *e)
 {
 	struct lines *l = calloc(1, sizeof(*l));
 	struct hp_manifest *m = calloc(1, sizeof(*m));

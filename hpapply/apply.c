@@ -50,13 +50,13 @@ struct op {
 	struct session s;
 	bool verbose;
 	bool committed;
-	uint8_t *pkg;	/* the one in-memory copy of the package */
+	uint8_t *pkg; /* the one in-memory copy of the package */
 	size_t pkg_len;
 	const uint8_t *manifest; /* inside pkg */
 	size_t manifest_len;
 	struct hp_manifest *hint; /* unverified, only to find the baseline */
 	struct hp_verified v;
-	uint16_t machine; /* the verified package's, which is hpapply's own */
+	uint16_t machine;  /* the verified package's, which is hpapply's own */
 	struct loaded img; /* the baseline as mapped in the process */
 	struct state cur, next;
 	uint64_t cur_at, state_at;
@@ -162,14 +162,15 @@ static enum outcome plan_redirects(struct op *o)
 		/* keep the landing pad: indirect branches must still find it */
 		skip = (uint32_t)arch_landing_pad(head, m->funcs[i].size);
 		if (m->funcs[i].size < skip + ARCH_JUMP_LEN) {
-			error("%s is %u bytes: too short for the %d-byte redirect", m->funcs[i].name,
-			      m->funcs[i].size, skip + ARCH_JUMP_LEN);
+			error("%s is %u bytes: too short for the %d-byte redirect",
+			      m->funcs[i].name, m->funcs[i].size, skip + ARCH_JUMP_LEN);
 			return OUTCOME_REFUSED;
 		}
 		r->addr = entry + skip;
 		r->len = ARCH_JUMP_LEN;
 		memcpy(r->saved, head + skip, ARCH_JUMP_LEN);
-		if (!arch_jump(r->addr, layout_code_at(&o->plan, o->region, o->v.payload->replaced[i]),
+		if (!arch_jump(r->addr,
+			       layout_code_at(&o->plan, o->region, o->v.payload->replaced[i]),
 			       r->written)) {
 			error("%s: new code out of reach", m->funcs[i].name);
 			return OUTCOME_TROUBLE;
@@ -188,8 +189,8 @@ static enum outcome plan_redirects(struct op *o)
 		for (uint32_t k = 0; k < o->next.nr && !kept; k++)
 			kept = o->next.r[k].addr == o->cur.r[i].addr;
 		if (!kept)
-			o->writes[o->nwrites++] =
-				(struct arch_write){o->cur.r[i].addr, o->cur.r[i].saved, o->cur.r[i].len};
+			o->writes[o->nwrites++] = (struct arch_write){
+				o->cur.r[i].addr, o->cur.r[i].saved, o->cur.r[i].len};
 	}
 	return OUTCOME_OK;
 }
@@ -360,8 +361,9 @@ static int read_before(struct op *o)
 				     (int)o->s.pid, (unsigned long long)o->writes[i].len,
 				     (unsigned long long)o->writes[i].dst);
 		if (proc_read(o->s.tr.mem, o->writes[i].dst, o->before[i], o->writes[i].len) < 0)
-			return error("process %d: cannot read the code at 0x%llx: %s", (int)o->s.pid,
-				     (unsigned long long)o->writes[i].dst, strerror(errno));
+			return error("process %d: cannot read the code at 0x%llx: %s",
+				     (int)o->s.pid, (unsigned long long)o->writes[i].dst,
+				     strerror(errno));
 	}
 	return 0;
 }
@@ -447,7 +449,8 @@ static enum outcome commit(struct op *o)
 	return OUTCOME_REFUSED;
 }
 
-/* ---- apply ------------------------------------------------------------------------------------ */
+/* ---- apply ------------------------------------------------------------------------------------
+ */
 
 static int read_package(struct op *o, const char *path)
 {
@@ -473,8 +476,11 @@ static int read_package(struct op *o, const char *path)
  */
 static enum outcome verify(struct op *o, const struct apply_opts *a)
 {
-	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl, .target = &o->img.img,
-				    .have_state = true, .applied_seq = o->cur.seq,
+	struct hp_verify_opts vo = {.ca_file = a->ca,
+				    .crl_file = a->crl,
+				    .target = &o->img.img,
+				    .have_state = true,
+				    .applied_seq = o->cur.seq,
 				    .floor = o->cur.floor};
 
 	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) < 0 || !o->v.payload) {
@@ -543,7 +549,8 @@ static enum outcome prepare(struct op *o)
 		out = OUTCOME_TROUBLE;
 	if (out == OUTCOME_OK)
 		out = plan_redirects(o);
-	if (out == OUTCOME_OK && (fill_state(o) < 0 || map_package(o) < 0 || map_state_and_op(o) < 0))
+	if (out == OUTCOME_OK &&
+	    (fill_state(o) < 0 || map_package(o) < 0 || map_state_and_op(o) < 0))
 		out = OUTCOME_TROUBLE;
 	return out;
 }
@@ -560,17 +567,17 @@ static int busy_ranges(struct op *o, bool functions)
 	if (!o->busy)
 		return -1;
 	for (uint32_t i = 0; functions && i < o->next.nr; i++)
-		o->busy[o->nbusy++] = (struct busy_range){o->next.r[i].func,
-							  o->next.r[i].func + o->next.r[i].func_size,
-							  o->next.r[i].name};
-	for (uint32_t i = 0; functions && i < o->cur.nr; i++)
 		o->busy[o->nbusy++] = (struct busy_range){
-			o->cur.r[i].func, o->cur.r[i].func + o->cur.r[i].func_size, o->cur.r[i].name};
+			o->next.r[i].func, o->next.r[i].func + o->next.r[i].func_size,
+			o->next.r[i].name};
+	for (uint32_t i = 0; functions && i < o->cur.nr; i++)
+		o->busy[o->nbusy++] = (struct busy_range){o->cur.r[i].func,
+							  o->cur.r[i].func + o->cur.r[i].func_size,
+							  o->cur.r[i].name};
 	for (uint32_t i = 0; i < o->cur.nregions; i++)
-		o->busy[o->nbusy++] = (struct busy_range){o->cur.regions[i].start,
-							  o->cur.regions[i].start +
-								  o->cur.regions[i].size,
-							  "the applied package's code"};
+		o->busy[o->nbusy++] = (struct busy_range){
+			o->cur.regions[i].start, o->cur.regions[i].start + o->cur.regions[i].size,
+			"the applied package's code"};
 	return 0;
 }
 
@@ -668,7 +675,8 @@ static enum outcome check_state(struct op *o)
 
 		if (rd->len > sizeof(b) || proc_read(o->s.tr.mem, rd->addr, b, rd->len) < 0 ||
 		    memcmp(b, rd->written, rd->len)) {
-			error("process %d: the state record says %s at 0x%llx is redirected, but the "
+			error("process %d: the state record says %s at 0x%llx is redirected, but "
+			      "the "
 			      "bytes there are not that redirect (changed by something else?): "
 			      "refusing to write or unmap anything",
 			      (int)o->s.pid, rd->name, (unsigned long long)rd->addr);
@@ -678,7 +686,8 @@ static enum outcome check_state(struct op *o)
 	for (uint32_t i = 0; i < c->nregions; i++)
 		if (!all_ours(&o->s.m, c->regions[i].start, c->regions[i].size)) {
 			error("process %d: the state record names 0x%llx-0x%llx as the applied "
-			      "package's code, but that is not hpapply's mapping: refusing to write "
+			      "package's code, but that is not hpapply's mapping: refusing to "
+			      "write "
 			      "or unmap anything",
 			      (int)o->s.pid, (unsigned long long)c->regions[i].start,
 			      (unsigned long long)(c->regions[i].start + c->regions[i].size));
@@ -825,7 +834,7 @@ enum outcome do_revert(pid_t pid, bool verbose, struct apply_result *res)
 		out = switch_code(&o, res);
 	if (out == OUTCOME_OK)
 		snprintf(res->summary, sizeof(res->summary),
-			 "process %d: reverted %s: %u functions run the baseline code again", (int)pid,
-			 o.cur.package_id, o.cur.nr);
+			 "process %d: reverted %s: %u functions run the baseline code again",
+			 (int)pid, o.cur.package_id, o.cur.nr);
 	return finish(&o, out);
 }

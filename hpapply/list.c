@@ -30,7 +30,8 @@ static void print_text(pid_t pid, const struct state *s, const struct maps *m, b
 	if (!any || !s->seq) {
 		printf("process %d: nothing applied", (int)pid);
 		if (any && s->floor)
-			printf(" (anti-rollback floor: sequence %llu)", (unsigned long long)s->floor);
+			printf(" (anti-rollback floor: sequence %llu)",
+			       (unsigned long long)s->floor);
 		printf("\n");
 		return;
 	}
@@ -61,9 +62,11 @@ static void print_json(pid_t pid, const struct state *s, const struct maps *m, b
 		hp_hex(s->build_id, s->build_id_len, hex);
 		json_object_object_add(o, "package_id", json_object_new_string(s->package_id));
 		json_object_object_add(o, "sequence", json_object_new_int64((int64_t)s->seq));
-		json_object_object_add(o, "min_sequence", json_object_new_int64((int64_t)s->min_seq));
+		json_object_object_add(o, "min_sequence",
+				       json_object_new_int64((int64_t)s->min_seq));
 		json_object_object_add(o, "signer", json_object_new_string(s->signer));
-		json_object_object_add(o, "baseline", json_object_new_string(image_path(m, s->image_base)));
+		json_object_object_add(o, "baseline",
+				       json_object_new_string(image_path(m, s->image_base)));
 		json_object_object_add(o, "build_id", json_object_new_string(hex));
 		if (hp_time_format(s->applied_at, when, sizeof(when)) == 0)
 			json_object_object_add(o, "applied_at", json_object_new_string(when));
@@ -71,12 +74,14 @@ static void print_json(pid_t pid, const struct state *s, const struct maps *m, b
 			struct json_object *f = json_object_new_object();
 
 			json_object_object_add(f, "name", json_object_new_string(s->r[i].name));
-			json_object_object_add(f, "address", json_object_new_int64((int64_t)s->r[i].func));
+			json_object_object_add(f, "address",
+					       json_object_new_int64((int64_t)s->r[i].func));
 			json_object_array_add(funcs, f);
 		}
 	}
 	json_object_object_add(o, "functions", funcs);
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 

@@ -159,8 +159,8 @@ uint64_t layout_code_at(const struct plan *p, uint64_t base, uint32_t i)
 /* ---- placing --------------------------------------------------------------------- */
 
 /* The best address inside gap [g0, g1) for a region of size t within [lo, hi]. */
-static bool fit(uint64_t g0, uint64_t g1, uint64_t t, uint64_t lo, uint64_t hi,
-		uint64_t img_lo, uint64_t img_hi, uint64_t *at, uint64_t *dist)
+static bool fit(uint64_t g0, uint64_t g1, uint64_t t, uint64_t lo, uint64_t hi, uint64_t img_lo,
+		uint64_t img_hi, uint64_t *at, uint64_t *dist)
 {
 	uint64_t b;
 
@@ -263,8 +263,8 @@ static int apply(const struct where *w, const struct hp_preloc *r, uint8_t *fiel
 	if (d->calc == HP_CALC_PCREL || d->calc == HP_CALC_GOTPCREL || d->calc == HP_CALC_GOTTPOFF)
 		v -= place;
 	/* 8-byte fields take any value; 4-byte ones must fit, signed or not */
-	if (d->size == 4 && (d->is_signed ? (int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX
-					  : v > UINT32_MAX))
+	if (d->size == 4 &&
+	    (d->is_signed ? (int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX : v > UINT32_MAX))
 		goto overflow;
 	put(field, v, d->size);
 	return 0;

@@ -23,11 +23,11 @@ struct slot {
 };
 
 struct plan {
-	uint16_t machine;    /* the ELF machine whose relocation types the payload uses */
-	uint64_t *code_off;  /* per code block, in the executable part */
-	uint64_t *data_off;  /* per data block, in its part */
-	bool *data_rw;	     /* data block in the writable part */
-	uint64_t *stub_off;  /* per import: far jump, or UINT64_MAX */
+	uint16_t machine;   /* the ELF machine whose relocation types the payload uses */
+	uint64_t *code_off; /* per code block, in the executable part */
+	uint64_t *data_off; /* per data block, in its part */
+	bool *data_rw;	    /* data block in the writable part */
+	uint64_t *stub_off; /* per import: far jump, or UINT64_MAX */
 	struct slot *slots;
 	size_t nslots;
 	uint64_t rx_size, rw_size; /* page multiples; rw_size may be 0 */

@@ -100,7 +100,8 @@ static int seize_new(struct tracee *tr, bool *more)
 			free(tids);
 			return error("process %d: cannot attach to thread %d: %s%s", (int)tr->pid,
 				     (int)tid, strerror(err),
-				     err == EPERM ? " (traced by a debugger, or not permitted)" : "");
+				     err == EPERM ? " (traced by a debugger, or not permitted)"
+						  : "");
 		}
 		if (add_thread(tr, tids[i]) < 0) {
 			free(tids);
@@ -246,8 +247,8 @@ int tracee_stop(struct tracee *tr, size_t i)
 			t->gone = true;
 			return 0;
 		}
-		return error("process %d: thread %d: cannot stop it: %s", (int)tr->pid,
-			     (int)t->tid, strerror(errno));
+		return error("process %d: thread %d: cannot stop it: %s", (int)tr->pid, (int)t->tid,
+			     strerror(errno));
 	}
 	return wait_stopped(tr, t) < 0 ? -1 : 0;
 }
@@ -328,8 +329,8 @@ int tracee_sigmask(struct tracee *tr, size_t i, uint64_t *mask)
 		return 0;
 	}
 	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(*mask), mask) < 0)
-		return error("process %d: thread %d: cannot read its signal mask: %s",
-			     (int)tr->pid, (int)t->tid, strerror(errno));
+		return error("process %d: thread %d: cannot read its signal mask: %s", (int)tr->pid,
+			     (int)t->tid, strerror(errno));
 	return 0;
 }
 
@@ -496,11 +497,12 @@ int remote_call(struct remote *rc, long nr, const uint64_t args[6], long *ret)
 			/* the stub begins with its system call instruction: the pc is past it */
 			if (arch_pc(&r) != rc->stub + ARCH_SYSCALL_INSN_LEN ||
 			    arch_syscall_nr(&r) != nr)
-				return error("process %d: thread %d: a system call stop that is not "
-					     "hpapply's (%lld at 0x%llx)",
-					     (int)rc->tr->pid, (int)t->tid,
-					     (long long)arch_syscall_nr(&r),
-					     (unsigned long long)arch_pc(&r));
+				return error(
+					"process %d: thread %d: a system call stop that is not "
+					"hpapply's (%lld at 0x%llx)",
+					(int)rc->tr->pid, (int)t->tid,
+					(long long)arch_syscall_nr(&r),
+					(unsigned long long)arch_pc(&r));
 		}
 		*ret = arch_syscall_result(&r);
 	} while (restarted(*ret));
@@ -517,8 +519,8 @@ int remote_end(struct remote *rc)
 		return 0;
 	rc->ready = false;
 	if (proc_write(rc->tr->mem, rc->stub, rc->saved, rc->saved_len) < 0)
-		return error("process %d: cannot restore the bytes at 0x%llx: %s",
-			     (int)rc->tr->pid, (unsigned long long)rc->stub, strerror(errno));
+		return error("process %d: cannot restore the bytes at 0x%llx: %s", (int)rc->tr->pid,
+			     (unsigned long long)rc->stub, strerror(errno));
 	return 0;
 }
 
@@ -544,8 +546,8 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 		/* still stopped where it was, the stub not started: its own mask goes back */
 		set_regs(t->tid, &t->resume);
 		tracee_unmask_signals(rc->tr, rc->thread);
-		return error("process %d: thread %d: cannot start the commit: %s",
-			     (int)rc->tr->pid, (int)t->tid, strerror(saved));
+		return error("process %d: thread %d: cannot start the commit: %s", (int)rc->tr->pid,
+			     (int)t->tid, strerror(saved));
 	}
 	t->stopped = false;
 	t->dirty = false; /* the stub restores the resume state itself */
@@ -556,8 +558,8 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 
 		/* the flag first: a thread that ends right after the commit still did it */
 		if (proc_read(rc->tr->mem, flag, &done, 1) < 0)
-			return error("process %d: cannot read the commit flag: %s", (int)rc->tr->pid,
-				     strerror(errno));
+			return error("process %d: cannot read the commit flag: %s",
+				     (int)rc->tr->pid, strerror(errno));
 		if (done)
 			return done == 1 ? 0 : 1;
 		w = waitpid(t->tid, &st, __WALL | WNOHANG);
@@ -570,8 +572,8 @@ int remote_commit(struct remote *rc, uint64_t at, uint64_t flag)
 			t->gone = true;
 			if (proc_read(rc->tr->mem, flag, &done, 1) == 0 && done)
 				return done == 1 ? 0 : 1;
-			return error("process %d: thread %d ended during the commit", (int)rc->tr->pid,
-				     (int)t->tid);
+			return error("process %d: thread %d ended during the commit",
+				     (int)rc->tr->pid, (int)t->tid);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec -

@@ -18,9 +18,9 @@
 struct thread {
 	pid_t tid;
 	bool attached, stopped, gone;
-	bool dirty;    /* registers changed: set resume before continuing */
-	int pending;   /* a signal held back, delivered on resume */
-	uint64_t held; /* more signals held back (bit sig-1), raised again on resume */
+	bool dirty;	 /* registers changed: set resume before continuing */
+	int pending;	 /* a signal held back, delivered on resume */
+	uint64_t held;	 /* more signals held back (bit sig-1), raised again on resume */
 	bool event_stop; /* stopped by PTRACE_INTERRUPT: a signal cannot be injected there */
 	bool masked;	 /* every signal blocked (tracee_mask_signals); mask: the thread's own */
 	uint64_t mask;
@@ -69,9 +69,9 @@ void tracee_detach(struct tracee *tr);
  */
 struct remote {
 	struct tracee *tr;
-	size_t thread;	   /* index of the thread that runs the calls */
-	uint64_t stub;	   /* runtime address of the stub */
-	uint64_t scratch;  /* runtime address of the scratch bytes */
+	size_t thread;	  /* index of the thread that runs the calls */
+	uint64_t stub;	  /* runtime address of the stub */
+	uint64_t scratch; /* runtime address of the scratch bytes */
 	size_t scratch_len;
 	uint8_t saved[256]; /* the slack's bytes before we wrote there */
 	size_t saved_len;

@@ -26,7 +26,7 @@
 #include "common/mem.h"
 
 #define STACK_SCAN_MAX (8ull << 20)
-#define CHUNK 65536
+#define CHUNK	       65536
 
 #define MAX_FRAMES 1024
 

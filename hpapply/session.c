@@ -109,8 +109,8 @@ int session_open(struct session *s, pid_t pid)
 	return 0;
 }
 
-int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		 uint64_t a3, uint64_t a4, uint64_t a5, long *ret)
+int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		 uint64_t a4, uint64_t a5, long *ret)
 {
 	uint64_t a[6] = {a0, a1, a2, a3, a4, a5};
 	long r;
@@ -189,8 +189,8 @@ static int ensure_channel(struct session *s)
 	return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
 }
 
-int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len,
-		  bool seal, bool keep_local, long *tfd, int *lfd)
+int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len, bool seal,
+		  bool keep_local, long *tfd, int *lfd)
 {
 	char path[64];
 	int fd;
@@ -273,7 +273,8 @@ static int close_leftover_fds(struct session *s)
 
 		/* still ours now that the process is held (a run may have ended meanwhile) */
 		if (is_leftover(s->pid, fd) &&
-		    session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 && errno != EBADF)
+		    session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 &&
+		    errno != EBADF)
 			return error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
 				     strerror(errno));
 	}
@@ -330,9 +331,11 @@ bool session_close(struct session *s, bool committed)
 		} else {
 			/* 2: it ended having written part of its redirects into what was created */
 			unsure = true;
-			error(done == 2 ? "process %d: the redirects written point into new code: its "
+			error(done == 2 ? "process %d: the redirects written point into new code: "
+					  "its "
 					  "mappings are left in place"
-					: "process %d: the commit stub may still run: its mappings are "
+					: "process %d: the commit stub may still run: its mappings "
+					  "are "
 					  "left in place",
 			      (int)s->pid);
 		}
@@ -342,8 +345,8 @@ bool session_close(struct session *s, bool committed)
 		/* Before the commit, everything created goes; after it, only the operation. */
 		for (size_t i = 0; i < s->ncreated && !unsure; i++)
 			if (!committed || s->created[i].start == s->op_addr)
-				session_call(s, SYS_munmap, s->created[i].start, s->created[i].size, 0,
-					     0, 0, 0, NULL);
+				session_call(s, SYS_munmap, s->created[i].start, s->created[i].size,
+					     0, 0, 0, 0, NULL);
 		remote_end(&s->rc);
 	}
 	if (s->op_fd >= 0)

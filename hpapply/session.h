@@ -15,7 +15,7 @@
 #include "hpapply/ptrace.h"
 #include "hpapply/state.h"
 
-#define MAX_CREATED 8
+#define MAX_CREATED  8
 #define MAX_LEFTOVER 16 /* descriptors a killed run may have left, closed per run */
 
 struct session {
@@ -26,9 +26,9 @@ struct session {
 	size_t caller; /* thread running remote calls and the commit */
 	struct region created[MAX_CREATED];
 	size_t ncreated;
-	int op_fd;    /* our fd of the operation region's memfd, or -1 */
+	int op_fd; /* our fd of the operation region's memfd, or -1 */
 	uint64_t op_addr, op_size;
-	bool opened;  /* the remote call channel was opened once */
+	bool opened; /* the remote call channel was opened once */
 	/* the committed byte of the new state once its commit stub started, or 0 */
 	uint64_t commit_flag;
 	/*
@@ -52,16 +52,16 @@ int session_open(struct session *s, pid_t pid);
 bool session_close(struct session *s, bool committed);
 
 /* A remote system call; -1 after a message (including a failing call). */
-int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		 uint64_t a3, uint64_t a4, uint64_t a5, long *ret);
+int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		 uint64_t a4, uint64_t a5, long *ret);
 
 /*
  * A named memfd in the target holding data[0..len), optionally sealed
  * against writes.  *tfd is the target's descriptor, *lfd ours (or -1 if
  * keep_local is false).
  */
-int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len,
-		  bool seal, bool keep_local, long *tfd, int *lfd);
+int session_memfd(struct session *s, const char *name, const uint8_t *data, size_t len, bool seal,
+		  bool keep_local, long *tfd, int *lfd);
 /* Map (a part of) a memfd of the target; at 0 lets the kernel choose. */
 int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot, int flags,
 		uint64_t offset, uint64_t *got);

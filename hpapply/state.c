@@ -23,7 +23,7 @@
 static const uint8_t magic[8] = {'H', 'P', 'S', 'T', 'A', 'T', 'E', 0};
 
 #define MAX_ITEMS 65536u
-#define MAX_TEXT (4u << 20)
+#define MAX_TEXT  (4u << 20)
 
 static void put_regions(struct hp_wbuf *wb, const struct region *r, uint32_t n)
 {

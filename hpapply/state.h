@@ -20,12 +20,12 @@
 #include "hpapply/proc.h"
 
 #define STATE_COMMITTED_AT 8 /* offset of the committed byte */
-#define STATE_MAX (16u << 20)
+#define STATE_MAX	   (16u << 20)
 
 struct redirect {
-	uint64_t addr;	    /* where the jump is written */
-	uint8_t len;	    /* bytes written (<= 16) */
-	uint8_t saved[16];  /* the baseline's bytes there */
+	uint64_t addr;	   /* where the jump is written */
+	uint8_t len;	   /* bytes written (<= 16) */
+	uint8_t saved[16]; /* the baseline's bytes there */
 	uint8_t written[16];
 	uint64_t func, func_size; /* the replaced function */
 	char *name;
@@ -37,8 +37,8 @@ struct region {
 
 struct state {
 	uint64_t generation;
-	uint64_t floor;		   /* no package with a lower sequence may be applied */
-	uint64_t seq, min_seq;	   /* of the applied package; seq 0: nothing applied */
+	uint64_t floor;	       /* no package with a lower sequence may be applied */
+	uint64_t seq, min_seq; /* of the applied package; seq 0: nothing applied */
 	int64_t applied_at;
 	char *package_id, *signer, *manifest; /* "" when nothing is applied */
 	uint8_t build_id[64];

@@ -45,8 +45,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 
 		if (ph->p_type != PT_NOTE)
 			continue;
-		len = hp_note_build_id((const uint8_t *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz,
-				       id);
+		len = hp_note_build_id((const uint8_t *)(info->dlpi_addr + ph->p_vaddr),
+				       ph->p_memsz, id);
 		if (len && len == want->len && !memcmp(id, want->build_id, len)) {
 			want->base = info->dlpi_addr;
 			want->name = info->dlpi_name;
@@ -122,7 +122,8 @@ static int lookup(struct loaded *l, const char *name, uint64_t *addr)
 		if (GELF_ST_TYPE(s.st_info) == STT_GNU_IFUNC)
 			ret = resolve_ifunc(l, name, &s, addr) < 0 ? -1 : 1;
 		else if (GELF_ST_TYPE(s.st_info) == STT_TLS)
-			ret = error("%s: %s is thread-local; new code cannot import it", l->path, name);
+			ret = error("%s: %s is thread-local; new code cannot import it", l->path,
+				    name);
 		else {
 			/* l->base is where image offset 0 (virtual address img.base) is */
 			*addr = l->base + (s.st_value - l->img.base);
@@ -134,8 +135,7 @@ static int lookup(struct loaded *l, const char *name, uint64_t *addr)
 	return ret;
 }
 
-int symbols_resolve(pid_t pid, const struct maps *m, const struct hp_payload *pl,
-		    uint64_t *addrs)
+int symbols_resolve(pid_t pid, const struct maps *m, const struct hp_payload *pl, uint64_t *addrs)
 {
 	struct loaded *v = NULL;
 	size_t n = 0;

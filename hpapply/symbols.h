@@ -11,7 +11,6 @@
 #include "hpapply/target.h"
 
 /* addrs[i] for pl->imports[i].  -1 after a message naming the symbol. */
-int symbols_resolve(pid_t pid, const struct maps *m, const struct hp_payload *pl,
-		    uint64_t *addrs);
+int symbols_resolve(pid_t pid, const struct maps *m, const struct hp_payload *pl, uint64_t *addrs);
 
 #endif

@@ -74,9 +74,8 @@ int target_objects(pid_t pid, const struct maps *m, struct loaded **out, size_t 
 		l->lo = mp->start;
 		l->hi = mp->end;
 		/* the object's other mappings follow, same path */
-		for (size_t k = i + 1; k < m->n && !strcmp(m->v[k].path, mp->path) &&
-				       m->v[k].offset != 0;
-		     k++)
+		for (size_t k = i + 1;
+		     k < m->n && !strcmp(m->v[k].path, mp->path) && m->v[k].offset != 0; k++)
 			l->hi = m->v[k].end;
 		l->is_main = entry >= l->lo && entry < l->hi;
 	}
@@ -189,8 +188,8 @@ int target_slack(pid_t pid, int mem, const struct maps *m, size_t size, uint64_t
 			end = (end + 15) & ~15ull;
 			page_end = (end + PAGE - 1) & ~(PAGE - 1);
 			mx = maps_find(m, end);
-			if (page_end - end < size || size > sizeof(buf) || !mx || mx->perms[2] != 'x' ||
-			    mx->end < end + size)
+			if (page_end - end < size || size > sizeof(buf) || !mx ||
+			    mx->perms[2] != 'x' || mx->end < end + size)
 				continue;
 			if (proc_read(mem, end, buf, size) < 0 || !usable_slack(buf, size))
 				continue;

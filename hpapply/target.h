@@ -13,8 +13,8 @@
 #include "hpapply/proc.h"
 
 struct loaded {
-	char *path;	 /* as /proc/PID/maps shows it */
-	uint8_t *file;	 /* the mapped file's bytes (through map_files) */
+	char *path;    /* as /proc/PID/maps shows it */
+	uint8_t *file; /* the mapped file's bytes (through map_files) */
 	size_t len;
 	struct hp_image img;
 	uint64_t base;	 /* runtime address of image offset 0 */

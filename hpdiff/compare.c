@@ -34,7 +34,7 @@ enum cmp {
  * number of pieces visited, so a crafted object cannot make it run away; a
  * walk that hits a bound counts as a difference and says so.
  */
-#define MAX_PIECE_DEPTH 64
+#define MAX_PIECE_DEPTH	 64
 #define MAX_PIECE_VISITS 100000
 
 struct walk {
@@ -104,9 +104,8 @@ static enum cmp piece_cmp(struct piece *a, struct piece *b, struct walk *w)
 	}
 	if (piece_refs(a->obj, a) < 0 || piece_refs(b->obj, b) < 0)
 		return CMP_TROUBLE;
-	if (a->nrefs != b->nrefs ||
-	    !masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
-			  a->nrefs, 0))
+	if (a->nrefs != b->nrefs || !masked_equal(a->sec->data + a->off, b->sec->data + b->off,
+						  a->size, a->refs, a->nrefs, 0))
 		return CMP_DIFFERENT;
 	w->depth++;
 	for (size_t i = 0; i < a->nrefs && c == CMP_EQUAL; i++)
@@ -188,12 +187,12 @@ static int data_difference(const struct dobj *a, const struct dobj *b, char **re
 
 	*reason = NULL;
 	if (a->size != b->size)
-		return differs(reason, xasprintf("size changed from %llu to %llu bytes",
-						 (unsigned long long)a->size,
-						 (unsigned long long)b->size));
+		return differs(reason,
+			       xasprintf("size changed from %llu to %llu bytes",
+					 (unsigned long long)a->size, (unsigned long long)b->size));
 	if (strcmp(data_kind(a), data_kind(b)))
-		return differs(reason, xasprintf("changed from %s to %s data", data_kind(a),
-						 data_kind(b)));
+		return differs(reason,
+			       xasprintf("changed from %s to %s data", data_kind(a), data_kind(b)));
 	if (!a->sec || !a->sec->data)
 		return 0;
 	for (size_t i = 0, j = 0; i < a->nrefs || j < b->nrefs; i++, j++) {
@@ -214,14 +213,14 @@ static int data_difference(const struct dobj *a, const struct dobj *b, char **re
 						 "offset %u refers to is nested too deeply to "
 						 "compare, so it counts as changed",
 						 a->refs[i].off));
-		return differs(reason, xasprintf("initial value changed: pointer at offset %u now "
-						 "points to %s (was %s)",
-						 a->refs[i].off,
-						 target_name(&b->refs[j].t, tb, sizeof(tb)),
-						 target_name(&a->refs[i].t, ta, sizeof(ta))));
+		return differs(reason,
+			       xasprintf("initial value changed: pointer at offset %u now "
+					 "points to %s (was %s)",
+					 a->refs[i].off, target_name(&b->refs[j].t, tb, sizeof(tb)),
+					 target_name(&a->refs[i].t, ta, sizeof(ta))));
 	}
-	if (!masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs,
-			  a->nrefs, 0)) {
+	if (!masked_equal(a->sec->data + a->off, b->sec->data + b->off, a->size, a->refs, a->nrefs,
+			  0)) {
 		size_t k = 0;
 
 		while (k < a->size && a->sec->data[a->off + k] == b->sec->data[b->off + k])
@@ -257,7 +256,8 @@ static bool can_add_data(const struct dobj *x)
 
 static int compare_data(struct diff *d)
 {
-	for_each_data(&d->old, a) {
+	for_each_data(&d->old, a)
+	{
 		struct dobj *b = a->twin;
 		char *change;
 		int ret;
@@ -283,7 +283,8 @@ static int compare_data(struct diff *d)
 		if (!b->reason)
 			return -1;
 	}
-	for_each_data(&d->new, b) {
+	for_each_data(&d->new, b)
+	{
 		if (b->twin)
 			continue;
 		b->status = ST_NEW;
@@ -313,7 +314,7 @@ static size_t refs_in(const struct func *f, size_t *cursor, uint64_t off, uint64
 }
 
 struct mismatch {
-	long ia, ib;	     /* instruction indexes, -1 if that side ended */
+	long ia, ib;		   /* instruction indexes, -1 if that side ended */
 	const struct ref *ra, *rb; /* differing references, if that was the cause */
 	bool too_deep;		   /* ... not shown equal: the data was nested too deeply */
 };
@@ -379,8 +380,8 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 				 size);
 	if (m->ra && m->rb && m->ra->t.kind == T_PIECE && m->rb->t.kind == T_PIECE &&
 	    !strcmp(target_name(&m->ra->t, ta, sizeof(ta)), target_name(&m->rb->t, tb, sizeof(tb))))
-		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s", b->insns[m->ib].off,
-				 func_insn_text(b, m->ib, ib, sizeof(ib)),
+		return xasprintf("at +0x%x `%s`: the %s it refers to changed%s",
+				 b->insns[m->ib].off, func_insn_text(b, m->ib, ib, sizeof(ib)),
 				 m->rb->t.piece->nrefs ? "table" : "constant", size);
 	if (m->ra && m->rb && m->rb->t.kind == T_DATA && m->ra->t.kind == T_DATA &&
 	    m->ra->t.data->twin == m->rb->t.data && m->ra->t.off == m->rb->t.off)
@@ -393,8 +394,8 @@ static char *describe(const struct func *a, const struct func *b, const struct m
 				 target_name(&m->rb->t, tb, sizeof(tb)),
 				 target_name(&m->ra->t, ta, sizeof(ta)), size);
 	return xasprintf("at +0x%x `%s` became `%s`%s", b->insns[m->ib].off,
-			 func_insn_text(a, m->ia, ia, sizeof(ia)), func_insn_text(b, m->ib, ib, sizeof(ib)),
-			 size);
+			 func_insn_text(a, m->ia, ia, sizeof(ia)),
+			 func_insn_text(b, m->ib, ib, sizeof(ib)), size);
 }
 
 /* Compare one instruction pair; fills m->ra/rb when references differ. */
@@ -437,14 +438,15 @@ static enum cmp raw_cmp(const struct func *a, const struct func *b)
 		return CMP_DIFFERENT;
 	for (size_t k = 0; k < a->nrefs; k++) {
 		struct walk w = walk_start(a->obj);
-		enum cmp c = a->refs[k].off != b->refs[k].off ? CMP_DIFFERENT
-							      : ref_cmp(&a->refs[k], &b->refs[k], &w);
+		enum cmp c = a->refs[k].off != b->refs[k].off
+				     ? CMP_DIFFERENT
+				     : ref_cmp(&a->refs[k], &b->refs[k], &w);
 
 		if (c != CMP_EQUAL)
 			return c;
 	}
 	return masked_equal(a->code, b->code, a->size, a->refs, a->nrefs, 0) ? CMP_EQUAL
-									       : CMP_DIFFERENT;
+									     : CMP_DIFFERENT;
 }
 
 /* Set the statuses of twins a and b, and b's reason.  Returns 0, or -1 on trouble. */
@@ -520,10 +522,12 @@ static int propagate_labels(struct diff *d)
 
 	while (again) {
 		again = false;
-		for_each_func(&d->new, b) {
+		for_each_func(&d->new, b)
+		{
 			if (b->status != ST_SAME)
 				continue;
-			for_each_ref(b, r) {
+			for_each_ref(b, r)
+			{
 				if (!refers_to_changed_label(r))
 					continue;
 				if (label_changed(b, r) < 0)
@@ -538,15 +542,14 @@ static int propagate_labels(struct diff *d)
 
 static int compare_funcs(struct diff *d)
 {
-	for_each_func(&d->new, b) {
+	for_each_func(&d->new, b)
+	{
 		if (!b->twin)
 			b->status = ST_NEW;
 		else if (compare_func(b->twin, b) < 0)
 			return -1;
 	}
-	for_each_func(&d->old, a)
-		if (!a->twin)
-			a->status = ST_REMOVED;
+	for_each_func(&d->old, a) if (!a->twin) a->status = ST_REMOVED;
 	return propagate_labels(d);
 }
 
@@ -554,15 +557,13 @@ int compare(struct diff *d)
 {
 	if (compare_data(d) < 0 || compare_funcs(d) < 0)
 		return -1;
-	for_each_func(&d->new, f)
-		d->differs |= f->status != ST_SAME;
-	for_each_func(&d->old, f)
-		d->differs |= f->status != ST_SAME;
-	for_each_data(&d->new, x) {
+	for_each_func(&d->new, f) d->differs |= f->status != ST_SAME;
+	for_each_func(&d->old, f) d->differs |= f->status != ST_SAME;
+	for_each_data(&d->new, x)
+	{
 		d->differs |= x->status != ST_SAME;
 		d->unpatchable |= x->unpatchable;
 	}
-	for_each_data(&d->old, x)
-		d->differs |= x->status != ST_SAME;
+	for_each_data(&d->old, x) d->differs |= x->status != ST_SAME;
 	return 0;
 }

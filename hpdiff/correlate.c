@@ -24,7 +24,8 @@ static void match_sections(struct diff *d)
 	struct elf *o = &d->old.elf, *n = &d->new.elf;
 
 	/* Sections of the same name usually keep their order: try the same index first. */
-	for_each_sec(o, s) {
+	for_each_sec(o, s)
+	{
 		if (!s->index)
 			continue;
 		if (s->index < n->nsecs && !n->secs[s->index].twin &&
@@ -33,11 +34,14 @@ static void match_sections(struct diff *d)
 			s->twin->twin = s;
 		}
 	}
-	for_each_sec(o, s) {
+	for_each_sec(o, s)
+	{
 		if (!s->index || s->twin)
 			continue;
-		for_each_sec(n, t) {
-			if (t->index && !t->twin && t->type == s->type && !strcmp(t->name, s->name)) {
+		for_each_sec(n, t)
+		{
+			if (t->index && !t->twin && t->type == s->type &&
+			    !strcmp(t->name, s->name)) {
 				s->twin = t;
 				t->twin = s;
 				break;
@@ -188,7 +192,8 @@ static int match_funcs(struct diff *d)
 	struct cand *co, *cn;
 	size_t no = 0, nn = 0;
 
-	for_each_func(o, f) {
+	for_each_func(o, f)
+	{
 		struct symbol *s = find_symbol_by_name(&n->elf, f->sym->name);
 		struct func *g = s ? func_of(s) : NULL;
 
@@ -202,12 +207,10 @@ static int match_funcs(struct diff *d)
 		free(cn);
 		return -1;
 	}
-	for_each_func(o, f)
-		if (!f->twin)
-			co[no++] = (struct cand){f->key, (size_t)(f - o->funcs), f};
-	for_each_func(n, f)
-		if (!f->twin)
-			cn[nn++] = (struct cand){f->key, (size_t)(f - n->funcs), f};
+	for_each_func(o, f) if (!f->twin) co[no++] =
+		(struct cand){f->key, (size_t)(f - o->funcs), f};
+	for_each_func(n, f) if (!f->twin) cn[nn++] =
+		(struct cand){f->key, (size_t)(f - n->funcs), f};
 	match_by_key(co, no, cn, nn, true);
 	free(co);
 	free(cn);
@@ -220,7 +223,8 @@ static int match_data(struct diff *d)
 	struct cand *co, *cn;
 	size_t no = 0, nn = 0;
 
-	for_each_data(o, x) {
+	for_each_data(o, x)
+	{
 		struct symbol *s = find_symbol_by_name(&n->elf, x->sym->name);
 		struct dobj *y = s ? dobj_of(s) : NULL;
 
@@ -234,12 +238,10 @@ static int match_data(struct diff *d)
 		free(cn);
 		return -1;
 	}
-	for_each_data(o, x)
-		if (!x->twin)
-			co[no++] = (struct cand){x->key, (size_t)(x - o->data), x};
-	for_each_data(n, x)
-		if (!x->twin)
-			cn[nn++] = (struct cand){x->key, (size_t)(x - n->data), x};
+	for_each_data(o, x) if (!x->twin) co[no++] =
+		(struct cand){x->key, (size_t)(x - o->data), x};
+	for_each_data(n, x) if (!x->twin) cn[nn++] =
+		(struct cand){x->key, (size_t)(x - n->data), x};
 	match_by_key(co, no, cn, nn, false);
 	free(co);
 	free(cn);

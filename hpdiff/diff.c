@@ -44,7 +44,8 @@ void diff_free(struct diff *d)
 	dwarf_free(d->new.dwarf);
 	object_free(&d->old);
 	object_free(&d->new);
-	for_each_finding(d, fd) {
+	for_each_finding(d, fd)
+	{
 		free(fd->name);
 		free(fd->reason);
 	}
@@ -71,8 +72,8 @@ static int check_machines(struct diff *d)
 	uint16_t a = d->old.elf.machine, b = d->new.elf.machine;
 
 	if (a && b && a != b)
-		return error("%s and %s were built for different machines (%s and %s)",
-			     d->old.name, d->new.name, arch_name(a), arch_name(b));
+		return error("%s and %s were built for different machines (%s and %s)", d->old.name,
+			     d->new.name, arch_name(a), arch_name(b));
 	d->machine = a ? a : b;
 	return 0;
 }
@@ -91,9 +92,8 @@ static int attach_sources(struct object *o)
 {
 	if (!o->dwarf)
 		return 0;
-	for_each_func(o, f)
-		if (f->status != ST_SAME)
-			f->source = dwarf_func_location(o->dwarf, f->sym->name, f->key);
+	for_each_func(o, f) if (f->status != ST_SAME) f->source =
+		dwarf_func_location(o->dwarf, f->sym->name, f->key);
 	return 0;
 }
 
@@ -107,13 +107,13 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 	    check_sources(d) < 0)
 		return -1;
 	/* Byte-identical objects: nothing can differ (most of a rebuilt library). */
-	if (old && new && old_len == new_len && !memcmp(old, new, old_len))
+	if (old && new &&old_len == new_len && !memcmp(old, new, old_len))
 		return 0;
 	if (old && dwarf_load(&d->old, &d->old.dwarf) < 0)
 		return -1;
-	if (new && dwarf_load(&d->new, &d->new.dwarf) < 0)
+	if (new &&dwarf_load(&d->new, &d->new.dwarf) < 0)
 		return -1;
-	if ((old && object_analyse(&d->old) < 0) || (new && object_analyse(&d->new) < 0))
+	if ((old && object_analyse(&d->old) < 0) || (new &&object_analyse(&d->new) < 0))
 		return -1;
 	if (correlate(d) < 0 || compare(d) < 0 || check_layouts(d) < 0)
 		return -1;

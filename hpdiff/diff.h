@@ -82,13 +82,13 @@ struct func {
 	struct ref *refs;
 	size_t nrefs;
 	struct func *twin;
-	char *key;	   /* name without clone numbers: "foo.isra" */
+	char *key; /* name without clone numbers: "foo.isra" */
 	enum status status;
-	char *reason;	   /* why it changed (or cannot be patched) */
+	char *reason; /* why it changed (or cannot be patched) */
 	bool unpatchable;
-	long diff_off;	   /* first differing offset in this function, or -1 */
-	int emit;	   /* index in the .hpd functions, or -1 */
-	char *source;	   /* "file.c:42" from DWARF, or NULL */
+	long diff_off; /* first differing offset in this function, or -1 */
+	int emit;      /* index in the .hpd functions, or -1 */
+	char *source;  /* "file.c:42" from DWARF, or NULL */
 	/* Emitted code when short branches had to be widened (widen.c). */
 	uint8_t *wcode;
 	uint32_t wsize;
@@ -107,7 +107,7 @@ struct dobj {
 	enum status status;
 	bool unpatchable;
 	char *reason;
-	int emit; /* index in the .hpd data, or -1 */
+	int emit;	     /* index in the .hpd data, or -1 */
 	struct func **users; /* functions referencing it */
 	size_t nusers;
 };
@@ -119,7 +119,7 @@ struct piece {
 	struct ref *refs; /* relocated fields (jump table entries) */
 	size_t nrefs;
 	bool refs_built;
-	int emit; /* index in the .hpd data, or -1 */
+	int emit;	    /* index in the .hpd data, or -1 */
 	struct piece *next; /* hash chain */
 };
 
@@ -155,7 +155,7 @@ struct diff {
 	const char *name; /* the pair as reported: "x.o", "libc.a(printf.o)" */
 	struct object old, new;
 	uint16_t machine; /* both objects' e_machine (the .hpd's) */
-	bool analysed; /* compared in full (not byte-identical) */
+	bool analysed;	  /* compared in full (not byte-identical) */
 	bool differs;
 	bool unpatchable;
 	struct finding *findings;
@@ -165,14 +165,14 @@ struct diff {
 /* ---- iterators ---------------------------------------------------------- */
 
 /* Every element of array[0, n) as T *x; safe on empty (NULL) arrays. */
-#define for_each_in(array, n, T, x)                                                          \
+#define for_each_in(array, n, T, x)                                                                \
 	for (T *x = (n) ? (array) : NULL, *x##_end = x ? x + (n) : NULL; x && x < x##_end; x++)
 
 /* The functions and named data of one side, in symbol table order. */
 #define for_each_func(o, f) for_each_in((o)->funcs, (o)->nfuncs, struct func, f)
 #define for_each_data(o, x) for_each_in((o)->data, (o)->ndata, struct dobj, x)
 /* The references of a function, data item or piece, by field offset. */
-#define for_each_ref(item, r) for_each_in((item)->refs, (item)->nrefs, struct ref, r)
+#define for_each_ref(item, r)	for_each_in((item)->refs, (item)->nrefs, struct ref, r)
 #define for_each_finding(d, fd) for_each_in((d)->findings, (d)->nfindings, struct finding, fd)
 
 /* ---- predicates ----------------------------------------------------------- */

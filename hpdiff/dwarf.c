@@ -22,7 +22,7 @@
 #include "common/cli.h"
 #include "common/mem.h"
 
-#define MAX_DEPTH 64   /* DIE nesting and type chains followed */
+#define MAX_DEPTH 64	/* DIE nesting and type chains followed */
 #define MAX_TYPES 65536 /* structs and unions per object: more is an error */
 
 /* ---- feeding libdwarf ------------------------------------------------------- */
@@ -41,7 +41,7 @@ struct access {
 static bool is_debug(const struct section *s)
 {
 	static const char *const wanted[] = {
-		".debug_info", ".debug_abbrev", ".debug_str", ".debug_line",
+		".debug_info",	   ".debug_abbrev",	 ".debug_str",	".debug_line",
 		".debug_line_str", ".debug_str_offsets", ".debug_addr",
 	};
 
@@ -106,10 +106,12 @@ static uint8_t *relocate(uint16_t machine, const struct section *s)
 	for (size_t i = 0; i < s->nrelocs; i++) {
 		const struct reloc *r = &s->relocs[i];
 		const struct hp_reloc_desc *d = hp_reloc_describe(machine, r->type);
-		uint64_t v = (r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
+		uint64_t v =
+			(r->sym->type == STT_SECTION ? 0 : r->sym->value) + (uint64_t)r->addend;
 		int width;
 
-		/* absolute and DTP-relative fields; PC-relative and others do not occur in .debug_* */
+		/* absolute and DTP-relative fields; PC-relative and others do not occur in .debug_*
+		 */
 		if (!d || (d->calc != HP_CALC_ABS && d->calc != HP_CALC_DTPOFF))
 			continue;
 		width = d->size;
@@ -145,8 +147,8 @@ static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
 }
 
 static const Dwarf_Obj_Access_Methods methods = {
-	get_section_info, get_byte_order, get_length_size, get_pointer_size,
-	get_section_count, load_section,  NULL,
+	get_section_info, get_byte_order, get_length_size, get_pointer_size, get_section_count,
+	load_section,	  NULL,
 };
 
 /* ---- collected facts ---------------------------------------------------------- */
@@ -154,8 +156,8 @@ static const Dwarf_Obj_Access_Methods methods = {
 struct use {
 	Dwarf_Off type; /* the DIE a function or variable refers to */
 	char *user;
-	uint8_t kind;	 /* enum dwarf_use */
-	bool external;	 /* the user has external linkage */
+	uint8_t kind;  /* enum dwarf_use */
+	bool external; /* the user has external linkage */
 };
 
 /* A struct or union DIE and its index in di->types. */
@@ -206,10 +208,10 @@ struct walker {
 	 */
 	Dwarf_Off *type_off;
 	size_t ntype_off;
-	struct type_at *by_off; /* type_off sorted, for type_index(); built by finish() */
+	struct type_at *by_off;	  /* type_off sorted, for type_index(); built by finish() */
 	Dwarf_Off **member_types; /* per type: DIEs of its members' types */
 	size_t *nmember_types;
-	struct link **links; /* per type: where its members' types lead; by finish() */
+	struct link **links;   /* per type: where its members' types lead; by finish() */
 	struct alias *aliases; /* typedefs, applied once every type is known */
 	size_t naliases;
 	/*
@@ -525,8 +527,8 @@ static int add_member(struct walker *w, struct dtype *t, Dwarf_Die m)
 		mm->bit_size = (uint32_t)u;
 	if (get_ref(w, m, DW_AT_type, &type)) {
 		size_t ti = (size_t)(t - w->di->types);
-		Dwarf_Off *mt = xrealloc(w->member_types[ti],
-					 (w->nmember_types[ti] + 1) * sizeof(*mt));
+		Dwarf_Off *mt =
+			xrealloc(w->member_types[ti], (w->nmember_types[ti] + 1) * sizeof(*mt));
 
 		if (!mt)
 			return -1;
@@ -603,8 +605,7 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 
 /* ---- uses ---------------------------------------------------------------------------- */
 
-static int add_use(struct walker *w, Dwarf_Off type, const char *user, uint8_t kind,
-		   bool external)
+static int add_use(struct walker *w, Dwarf_Off type, const char *user, uint8_t kind, bool external)
 {
 	if (grow_array(&w->uses, &w->cap_uses, w->nuses, sizeof(*w->uses), 64) < 0)
 		return -1;
@@ -622,7 +623,8 @@ static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
 	struct dloc *v;
 	const char *path, *base;
 
-	if (!get_udata(w, die, DW_AT_decl_file, &file) || !get_udata(w, die, DW_AT_decl_line, &line))
+	if (!get_udata(w, die, DW_AT_decl_file, &file) ||
+	    !get_udata(w, die, DW_AT_decl_line, &line))
 		return 0;
 	if (file >= (Dwarf_Unsigned)w->nfiles || !w->files[file])
 		return 0;
@@ -644,8 +646,8 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 		int depth);
 
 /* `direct`: the children are the subprogram's own (its parameters are its signature). */
-static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool ext,
-			 bool direct, int depth)
+static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
+			 int depth)
 {
 	Dwarf_Die child = NULL;
 	Dwarf_Error err = NULL;
@@ -683,8 +685,7 @@ static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool
 	return 0;
 }
 
-static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
-		int depth)
+static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct, int depth)
 {
 	Dwarf_Half tag = die_tag(w, die);
 	Dwarf_Off off = 0, type;
@@ -901,8 +902,8 @@ static int collect_users(struct walker *w)
 		for (size_t k = i; k < end; k++) {
 			const struct use *u = &w->uses[r->found[k].use];
 
-			t->users[t->nusers++] =
-				(struct duser){di->names[user_of[r->found[k].use]], u->kind, u->external};
+			t->users[t->nusers++] = (struct duser){di->names[user_of[r->found[k].use]],
+							       u->kind, u->external};
 		}
 	}
 out:

@@ -14,10 +14,10 @@
 struct object;
 
 struct dmember {
-	char *name;	/* "" for anonymous members */
-	char *type;	/* type name as written: "unsigned int", "struct conn *" */
-	uint64_t offset; /* byte offset */
-	uint64_t size;	/* byte size of the member's type */
+	char *name;		       /* "" for anonymous members */
+	char *type;		       /* type name as written: "unsigned int", "struct conn *" */
+	uint64_t offset;	       /* byte offset */
+	uint64_t size;		       /* byte size of the member's type */
 	uint32_t bit_offset, bit_size; /* bit-fields; 0 otherwise */
 };
 
@@ -31,8 +31,8 @@ enum dwarf_use {
 /* A function or variable whose type reaches a struct or union. */
 struct duser {
 	const char *name; /* one of dwarf_info.names */
-	uint8_t kind;  /* enum dwarf_use: how its first use to get there does */
-	bool external; /* it has external linkage */
+	uint8_t kind;	  /* enum dwarf_use: how its first use to get there does */
+	bool external;	  /* it has external linkage */
 };
 
 struct dtype {
@@ -48,7 +48,7 @@ struct dtype {
 struct dwarf_info {
 	struct dtype *types; /* one per distinct name, sorted by name */
 	size_t ntypes;
-	struct dloc *locs;   /* function locations, sorted by name */
+	struct dloc *locs; /* function locations, sorted by name */
 	size_t nlocs;
 	char **names; /* the users' names, each once: dtype.users point here */
 	size_t nnames;

@@ -19,7 +19,7 @@
 
 /* Upper bounds that keep a hostile object from costing unbounded memory. */
 #define MAX_SECTIONS (1u << 20)
-#define MAX_SYMBOLS (1u << 24)
+#define MAX_SYMBOLS  (1u << 24)
 
 static uint64_t hash_name(const char *s)
 {
@@ -40,7 +40,8 @@ static int build_name_hash(struct elf *elf)
 	if (!elf->by_name)
 		return -1;
 	elf->by_name_cap = cap;
-	for_each_sym(elf, s) {
+	for_each_sym(elf, s)
+	{
 		size_t i;
 
 		if (!s->name[0] || s->type == STT_SECTION || s->type == STT_FILE)
@@ -292,8 +293,7 @@ static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct
 			     elf->name, rs->name);
 	target = &elf->secs[sh.sh_info];
 	if (target->relocs)
-		return error("%s: section %s has two relocation sections", elf->name,
-			     target->name);
+		return error("%s: section %s has two relocation sections", elf->name, target->name);
 	/* Offsets count uncompressed bytes; dwarf.c refuses compressed debug info. */
 	if (target->flags & SHF_COMPRESSED)
 		return 0;
@@ -312,12 +312,11 @@ static int load_relocs(struct elf *elf, Elf *e, struct section *rs, const struct
 		symi = GELF_R_SYM(rela.r_info);
 		if (symi >= elf->nsyms ||
 		    (symi == 0 && !arch_reloc_is_none(elf->machine, GELF_R_TYPE(rela.r_info))))
-			return error("%s: relocation %zu of %s: bad symbol index %zu", elf->name,
-				     i, target->name, symi);
+			return error("%s: relocation %zu of %s: bad symbol index %zu", elf->name, i,
+				     target->name, symi);
 		if (rela.r_offset >= target->size || target->size - rela.r_offset < 1)
 			return error("%s: relocation %zu of %s: offset 0x%llx outside the section",
-				     elf->name, i, target->name,
-				     (unsigned long long)rela.r_offset);
+				     elf->name, i, target->name, (unsigned long long)rela.r_offset);
 		r->offset = rela.r_offset;
 		r->type = (uint32_t)GELF_R_TYPE(rela.r_info);
 		r->sym = &elf->syms[symi];
@@ -347,10 +346,10 @@ static int cmp_sym_value(const void *a, const void *b)
  */
 static int index_section_symbols(struct elf *elf)
 {
-	for_each_sym(elf, s)
-		if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS))
-			s->sec->nsyms++;
-	for_each_sec(elf, sec) {
+	for_each_sym(elf, s) if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT ||
+					    s->type == STT_TLS)) s->sec->nsyms++;
+	for_each_sec(elf, sec)
+	{
 		if (!sec->nsyms)
 			continue;
 		sec->syms = xcalloc(sec->nsyms, sizeof(*sec->syms));
@@ -358,10 +357,10 @@ static int index_section_symbols(struct elf *elf)
 			return -1;
 		sec->nsyms = 0;
 	}
-	for_each_sym(elf, s)
-		if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_TLS))
-			s->sec->syms[s->sec->nsyms++] = s;
-	for_each_sec(elf, sec) {
+	for_each_sym(elf, s) if (s->sec && (s->type == STT_FUNC || s->type == STT_OBJECT ||
+					    s->type == STT_TLS)) s->sec->syms[s->sec->nsyms++] = s;
+	for_each_sec(elf, sec)
+	{
 		sort(sec->syms, sec->nsyms, sizeof(*sec->syms), cmp_sym_value);
 		for (size_t i = 1; i < sec->nsyms; i++) {
 			struct symbol *a = sec->syms[i - 1], *b = sec->syms[i];
@@ -395,7 +394,8 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	elf->handle = e;
 	if (check_header(elf, e) < 0 || load_sections(elf, e) < 0)
 		goto fail;
-	for_each_sec(elf, s) {
+	for_each_sec(elf, s)
+	{
 		if (s->type == SHT_SYMTAB) {
 			if (symtab) {
 				bad(elf, "more than one symbol table");
@@ -414,7 +414,8 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 		 * names) with no symbol table: fine, nothing to compare.  Code
 		 * or data without one is a stripped object.
 		 */
-		for_each_sec(elf, s) {
+		for_each_sec(elf, s)
+		{
 			if ((s->flags & SHF_ALLOC) && s->size) {
 				error("%s: no symbol table (stripped object?)", name);
 				goto fail;
@@ -423,7 +424,8 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	} else if (load_symbols(elf, e, symtab) < 0) {
 		goto fail;
 	}
-	for_each_sec(elf, s) {
+	for_each_sec(elf, s)
+	{
 		if (s->type != SHT_RELA)
 			continue;
 		if (!symtab) {
@@ -444,7 +446,8 @@ fail:
 void elf_close(struct elf *elf)
 {
 	if (elf->secs)
-		for_each_sec(elf, s) {
+		for_each_sec(elf, s)
+		{
 			free(s->relocs);
 			free(s->syms);
 		}
@@ -540,7 +543,8 @@ int elf_archive_members(const char *name, const uint8_t *image, size_t size,
 		int ret;
 
 		if (size - pos < sizeof(*h))
-			return error("%s: truncated archive member header at offset %zu", name, pos);
+			return error("%s: truncated archive member header at offset %zu", name,
+				     pos);
 		if (memcmp(h->ar_fmag, ARFMAG, 2) || !ar_number(h->ar_size, 10, &len))
 			return error("%s: corrupt archive member header at offset %zu", name, pos);
 		pos += sizeof(*h);

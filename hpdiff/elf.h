@@ -26,10 +26,10 @@ struct reloc {
 struct section {
 	unsigned int index;
 	const char *name;
-	uint32_t type;	 /* SHT_* */
-	uint64_t flags;	 /* SHF_* */
+	uint32_t type;	/* SHT_* */
+	uint64_t flags; /* SHF_* */
 	uint64_t size, align, entsize;
-	const uint8_t *data; /* NULL for SHT_NOBITS */
+	const uint8_t *data;  /* NULL for SHT_NOBITS */
 	struct reloc *relocs; /* relocations applying here, sorted by offset */
 	size_t nrelocs;
 	struct symbol **syms; /* defined functions and objects here, sorted by value */
@@ -40,10 +40,10 @@ struct section {
 
 struct symbol {
 	unsigned int index;
-	const char *name; /* "" for section symbols */
-	uint8_t type;	  /* STT_* */
-	uint8_t bind;	  /* STB_* */
-	uint16_t shndx;	  /* raw st_shndx */
+	const char *name;    /* "" for section symbols */
+	uint8_t type;	     /* STT_* */
+	uint8_t bind;	     /* STB_* */
+	uint16_t shndx;	     /* raw st_shndx */
 	struct section *sec; /* defining section; NULL if undefined, absolute or common */
 	uint64_t value, size;
 	struct symbol *alias_of; /* canonical symbol at the same address, or NULL */
@@ -60,10 +60,10 @@ struct elf {
 	size_t nsecs;
 	struct symbol *syms;
 	size_t nsyms;
-	const char *srcfile;	  /* name of the first STT_FILE symbol, or NULL */
-	struct symbol **by_name;  /* open-addressing hash of named symbols */
+	const char *srcfile;	 /* name of the first STT_FILE symbol, or NULL */
+	struct symbol **by_name; /* open-addressing hash of named symbols */
 	size_t by_name_cap;
-	void *handle;		  /* libelf descriptor */
+	void *handle; /* libelf descriptor */
 };
 
 /*
@@ -112,8 +112,7 @@ static inline bool is_func_sym(const struct symbol *s)
 
 static inline bool is_data_sym(const struct symbol *s)
 {
-	return (s->type == STT_OBJECT || s->type == STT_TLS) &&
-	       (s->sec || s->shndx == SHN_COMMON);
+	return (s->type == STT_OBJECT || s->type == STT_TLS) && (s->sec || s->shndx == SHN_COMMON);
 }
 
 static inline bool is_local_sym(const struct symbol *s)
@@ -132,13 +131,13 @@ static inline bool is_writable_sec(const struct section *s)
 }
 
 /* Safe on empty tables (a NULL array plus zero is undefined behaviour). */
-#define for_each_sec(elf, s)                                                                 \
-	for (struct section *s = (elf)->nsecs ? (elf)->secs : NULL,                           \
-			    *s##_end = s ? s + (elf)->nsecs : NULL;                           \
+#define for_each_sec(elf, s)                                                                       \
+	for (struct section *s = (elf)->nsecs ? (elf)->secs : NULL,                                \
+			    *s##_end = s ? s + (elf)->nsecs : NULL;                                \
 	     s && s < s##_end; s++)
-#define for_each_sym(elf, s)                                                                 \
-	for (struct symbol *s = (elf)->nsyms ? (elf)->syms : NULL,                            \
-			   *s##_end = s ? s + (elf)->nsyms : NULL;                            \
+#define for_each_sym(elf, s)                                                                       \
+	for (struct symbol *s = (elf)->nsyms ? (elf)->syms : NULL,                                 \
+			   *s##_end = s ? s + (elf)->nsyms : NULL;                                 \
 	     s && s < s##_end; s++)
 
 #endif

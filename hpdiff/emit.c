@@ -58,8 +58,7 @@ static uint8_t hp_type_of(const struct symbol *s)
 }
 
 /* Index of the named symbol in the table, adding it once. */
-static long sym_index(struct emitter *e, uint8_t kind, uint8_t bind, uint8_t type,
-		      const char *name)
+static long sym_index(struct emitter *e, uint8_t kind, uint8_t bind, uint8_t type, const char *name)
 {
 	struct hp_hpd *h = e->h;
 
@@ -248,7 +247,8 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 	out->target = (uint32_t)idx;
 	out->addend = wadd(off, r->adj);
 	if (r->size == 1 && self && self->wmap) {
-		/* widened (widen.c): the field is the last INSN_WIDE_REL_SIZE bytes of the branch */
+		/* widened (widen.c): the field is the last INSN_WIDE_REL_SIZE bytes of the branch
+		 */
 		out->type = arch_reloc_pcrel_type(machine, INSN_WIDE_REL_SIZE);
 		out->addend = wsub(off, INSN_WIDE_REL_SIZE);
 	}
@@ -272,7 +272,8 @@ static int make_relocs(struct emitter *e, const struct ref *refs, size_t n, stru
 		ret = make_reloc(e, &refs[i], self, &(*out)[i], why);
 		if (ret)
 			return ret;
-		(*out)[i].offset = (uint32_t)(self ? emitted_offset(self, refs[i].off) : refs[i].off);
+		(*out)[i].offset =
+			(uint32_t)(self ? emitted_offset(self, refs[i].off) : refs[i].off);
 	}
 	*nout = (uint32_t)n;
 	return 0;
@@ -396,14 +397,14 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 {
 	size_t n = 0;
 
-	for_each_ref(a, r)
-		n += !r->implicit;
+	for_each_ref(a, r) n += !r->implicit;
 	if (!n)
 		return 0;
 	hf->old_relocs = xcalloc(n, sizeof(*hf->old_relocs));
 	if (!hf->old_relocs)
 		return -1;
-	for_each_ref(a, r) {
+	for_each_ref(a, r)
+	{
 		struct hp_reloc *o;
 		long idx;
 
@@ -449,9 +450,7 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
  */
 static bool has_short_ref(const struct func *f)
 {
-	for_each_ref(f, r)
-		if (r->size == 1)
-			return true;
+	for_each_ref(f, r) if (r->size == 1) return true;
 	return false;
 }
 
@@ -520,28 +519,20 @@ static int emit_notes(struct emitter *e)
 {
 	struct diff *d = e->d;
 
-	for_each_finding(d, fd)
-		if (note(e, HP_NOTE_OBJECT, HP_NOTE_CHANGED, !fd->unpatchable, fd->name,
-			 fd->reason) < 0)
-			return -1;
-	for_each_func(&d->new, f)
-		if (f->status != ST_SAME &&
-		    note(e, HP_NOTE_FUNC, note_status(f->status), !f->unpatchable, f->sym->name,
-			 f->reason) < 0)
-			return -1;
-	for_each_func(&d->old, f)
-		if (f->status == ST_REMOVED &&
-		    note(e, HP_NOTE_FUNC, HP_NOTE_REMOVED, true, f->sym->name, NULL) < 0)
-			return -1;
-	for_each_data(&d->new, x)
-		if (x->status != ST_SAME &&
-		    note(e, HP_NOTE_DATA, note_status(x->status), !x->unpatchable, x->sym->name,
-			 x->reason) < 0)
-			return -1;
-	for_each_data(&d->old, x)
-		if (x->status == ST_REMOVED &&
-		    note(e, HP_NOTE_DATA, HP_NOTE_REMOVED, true, x->sym->name, NULL) < 0)
-			return -1;
+	for_each_finding(d, fd) if (note(e, HP_NOTE_OBJECT, HP_NOTE_CHANGED, !fd->unpatchable,
+					 fd->name, fd->reason) < 0) return -1;
+	for_each_func(&d->new, f) if (f->status != ST_SAME &&
+				      note(e, HP_NOTE_FUNC, note_status(f->status), !f->unpatchable,
+					   f->sym->name, f->reason) < 0) return -1;
+	for_each_func(&d->old,
+		      f) if (f->status == ST_REMOVED && note(e, HP_NOTE_FUNC, HP_NOTE_REMOVED, true,
+							     f->sym->name, NULL) < 0) return -1;
+	for_each_data(&d->new, x) if (x->status != ST_SAME &&
+				      note(e, HP_NOTE_DATA, note_status(x->status), !x->unpatchable,
+					   x->sym->name, x->reason) < 0) return -1;
+	for_each_data(&d->old,
+		      x) if (x->status == ST_REMOVED && note(e, HP_NOTE_DATA, HP_NOTE_REMOVED, true,
+							     x->sym->name, NULL) < 0) return -1;
 	return 0;
 }
 
@@ -559,7 +550,8 @@ static int emit_aliases(struct emitter *e)
 {
 	struct hp_hpd *h = e->h;
 
-	for_each_sym(&e->d->new.elf, s) {
+	for_each_sym(&e->d->new.elf, s)
+	{
 		const struct func *f;
 		const struct dobj *x;
 		struct hp_alias *a;
@@ -614,36 +606,26 @@ struct hp_hpd *emit_hpd(struct diff *d)
 		goto fail;
 	memcpy(h->old_sha256, d->old.sha256, 32);
 	memcpy(h->new_sha256, d->new.sha256, 32);
-	for_each_func(&d->new, f)
-		if (is_replaced_or_new(f))
-			f->emit = (int)n++;
+	for_each_func(&d->new, f) if (is_replaced_or_new(f)) f->emit = (int)n++;
 	h->funcs = xcalloc(n, sizeof(*h->funcs));
 	if (!h->funcs)
 		goto fail;
 	h->nfuncs = n;
 	e.cap_funcs = n;
-	for_each_func(&d->new, f)
-		if (f->emit >= 0 && widen_func(f) < 0)
-			goto fail;
-	for_each_func(&d->new, f)
-		if (f->emit >= 0 && emit_func(&e, f) < 0)
-			goto fail;
+	for_each_func(&d->new, f) if (f->emit >= 0 && widen_func(f) < 0) goto fail;
+	for_each_func(&d->new, f) if (f->emit >= 0 && emit_func(&e, f) < 0) goto fail;
 	/* New variables are carried even if no emitted code uses them yet. */
-	for_each_data(&d->new, x)
-		if (x->status == ST_NEW && !x->unpatchable && emit_dobj(&e, x) == -1)
-			goto fail;
+	for_each_data(&d->new, x) if (x->status == ST_NEW && !x->unpatchable &&
+				      emit_dobj(&e, x) == -1) goto fail;
 	if (emit_aliases(&e) < 0)
 		goto fail;
-	for_each_func(&d->new, f)
-		d->unpatchable |= f->unpatchable;
-	for_each_data(&d->new, x)
-		d->unpatchable |= x->unpatchable;
+	for_each_func(&d->new, f) d->unpatchable |= f->unpatchable;
+	for_each_data(&d->new, x) d->unpatchable |= x->unpatchable;
 	/*
 	 * A .hpd that cannot be packaged carries the findings only: its code
 	 * would be refused anyway, and a refused function has no complete record.
 	 */
-	for_each_finding(d, fd)
-		d->unpatchable |= fd->unpatchable;
+	for_each_finding(d, fd) d->unpatchable |= fd->unpatchable;
 	if (d->unpatchable)
 		hp_hpd_drop_code(h);
 	if (emit_notes(&e) < 0)

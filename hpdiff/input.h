@@ -13,12 +13,12 @@
 struct json_object;
 
 struct job {
-	char *name;	/* the pair in reports: "x.o", "net/y.o", "libc.a(printf.o)" */
+	char *name;		   /* the pair in reports: "x.o", "net/y.o", "libc.a(printf.o)" */
 	char *old_name, *new_name; /* each side in messages; NULL if absent */
 	char *old_path, *new_path; /* files read by the worker (directory mode) */
 	const uint8_t *old, *new;  /* images (archive members point into the archive) */
 	size_t old_len, new_len;
-	char *out;	 /* .hpd path, or NULL when no -o */
+	char *out;	   /* .hpd path, or NULL when no -o */
 	bool always_write; /* a single pair writes its .hpd even when nothing differs */
 
 	/* results, filled by the worker */

@@ -51,8 +51,7 @@ static void target_text(const struct hp_hpd *h, const struct hp_reloc *r, char *
 	}
 }
 
-static struct json_object *relocs_json(const struct hp_hpd *h, const struct hp_reloc *r,
-				       uint32_t n)
+static struct json_object *relocs_json(const struct hp_hpd *h, const struct hp_reloc *r, uint32_t n)
 {
 	struct json_object *a = json_object_new_array();
 	char name[32], target[512];
@@ -62,8 +61,9 @@ static struct json_object *relocs_json(const struct hp_hpd *h, const struct hp_r
 
 		target_text(h, &r[i], target, sizeof(target));
 		json_object_object_add(o, "offset", json_object_new_int64(r[i].offset));
-		json_object_object_add(o, "type", json_object_new_string(hp_reloc_name(
-							  h->machine, r[i].type, name, sizeof(name))));
+		json_object_object_add(o, "type",
+				       json_object_new_string(hp_reloc_name(h->machine, r[i].type,
+									    name, sizeof(name))));
 		json_object_object_add(o, "target", json_object_new_string(target));
 		json_object_object_add(o, "addend", json_object_new_int64(r[i].addend));
 		json_object_array_add(a, o);
@@ -111,8 +111,9 @@ static struct json_object *to_json(const struct hp_hpd *h)
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "name", json_object_new_string(f->name));
-		json_object_object_add(o, "status", json_object_new_string(
-							    f->status == HP_FUNC_NEW ? "new" : "changed"));
+		json_object_object_add(
+			o, "status",
+			json_object_new_string(f->status == HP_FUNC_NEW ? "new" : "changed"));
 		if (f->status == HP_FUNC_CHANGED)
 			json_object_object_add(o, "replaces", json_object_new_string(f->base_name));
 		json_object_object_add(o, "binding", json_object_new_string(bind_name(f->bind)));
@@ -138,7 +139,8 @@ static struct json_object *to_json(const struct hp_hpd *h)
 		const struct hp_note *n = &h->notes[i];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "subject", json_object_new_string(note_subject(n->subject)));
+		json_object_object_add(o, "subject",
+				       json_object_new_string(note_subject(n->subject)));
 		json_object_object_add(o, "name", json_object_new_string(n->name));
 		json_object_object_add(o, "status", json_object_new_string(note_status(n->status)));
 		json_object_object_add(o, "hotpatchable", json_object_new_boolean(n->patchable));

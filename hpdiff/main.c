@@ -89,8 +89,7 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 		{"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
 		{"show", no_argument, NULL, 'S'},	  {"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
-		{"inspect", no_argument, NULL, 'I'},
-		{NULL, 0, NULL, 0},
+		{"inspect", no_argument, NULL, 'I'},	  {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -134,7 +133,8 @@ static int parse_options(int argc, char **argv, struct options *opt, int *done)
 	}
 	if (opt->inspect) {
 		if (argc - optind != 1 || opt->out || opt->show || opt->jobs)
-			return usage_error("--inspect takes one .hpd file and no option but --json");
+			return usage_error(
+				"--inspect takes one .hpd file and no option but --json");
 		return 0;
 	}
 	if (argc - optind != 2)
@@ -448,7 +448,8 @@ static void print_reports(const struct jobs *js, const struct options *opt)
 			fputs(j->show, stdout);
 	}
 	if (!(js->n == 1 && js->v[0].always_write))
-		printf("%zu object pairs compared: %zu differ (%zu not hotpatchable), %zu unchanged\n",
+		printf("%zu object pairs compared: %zu differ (%zu not hotpatchable), %zu "
+		       "unchanged\n",
 		       js->n, differ, unpatchable, js->n - differ);
 }
 

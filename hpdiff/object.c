@@ -178,8 +178,7 @@ static int build_bounds(struct object *o, struct section *sec)
 	struct bounds *b = &o->bounds[sec->index];
 	size_t n = 2, cap = 2 + 2 * sec->nsyms;
 
-	for_each_sec(&o->elf, s)
-		cap += s->nrelocs;
+	for_each_sec(&o->elf, s) cap += s->nrelocs;
 	b->v = xmalloc(cap * sizeof(*b->v));
 	if (!b->v)
 		return -1;
@@ -189,7 +188,8 @@ static int build_bounds(struct object *o, struct section *sec)
 		b->v[n++] = sec->syms[i]->value;
 		b->v[n++] = sec->syms[i]->value + sec->syms[i]->size;
 	}
-	for_each_sec(&o->elf, s) {
+	for_each_sec(&o->elf, s)
+	{
 		for (size_t i = 0; i < s->nrelocs; i++) {
 			const struct reloc *r = &s->relocs[i];
 			int64_t t;
@@ -422,8 +422,8 @@ static int func_refs(struct object *o, struct func *f)
 		ref->off = (uint32_t)foff;
 		ref->size = d->size;
 		ref->type = r->type;
-		ref->branch = in && in->rel_size && in->off + in->rel_off == foff &&
-			      is_direct_branch(in);
+		ref->branch =
+			in && in->rel_size && in->off + in->rel_off == foff && is_direct_branch(in);
 		if (resolve_reloc(o, f, r, bias, ref) < 0)
 			return -1;
 	}
@@ -482,8 +482,8 @@ static int data_refs(struct object *o, struct section *sec, uint64_t start, uint
 		if (check_reloc_type(o, r, sec->name, 0) < 0)
 			goto fail;
 		if (foff + d->size > size) {
-			error("%s: %s: relocation at 0x%llx crosses the end of a data item", o->name,
-			      sec->name, (unsigned long long)r->offset);
+			error("%s: %s: relocation at 0x%llx crosses the end of a data item",
+			      o->name, sec->name, (unsigned long long)r->offset);
 			goto fail;
 		}
 		ref->off = (uint32_t)foff;
@@ -526,7 +526,8 @@ static int add_user(struct dobj *d, struct func *f)
 
 int object_analyse(struct object *o)
 {
-	for_each_func(o, f) {
+	for_each_func(o, f)
+	{
 		size_t bad = 0;
 
 		f->ninsns = insn_decode_all(o->elf.machine, f->code, f->size, &f->insns, &bad);
@@ -534,17 +535,12 @@ int object_analyse(struct object *o)
 			warn("%s: %s: bytes at +0x%zx do not decode; comparing it as raw bytes",
 			     o->name, f->sym->name, bad);
 	}
+	for_each_func(o, f) if (func_refs(o, f) < 0) return -1;
+	for_each_data(o, x) if (x->sec && x->sec->data &&
+				data_refs(o, x->sec, x->off, x->size, false, &x->refs, &x->nrefs) <
+					0) return -1;
 	for_each_func(o, f)
-		if (func_refs(o, f) < 0)
-			return -1;
-	for_each_data(o, x)
-		if (x->sec && x->sec->data &&
-		    data_refs(o, x->sec, x->off, x->size, false, &x->refs, &x->nrefs) < 0)
-			return -1;
-	for_each_func(o, f)
-		for_each_ref(f, r)
-			if (r->t.kind == T_DATA && add_user(r->t.data, f) < 0)
-				return -1;
+		for_each_ref(f, r) if (r->t.kind == T_DATA && add_user(r->t.data, f) < 0) return -1;
 	return 0;
 }
 
@@ -581,7 +577,8 @@ static int add_symbols(struct object *o)
 {
 	size_t nf = 0, nd = 0;
 
-	for_each_sym(&o->elf, s) {
+	for_each_sym(&o->elf, s)
+	{
 		nf += is_model_func(s);
 		nd += is_model_data(s);
 	}
@@ -589,7 +586,8 @@ static int add_symbols(struct object *o)
 	o->data = xcalloc(nd, sizeof(*o->data));
 	if (!o->funcs || !o->data)
 		return -1;
-	for_each_sym(&o->elf, s) {
+	for_each_sym(&o->elf, s)
+	{
 		if (is_model_func(s)) {
 			struct func *f = &o->funcs[o->nfuncs++];
 
@@ -640,7 +638,8 @@ int object_load(struct object *o, const char *name, const uint8_t *image, size_t
 
 void object_free(struct object *o)
 {
-	for_each_func(o, f) {
+	for_each_func(o, f)
+	{
 		free(f->insns);
 		free(f->refs);
 		free(f->key);
@@ -650,7 +649,8 @@ void object_free(struct object *o)
 		free(f->wmap);
 	}
 	free(o->funcs);
-	for_each_data(o, x) {
+	for_each_data(o, x)
+	{
 		free(x->refs);
 		free(x->key);
 		free(x->reason);

@@ -61,19 +61,14 @@ void report_text(FILE *f, const struct diff *d)
 	for_each_finding(d, fd)
 		fprintf(f, "  %s%s: %s\n", fd->unpatchable ? "NOT HOTPATCHABLE: " : "", fd->name,
 			fd->reason);
-	for_each_func(&d->new, fn)
-		if (fn->status != ST_SAME)
-			line(f, "func", fn->status, fn->sym->name, fn->unpatchable, fn->reason,
-			     fn->source);
-	for_each_func(&d->old, fn)
-		if (fn->status == ST_REMOVED)
-			line(f, "func", fn->status, fn->sym->name, false, NULL, NULL);
-	for_each_data(&d->new, x)
-		if (x->status != ST_SAME)
-			line(f, "data", x->status, x->sym->name, x->unpatchable, x->reason, NULL);
-	for_each_data(&d->old, x)
-		if (x->status == ST_REMOVED)
-			line(f, "data", x->status, x->sym->name, false, NULL, NULL);
+	for_each_func(&d->new, fn) if (fn->status != ST_SAME)
+		line(f, "func", fn->status, fn->sym->name, fn->unpatchable, fn->reason, fn->source);
+	for_each_func(&d->old, fn) if (fn->status == ST_REMOVED)
+		line(f, "func", fn->status, fn->sym->name, false, NULL, NULL);
+	for_each_data(&d->new, x) if (x->status != ST_SAME)
+		line(f, "data", x->status, x->sym->name, x->unpatchable, x->reason, NULL);
+	for_each_data(&d->old, x) if (x->status == ST_REMOVED)
+		line(f, "data", x->status, x->sym->name, false, NULL, NULL);
 }
 
 /* ---- JSON --------------------------------------------------------------------- */
@@ -136,23 +131,21 @@ struct json_object *report_json(const struct diff *d)
 	/* Without DWARF on both sides, struct layout changes go unnoticed. */
 	if (d->analysed)
 		json_object_object_add(o, "dwarf", json_object_new_boolean(dwarf_checked(d)));
-	for_each_func(&d->new, fn)
-		if (fn->status != ST_SAME)
-			json_object_array_add(funcs, func_json(fn));
-	for_each_func(&d->old, fn)
-		if (fn->status == ST_REMOVED)
-			json_object_array_add(funcs, func_json(fn));
-	for_each_data(&d->new, x)
-		if (x->status != ST_SAME)
-			json_object_array_add(data, data_json(x));
-	for_each_data(&d->old, x)
-		if (x->status == ST_REMOVED)
-			json_object_array_add(data, data_json(x));
-	for_each_finding(d, fd) {
+	for_each_func(&d->new, fn) if (fn->status != ST_SAME)
+		json_object_array_add(funcs, func_json(fn));
+	for_each_func(&d->old, fn) if (fn->status == ST_REMOVED)
+		json_object_array_add(funcs, func_json(fn));
+	for_each_data(&d->new, x) if (x->status != ST_SAME)
+		json_object_array_add(data, data_json(x));
+	for_each_data(&d->old, x) if (x->status == ST_REMOVED)
+		json_object_array_add(data, data_json(x));
+	for_each_finding(d, fd)
+	{
 		struct json_object *f = json_object_new_object();
 
 		add_str(f, "name", fd->name);
-		json_object_object_add(f, "hotpatchable", json_object_new_boolean(!fd->unpatchable));
+		json_object_object_add(f, "hotpatchable",
+				       json_object_new_boolean(!fd->unpatchable));
 		add_str(f, "reason", fd->reason);
 		json_object_array_add(findings, f);
 	}
@@ -263,7 +256,8 @@ static int edit_script(const struct listing *a, const struct listing *b, char **
 				dp[i * (m + 1) + j] =
 					!strcmp(a->key[pre + i], b->key[pre + j])
 						? dp[(i + 1) * (m + 1) + j + 1] + 1
-						: (dp[(i + 1) * (m + 1) + j] > dp[i * (m + 1) + j + 1]
+						: (dp[(i + 1) * (m + 1) + j] >
+								   dp[i * (m + 1) + j + 1]
 							   ? dp[(i + 1) * (m + 1) + j]
 							   : dp[i * (m + 1) + j + 1]);
 		for (long i = 0, j = 0; i < n || j < m;) {
@@ -271,7 +265,8 @@ static int edit_script(const struct listing *a, const struct listing *b, char **
 				v[k++] = 0;
 				i++;
 				j++;
-			} else if (i < n && (j == m || dp[(i + 1) * (m + 1) + j] >= dp[i * (m + 1) + j + 1])) {
+			} else if (i < n && (j == m || dp[(i + 1) * (m + 1) + j] >=
+							       dp[i * (m + 1) + j + 1])) {
 				v[k++] = 1; /* old lines first, as diff -u shows them */
 				i++;
 			} else {
@@ -349,10 +344,6 @@ static void show_func(FILE *f, const struct func *a, const struct func *b)
 
 void report_show(FILE *f, const struct diff *d)
 {
-	for_each_func(&d->new, fn)
-		if (is_replaced_or_new(fn))
-			show_func(f, fn->twin, fn);
-	for_each_func(&d->old, fn)
-		if (fn->status == ST_REMOVED)
-			show_func(f, fn, NULL);
+	for_each_func(&d->new, fn) if (is_replaced_or_new(fn)) show_func(f, fn->twin, fn);
+	for_each_func(&d->old, fn) if (fn->status == ST_REMOVED) show_func(f, fn, NULL);
 }

@@ -95,9 +95,8 @@ static const struct func *find_func(const struct object *o, const char *name)
 	if (s && func_of(s))
 		return func_of(s);
 	/* Out-of-line clones carry the origin's name in DWARF. */
-	for_each_func(o, f)
-		if (clone_origin_len(f->sym->name) == len && !strncmp(f->sym->name, name, len))
-			return f;
+	for_each_func(o, f) if (clone_origin_len(f->sym->name) == len &&
+				!strncmp(f->sym->name, name, len)) return f;
 	return NULL;
 }
 
@@ -155,11 +154,13 @@ int check_layouts(struct diff *d)
 		}
 		block = blockers(d, tb);
 		if (block)
-			reason = xasprintf("layout changed (%s); instances in the running process keep "
-					   "the old layout: %s",
-					   change, block);
+			reason = xasprintf(
+				"layout changed (%s); instances in the running process keep "
+				"the old layout: %s",
+				change, block);
 		else
-			reason = xasprintf("layout changed (%s); only replaced code uses it", change);
+			reason = xasprintf("layout changed (%s); only replaced code uses it",
+					   change);
 		ret = diff_add_finding(d, ta->name, block != NULL, reason);
 		free(change);
 		free(block);

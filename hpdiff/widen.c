@@ -74,7 +74,8 @@ static int mark(const struct func *f, struct wide *w, const char **why)
 {
 	uint16_t machine = f->obj->elf.machine;
 
-	for_each_ref(f, r) {
+	for_each_ref(f, r)
+	{
 		long i;
 
 		if (r->size != 1)
@@ -82,9 +83,8 @@ static int mark(const struct func *f, struct wide *w, const char **why)
 		/* The field is inside its instruction: find the instruction start. */
 		for (i = 0; i < f->ninsns && f->insns[i].off + f->insns[i].len <= r->off; i++)
 			;
-		if (i == f->ninsns ||
-		    insn_widen_branch(machine, f->code, &f->insns[i], w[i].bytes, &w[i].len,
-				      &w[i].rel_off) < 0) {
+		if (i == f->ninsns || insn_widen_branch(machine, f->code, &f->insns[i], w[i].bytes,
+							&w[i].len, &w[i].rel_off) < 0) {
 			*why = insn_widen_refusal(machine, true);
 			return -1;
 		}
@@ -128,8 +128,7 @@ static int settle(const struct func *f, struct wide *w, uint32_t *newoff, const 
 	return 0;
 }
 
-static int emit_code(struct func *f, const struct wide *w, const uint32_t *newoff,
-		     const char **why)
+static int emit_code(struct func *f, const struct wide *w, const uint32_t *newoff, const char **why)
 {
 	uint32_t size = newoff[f->ninsns];
 	uint8_t *out = xcalloc(size, 1);

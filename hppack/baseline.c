@@ -159,7 +159,8 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 					return -1;
 			} else if (kind == ARCH_DYN_IRELATIVE) {
 				/* an IFUNC of the binary itself: keyed by its resolver */
-				char *key = xasprintf("@ifunc:%llx", (unsigned long long)r.r_addend);
+				char *key =
+					xasprintf("@ifunc:%llx", (unsigned long long)r.r_addend);
 
 				if (!key || add_slot(&b->got, &b->ngot, key, r.r_offset) < 0)
 					return -1;
@@ -173,7 +174,8 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 				char *key = name ? xstrdup(name)
 						 : xasprintf("@%lld", (long long)r.r_addend);
 
-				if (!key || add_slot(&b->tls_got, &b->ntls_got, key, r.r_offset) < 0)
+				if (!key ||
+				    add_slot(&b->tls_got, &b->ntls_got, key, r.r_offset) < 0)
 					return -1;
 			}
 		}
@@ -306,8 +308,8 @@ int baseline_load(struct baseline *b, const char *path, const char *symbols_path
 			return -1;
 		b->sym_elf = e;
 	}
-	if (load_symtab(b, b->sym_elf ? b->sym_elf : b->bin_elf, symbols_path ? symbols_path : path) <
-		    0 ||
+	if (load_symtab(b, b->sym_elf ? b->sym_elf : b->bin_elf,
+			symbols_path ? symbols_path : path) < 0 ||
 	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_plt(b, b->bin_elf, ".plt") < 0 ||
 	    load_plt(b, b->bin_elf, ".plt.sec") < 0)
 		return -1;

@@ -41,14 +41,14 @@ struct baseline {
 	struct bsym **by_name; /* sorted by (name, file) */
 	struct bslot *plt;     /* PLT entry by imported name */
 	size_t nplt;
-	struct bslot *got;     /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
+	struct bslot *got; /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
 	size_t ngot;
 	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
-	uint8_t *sym_file;	  /* --baseline-symbols file, if any */
+	uint8_t *sym_file;	 /* --baseline-symbols file, if any */
 };
 
 /*

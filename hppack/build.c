@@ -110,8 +110,8 @@ static enum outcome check_previous(const struct hp_manifest *m, const char *path
 static int fill_manifest(struct packer *p, const struct pack_opts *o, struct hp_manifest *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->package_id = o->id ? xstrdup(o->id) : xasprintf("%s-%llu", p->b->name,
-							     (unsigned long long)o->seq);
+	m->package_id = o->id ? xstrdup(o->id)
+			      : xasprintf("%s-%llu", p->b->name, (unsigned long long)o->seq);
 	m->arch = xstrdup(arch_name(p->machine)); /* supported: baseline_load checked */
 	m->target_name = xstrdup(p->b->name);
 	memcpy(m->build_id, p->b->img.build_id, p->b->img.build_id_len);

@@ -70,7 +70,8 @@ static uint8_t *prefix_from(const struct hp_manifest *m, const char *path, size_
 		const uint8_t *b = hp_image_bytes(&img, m->funcs[i].offset, m->funcs[i].size);
 		uint8_t h[32];
 
-		if (!b || hp_sha256(b, m->funcs[i].size, h) < 0 || memcmp(h, m->funcs[i].sha256, 32)) {
+		if (!b || hp_sha256(b, m->funcs[i].size, h) < 0 ||
+		    memcmp(h, m->funcs[i].sha256, 32)) {
 			error("%s: %s's bytes differ from the package's baseline: wrong --baseline",
 			      path, m->funcs[i].name);
 			goto out;
@@ -113,7 +114,8 @@ static int open_package(struct opened *o, const char *path, const char *baseline
 	    hp_payload_decode(raw, o->m->payload_raw_size, &o->pl, &e) < 0) {
 		free(prefix);
 		free(raw);
-		return error("%s: unreadable payload: %s", path, hp_error_text(&e, msg, sizeof(msg)));
+		return error("%s: unreadable payload: %s", path,
+			     hp_error_text(&e, msg, sizeof(msg)));
 	}
 	free(prefix);
 	free(raw);
@@ -164,7 +166,8 @@ static struct json_object *to_json(const struct opened *o)
 	hp_hex(m->target_sha256, 32, hex);
 	json_object_object_add(root, "target_sha256", json_object_new_string(hex));
 	json_object_object_add(root, "sequence", json_object_new_int64((int64_t)m->sequence));
-	json_object_object_add(root, "min_sequence", json_object_new_int64((int64_t)m->min_sequence));
+	json_object_object_add(root, "min_sequence",
+			       json_object_new_int64((int64_t)m->min_sequence));
 	hp_time_format(m->created, when, sizeof(when));
 	json_object_object_add(root, "created", json_object_new_string(when));
 	if (m->has_expires && hp_time_format(m->expires, when, sizeof(when)) == 0)
@@ -174,7 +177,8 @@ static struct json_object *to_json(const struct opened *o)
 	json_object_object_add(root, "tools", json_object_new_string(m->tools));
 	json_object_object_add(root, "signed", json_object_new_boolean(o->pkg.sig != NULL));
 	json_object_object_add(root, "package_size", json_object_new_int64((int64_t)o->len));
-	json_object_object_add(root, "payload_size", json_object_new_int64((int64_t)m->payload_size));
+	json_object_object_add(root, "payload_size",
+			       json_object_new_int64((int64_t)m->payload_size));
 	json_object_object_add(root, "payload_raw_size",
 			       json_object_new_int64((int64_t)m->payload_raw_size));
 	json_object_object_add(root, "compression",
@@ -252,14 +256,13 @@ static void to_text(const struct opened *o)
 
 	hp_hex(m->build_id, m->build_id_len, hex);
 	hp_time_format(m->created, when, sizeof(when));
-	printf("package %s (%s), %zu bytes\n", m->package_id, o->pkg.sig ? "signed, not verified here"
-									 : "unsigned",
-	       o->len);
+	printf("package %s (%s), %zu bytes\n", m->package_id,
+	       o->pkg.sig ? "signed, not verified here" : "unsigned", o->len);
 	printf("  target      %s, build-id %s\n", m->target_name, hex);
 	hp_hex(m->target_sha256, 32, hex);
 	printf("  sha256      %s\n", hex);
-	printf("  sequence    %llu (min-sequence %llu), created %s", (unsigned long long)m->sequence,
-	       (unsigned long long)m->min_sequence, when);
+	printf("  sequence    %llu (min-sequence %llu), created %s",
+	       (unsigned long long)m->sequence, (unsigned long long)m->min_sequence, when);
 	if (m->has_expires && hp_time_format(m->expires, when, sizeof(when)) == 0)
 		printf(", expires %s", when);
 	printf("\n  tools       %s\n", m->tools);
@@ -314,8 +317,8 @@ int inspect_package(const char *path, const char *baseline, bool json)
 		if (json) {
 			struct json_object *j = to_json(&o);
 
-			puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+			puts(json_object_to_json_string_ext(
+				j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(j);
 		} else {
 			to_text(&o);

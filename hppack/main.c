@@ -53,8 +53,22 @@ static const char usage[] =
 	"SOURCE_DATE_EPOCH sets the creation time: same inputs, same package.\n"
 	"exit status: 0 package written; 1 refused; 2 trouble.\n";
 
-enum { OPT_BASELINE = 256, OPT_SYMBOLS, OPT_SEQ, OPT_MINSEQ, OPT_PREVIOUS, OPT_EXPIRES,
-       OPT_ID, OPT_FIXES, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_INSPECT, OPT_JSON, OPT_VERSION };
+enum {
+	OPT_BASELINE = 256,
+	OPT_SYMBOLS,
+	OPT_SEQ,
+	OPT_MINSEQ,
+	OPT_PREVIOUS,
+	OPT_EXPIRES,
+	OPT_ID,
+	OPT_FIXES,
+	OPT_KEY,
+	OPT_CERT,
+	OPT_CHAIN,
+	OPT_INSPECT,
+	OPT_JSON,
+	OPT_VERSION
+};
 
 static bool parse_u64(const char *s, uint64_t *v)
 {
@@ -111,7 +125,8 @@ static int parse(int argc, char **argv, struct cli *c, int *done)
 			break;
 		case OPT_SEQ:
 			if (!parse_u64(optarg, &c->o.seq) || !c->o.seq)
-				return usage_error("--seq wants a positive number, not '%s'", optarg);
+				return usage_error("--seq wants a positive number, not '%s'",
+						   optarg);
 			c->have_seq = true;
 			break;
 		case OPT_MINSEQ:

@@ -75,7 +75,7 @@ static int trouble(int said)
 }
 
 /* Say what went wrong (common/cli.c) and give the exit status for it. */
-#define complain(...) trouble(error(__VA_ARGS__))
+#define complain(...)  trouble(error(__VA_ARGS__))
 #define bad_usage(...) trouble(usage_error(__VA_ARGS__))
 
 /* 0 parsed, 1 --help/--version printed, or an exit status >= 2. */

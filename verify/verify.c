@@ -268,7 +268,8 @@ static int check_target(const struct hp_image *img, const struct hp_manifest *m,
 	uint8_t h[32];
 
 	if (img->machine != arch_machine(m->arch))
-		return fail(v, HP_V_TARGET, "target's machine (e_machine %u) is not %s, the package's",
+		return fail(v, HP_V_TARGET,
+			    "target's machine (e_machine %u) is not %s, the package's",
 			    img->machine, m->arch);
 	hp_hex(m->build_id, m->build_id_len, want);
 	hp_hex(img->build_id, img->build_id_len, got);

@@ -123,17 +123,17 @@ long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct 
 	return (long)n;
 }
 
-const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr,
-			char *buf, size_t size)
+const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr, char *buf,
+			size_t size)
 {
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 
 	init();
-	if (machine != EM_X86_64 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, len, &zi, ops)) ||
-	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&formatter, &zi, ops,
-							zi.operand_count_visible, buf, size, addr,
-							NULL))) {
+	if (machine != EM_X86_64 ||
+	    ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, len, &zi, ops)) ||
+	    ZYAN_FAILED(ZydisFormatterFormatInstruction(
+		    &formatter, &zi, ops, zi.operand_count_visible, buf, size, addr, NULL))) {
 		snprintf(buf, size, "(bad)");
 	}
 	return buf;

@@ -42,17 +42,28 @@ const struct hp_reloc_desc *hp_reloc_describe(uint16_t machine, uint32_t type)
 
 /* Names of the psABI types the formats do not carry, for messages. */
 static const char *const other_names[] = {
-	[0] = "R_X86_64_NONE",	       [3] = "R_X86_64_GOT32",
-	[5] = "R_X86_64_COPY",	       [6] = "R_X86_64_GLOB_DAT",
-	[7] = "R_X86_64_JUMP_SLOT",    [8] = "R_X86_64_RELATIVE",
-	[12] = "R_X86_64_16",	       [13] = "R_X86_64_PC16",
-	[14] = "R_X86_64_8",	       [16] = "R_X86_64_DTPMOD64",
-	[25] = "R_X86_64_GOTOFF64",    [26] = "R_X86_64_GOTPC32",
-	[27] = "R_X86_64_GOT64",       [28] = "R_X86_64_GOTPCREL64",
-	[29] = "R_X86_64_GOTPC64",     [30] = "R_X86_64_GOTPLT64",
-	[31] = "R_X86_64_PLTOFF64",    [34] = "R_X86_64_GOTPC32_TLSDESC",
-	[35] = "R_X86_64_TLSDESC_CALL", [36] = "R_X86_64_TLSDESC",
-	[37] = "R_X86_64_IRELATIVE",   [38] = "R_X86_64_RELATIVE64",
+	[0] = "R_X86_64_NONE",
+	[3] = "R_X86_64_GOT32",
+	[5] = "R_X86_64_COPY",
+	[6] = "R_X86_64_GLOB_DAT",
+	[7] = "R_X86_64_JUMP_SLOT",
+	[8] = "R_X86_64_RELATIVE",
+	[12] = "R_X86_64_16",
+	[13] = "R_X86_64_PC16",
+	[14] = "R_X86_64_8",
+	[16] = "R_X86_64_DTPMOD64",
+	[25] = "R_X86_64_GOTOFF64",
+	[26] = "R_X86_64_GOTPC32",
+	[27] = "R_X86_64_GOT64",
+	[28] = "R_X86_64_GOTPCREL64",
+	[29] = "R_X86_64_GOTPC64",
+	[30] = "R_X86_64_GOTPLT64",
+	[31] = "R_X86_64_PLTOFF64",
+	[34] = "R_X86_64_GOTPC32_TLSDESC",
+	[35] = "R_X86_64_TLSDESC_CALL",
+	[36] = "R_X86_64_TLSDESC",
+	[37] = "R_X86_64_IRELATIVE",
+	[38] = "R_X86_64_RELATIVE64",
 };
 
 const char *hp_reloc_name(uint16_t machine, uint32_t type, char *buf, size_t size)
@@ -73,9 +84,11 @@ const char *hp_reloc_hint(uint16_t machine, uint32_t type)
 	if (machine != EM_X86_64)
 		return "";
 	if (type >= 34 && type <= 36)
-		return " (TLS descriptors, from -mtls-dialect=gnu2: build with the default dialect)";
+		return " (TLS descriptors, from -mtls-dialect=gnu2: build with the default "
+		       "dialect)";
 	if (type >= 25 && type <= 31)
-		return " (large code model, from -mcmodel=large: build with the default code model)";
+		return " (large code model, from -mcmodel=large: build with the default code "
+		       "model)";
 	return "";
 }
 

@@ -11,9 +11,9 @@
 #include "arch/arch.h"
 
 /* Kernel-internal restart codes a stopped system call may show in rax. */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
+#define ERESTARTSYS	      512
+#define ERESTARTNOINTR	      513
+#define ERESTARTNOHAND	      514
 #define ERESTART_RESTARTBLOCK 516
 
 void arch_resume_state(const regs_t *in, regs_t *out)
@@ -88,7 +88,7 @@ long arch_syscall_nr(const regs_t *r)
  * the psABI's red zone is 128 bytes; 512 leaves room to spare.
  */
 #define STUB_STACK_GAP 512
-#define STACK_ALIGN 16
+#define STACK_ALIGN    16
 
 void arch_stub_regs(regs_t *r, uint64_t at)
 {
@@ -191,7 +191,8 @@ enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, 
 /* mov reg, [rip + disp32]: REX.W(+R) 8b modrm(00 reg 101) disp32 */
 static void mov_reg_riprel(struct asm_buf *a, int reg, uint64_t target)
 {
-	uint8_t op[3] = {(uint8_t)(reg >= R8 ? 0x4c : 0x48), 0x8b, (uint8_t)(0x05 | ((reg & 7) << 3))};
+	uint8_t op[3] = {(uint8_t)(reg >= R8 ? 0x4c : 0x48), 0x8b,
+			 (uint8_t)(0x05 | ((reg & 7) << 3))};
 	uint32_t d = rel(a, 7, target); /* computed before the 7 bytes are emitted */
 
 	emit(a, op, 3);
@@ -211,22 +212,38 @@ static void jmp_riprel(struct asm_buf *a, uint64_t target)
 static uint64_t reg_of(const regs_t *r, int reg)
 {
 	switch (reg) {
-	case RAX: return r->rax;
-	case RCX: return r->rcx;
-	case RDX: return r->rdx;
-	case RBX: return r->rbx;
-	case RSP: return r->rsp;
-	case RBP: return r->rbp;
-	case RSI: return r->rsi;
-	case RDI: return r->rdi;
-	case R8: return r->r8;
-	case R9: return r->r9;
-	case R10: return r->r10;
-	case R11: return r->r11;
-	case R12: return r->r12;
-	case R13: return r->r13;
-	case R14: return r->r14;
-	default: return r->r15;
+	case RAX:
+		return r->rax;
+	case RCX:
+		return r->rcx;
+	case RDX:
+		return r->rdx;
+	case RBX:
+		return r->rbx;
+	case RSP:
+		return r->rsp;
+	case RBP:
+		return r->rbp;
+	case RSI:
+		return r->rsi;
+	case RDI:
+		return r->rdi;
+	case R8:
+		return r->r8;
+	case R9:
+		return r->r9;
+	case R10:
+		return r->r10;
+	case R11:
+		return r->r11;
+	case R12:
+		return r->r12;
+	case R13:
+		return r->r13;
+	case R14:
+		return r->r14;
+	default:
+		return r->r15;
 	}
 }
 
@@ -344,9 +361,11 @@ size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *
 		emit(&a, (const uint8_t[]){0xb8}, 1);
 		emit_u32(&a, SYS_pwrite64);
 		emit(&a, (const uint8_t[]){0x44, 0x89, 0xef}, 3);
-		/* mov rsi, [rbx+8]: 48 8b 73 08 ; mov rdx, [rbx+16]: 48 8b 53 10 ; mov r10, [rbx]: 4c 8b 13 */
-		emit(&a, (const uint8_t[]){0x48, 0x8b, 0x73, 0x08, 0x48, 0x8b, 0x53, 0x10, 0x4c, 0x8b,
-					   0x13},
+		/* mov rsi, [rbx+8]: 48 8b 73 08 ; mov rdx, [rbx+16]: 48 8b 53 10 ; mov r10, [rbx]:
+		 * 4c 8b 13 */
+		emit(&a,
+		     (const uint8_t[]){0x48, 0x8b, 0x73, 0x08, 0x48, 0x8b, 0x53, 0x10, 0x4c, 0x8b,
+				       0x13},
 		     11);
 		/* syscall ; cmp rax, [rbx+16]: 48 3b 43 10 ; jne wfail (short or failed write) */
 		emit(&a, (const uint8_t[]){0x0f, 0x05, 0x48, 0x3b, 0x43, 0x10}, 6);

@@ -14,8 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_range(const struct hp_image *img, uint64_t off, uint64_t n,
-			const uint8_t *data, size_t size)
+static void check_range(const struct hp_image *img, uint64_t off, uint64_t n, const uint8_t *data,
+			size_t size)
 {
 	const uint8_t *p = hp_image_bytes(img, off, n);
 

@@ -134,7 +134,8 @@ Test(emit, imports_and_thread_locals)
 	bool strnlen_seen = false;
 
 	for (uint32_t i = 0; i < h->nsyms; i++)
-		strnlen_seen |= h->syms[i].kind == HP_SYM_UNDEF && !strcmp(h->syms[i].name, "strnlen");
+		strnlen_seen |=
+			h->syms[i].kind == HP_SYM_UNDEF && !strcmp(h->syms[i].name, "strnlen");
 	cr_assert(strnlen_seen);
 	hp_hpd_free(h);
 

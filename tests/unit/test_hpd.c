@@ -27,8 +27,10 @@ static struct hp_hpd *sample(void)
 	memset(h->new_sha256, 0x22, 32);
 	h->nsyms = 2;
 	h->syms = calloc(2, sizeof(*h->syms));
-	h->syms[0] = (struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_OBJECT, strdup("counter.0")};
-	h->syms[1] = (struct hp_sym){HP_SYM_UNDEF, HP_BIND_GLOBAL, HP_STYPE_NOTYPE, strdup("memcpy")};
+	h->syms[0] =
+		(struct hp_sym){HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_OBJECT, strdup("counter.0")};
+	h->syms[1] =
+		(struct hp_sym){HP_SYM_UNDEF, HP_BIND_GLOBAL, HP_STYPE_NOTYPE, strdup("memcpy")};
 	h->nfuncs = 2;
 	h->funcs = calloc(2, sizeof(*h->funcs));
 	struct hp_func *f = &h->funcs[0];
@@ -65,8 +67,9 @@ static struct hp_hpd *sample(void)
 	f->code[0] = 0xc3;
 	h->ndata = 1;
 	h->data = calloc(1, sizeof(*h->data));
-	h->data[0] = (struct hp_data){HP_DATA_RODATA, HP_BIND_LOCAL, 1, strdup("string literal"),
-				      4, (uint8_t *)strdup("bad"), NULL, 0};
+	h->data[0] = (struct hp_data){
+		HP_DATA_RODATA,		  HP_BIND_LOCAL, 1, strdup("string literal"), 4,
+		(uint8_t *)strdup("bad"), NULL,		 0};
 	h->nnotes = 1;
 	h->notes = calloc(1, sizeof(*h->notes));
 	h->notes[0] = (struct hp_note){HP_NOTE_FUNC, HP_NOTE_CHANGED, true, strdup("parse"),

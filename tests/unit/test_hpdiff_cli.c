@@ -8,8 +8,8 @@
 
 #include "tests/testutil.h"
 
-#define HPDIFF HP_BINDIR "/hpdiff"
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define HPDIFF		HP_BINDIR "/hpdiff"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SAMPLE(v, s, f) HP_SAMPLEDIR "/" v "/" s "/" f
 
 static char *tmp;
@@ -180,8 +180,8 @@ Test(cli, wrong_class_machine_type)
 	eh->e_machine = EM_X86_64;
 	free(buf);
 	/* A linked program is not an object, even cut short (its section headers gone). */
-	expect_refused(SAMPLE("gcc-O2", "body-change", "old"), SAMPLE("gcc-O2", "body-change", "new"),
-		       "not a relocatable object");
+	expect_refused(SAMPLE("gcc-O2", "body-change", "old"),
+		       SAMPLE("gcc-O2", "body-change", "new"), "not a relocatable object");
 	buf = tu_read_ok(SAMPLE("gcc-O2", "body-change", "old"), &len);
 	write_bad("prog-cut", buf, 1000, &p);
 	expect_refused(OLD_O, p, "not a relocatable object");
@@ -436,9 +436,10 @@ Test(cli, archives_pair_members_by_name_and_occurrence)
 	tu_run_free(&r);
 
 	/* a message about the second a.o names it as the report does: a.o#2 */
-	snprintf(cmd, sizeof(cmd),
-		 "cd %s && rm new.a && echo garbage > 2/a.o && ar qcS new.a 1/a.o 1/b.o 1/d.o 2/a.o",
-		 n);
+	snprintf(
+		cmd, sizeof(cmd),
+		"cd %s && rm new.a && echo garbage > 2/a.o && ar qcS new.a 1/a.o 1/b.o 1/d.o 2/a.o",
+		n);
 	cr_assert(system(cmd) == 0);
 	r = tu_run(argv);
 	cr_expect_eq(r.status, 2, "%s", r.err);
@@ -467,7 +468,8 @@ Test(cli, trees_pair_by_relative_path)
 	struct run r = tu_run(argv);
 
 	cr_assert_eq(r.status, 3, "%s%s", r.out, r.err);
-	cr_assert(strstr(r.out, "4 object pairs compared: 3 differ (1 not hotpatchable), 1 unchanged"),
+	cr_assert(strstr(r.out,
+			 "4 object pairs compared: 3 differ (1 not hotpatchable), 1 unchanged"),
 		  "%s", r.out);
 	char *p1 = tu_path(tmp, "out/net/parse.hpd"), *p2 = tu_path(tmp, "out/cfg.hpd"),
 	     *p3 = tu_path(tmp, "out/libx/bucket.hpd"), *p4 = tu_path(tmp, "out/same.hpd");
@@ -644,11 +646,13 @@ static void nested_chain(int depth, const char *dir, int value)
 	fprintf(f, ".L%d:\t.quad 0\n\t.text\n", depth);
 	fprintf(f, "\t.globl f\n\t.type f,@function\nf:\tleaq .L0(%%rip), %%rax\n\tret\n"
 		   "\t.size f,.-f\n");
-	fprintf(f, "\t.globl g\n\t.type g,@function\ng:\tmovl $%d, %%eax\n\tret\n"
-		   "\t.size g,.-g\n", value);
+	fprintf(f,
+		"\t.globl g\n\t.type g,@function\ng:\tmovl $%d, %%eax\n\tret\n"
+		"\t.size g,.-g\n",
+		value);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s && cd %s/%s && cp %s t.s && as t.s -o t.o",
-		 tmp, dir, tmp, dir, s);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s && cd %s/%s && cp %s t.s && as t.s -o t.o", tmp,
+		 dir, tmp, dir, s);
 	cr_assert(system(cmd) == 0);
 	free(s);
 }
@@ -698,13 +702,14 @@ Test(cli, source_lines_for_dwarf_4_and_5)
 		char *argv[] = {HPDIFF, "--json", o, n, NULL};
 		struct run r;
 
-		snprintf(cmd, sizeof(cmd),
-			 "cd %s && mkdir -p a b && "
-			 "printf 'static inline int h(int x) { return x + 1; }\\n' > h.h && "
-			 "printf '#include \"h.h\"\\nint f(int x)\\n{\\n\\treturn h(x) * 2;\\n}\\n' "
-			 "> m.c && gcc -O2 %s -c m.c -o a/m.o && sed -i 's/\\* 2/* 3/' m.c && "
-			 "gcc -O2 %s -c m.c -o b/m.o",
-			 tmp, versions[v], versions[v]);
+		snprintf(
+			cmd, sizeof(cmd),
+			"cd %s && mkdir -p a b && "
+			"printf 'static inline int h(int x) { return x + 1; }\\n' > h.h && "
+			"printf '#include \"h.h\"\\nint f(int x)\\n{\\n\\treturn h(x) * 2;\\n}\\n' "
+			"> m.c && gcc -O2 %s -c m.c -o a/m.o && sed -i 's/\\* 2/* 3/' m.c && "
+			"gcc -O2 %s -c m.c -o b/m.o",
+			tmp, versions[v], versions[v]);
 		cr_assert(system(cmd) == 0, "%s", cmd);
 		r = tu_run(argv);
 		cr_expect_eq(r.status, 1, "%s: %s", versions[v], r.err);

@@ -1036,7 +1036,8 @@ Test(image, sample_program)
 		const struct hp_segment *seg = NULL;
 
 		for (size_t i = 0; i < t.img.nsegs && !seg; i++)
-			if (va >= t.img.segs[i].vaddr && va - t.img.segs[i].vaddr < t.img.segs[i].memsz)
+			if (va >= t.img.segs[i].vaddr &&
+			    va - t.img.segs[i].vaddr < t.img.segs[i].memsz)
 				seg = &t.img.segs[i];
 		cr_assert(b && seg);
 		cr_expect(seg->flags & PF_X);

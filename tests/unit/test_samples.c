@@ -220,7 +220,8 @@ static int check_hpd(const char *path, int exit, struct json_object *funcs, cons
 	if (hp_hpd_decode((uint8_t *)buf, len, &h, &e) < 0) {
 		char msg[200];
 
-		cr_expect(0, "%s: .hpd does not decode: %s", ctx, hp_error_text(&e, msg, sizeof(msg)));
+		cr_expect(0, "%s: .hpd does not decode: %s", ctx,
+			  hp_error_text(&e, msg, sizeof(msg)));
 		free(buf);
 		return 1;
 	}
@@ -235,7 +236,8 @@ static int check_hpd(const char *path, int exit, struct json_object *funcs, cons
 		for (size_t i = 0; i < json_object_array_length(funcs); i++) {
 			struct json_object *v;
 
-			json_object_object_get_ex(json_object_array_get_idx(funcs, i), "status", &v);
+			json_object_object_get_ex(json_object_array_get_idx(funcs, i), "status",
+						  &v);
 			want += strcmp(json_object_get_string(v), "removed") != 0;
 		}
 		if (h->nfuncs != want) {
@@ -270,8 +272,7 @@ static int check_variant(const char *scenario, const char *variant, const char *
 	struct json_object *root = json_tokener_parse(r.out), *objs, *obj, *funcs, *data;
 
 	if (r.status != x.exit) {
-		cr_expect(0, "%s: exit %d, expected %d\n%s%s", ctx, r.status, x.exit, r.err,
-			  r.out);
+		cr_expect(0, "%s: exit %d, expected %d\n%s%s", ctx, r.status, x.exit, r.err, r.out);
 		fails++;
 	}
 	if (r.status == 2 || !root) {
@@ -360,7 +361,8 @@ ParameterizedTest(struct scenario *s, samples, scenario, .timeout = 120)
 	for (int i = 0; i < n; i++) {
 		char probe[4200];
 
-		snprintf(probe, sizeof(probe), "%s/%s/%s/old.o", HP_SAMPLEDIR, variants[i], s->name);
+		snprintf(probe, sizeof(probe), "%s/%s/%s/old.o", HP_SAMPLEDIR, variants[i],
+			 s->name);
 		if (strcmp(variants[i], "src") && tu_exists(probe)) {
 			fails += check_variant(s->name, variants[i], tmp);
 			checked++;
