@@ -1,5 +1,5 @@
 /*
- * The shared helpers of util.c: grow_array, the one way the tools grow an
+ * The shared helpers of common/mem.c: grow_array, the one way the tools grow an
  * array (doubling, zeroed tail, an oversized request refused, not wrapped).
  */
 #include <criterion/criterion.h>
