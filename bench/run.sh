@@ -23,7 +23,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 # In the order they run.
-SECTIONS=(hpdiff hppack hpsign hpapply)
+SECTIONS=(hpdiff hppack hpsign hpapply stall)
 
 if [ $# -lt 2 ]; then
 	echo "usage: $0 BINDIR WORKDIR [SECTION...]   (sections: ${SECTIONS[*]})" >&2
