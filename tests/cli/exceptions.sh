@@ -7,6 +7,7 @@
 #  1. a fix to functions that catch, clean up, or let an exception pass
 #     through (they call something) is not hotpatchable: hpdiff exits 3
 #     naming each such function and why, and hppack refuses its .hpd;
+#     when .eh_frame does not parse, every function that calls is refused;
 #  2. a fix to a C++ function that calls nothing is packed and applied to a
 #     live process that throws and catches through unchanged code: it then
 #     answers as the fixed build, and as the baseline after revert.
@@ -48,6 +49,23 @@ for cxx in g++ clang++; do
 			bad "$v: hppack packed a fix it cannot carry unwind information for"
 		else
 			ok "$v: hppack refuses it ($(head -1 "$d/1.err"))"
+		fi
+
+		# --- 1b. call frame information that does not parse ---------------
+		# The CIE's version byte (8 bytes into .eh_frame) made 9.
+		at=$(objdump -h "$d/v1/exc.o" | awk '$2 == ".eh_frame" { print $6 }')
+		cp "$d/v1/exc.o" "$d/bad.o"
+		if [ -n "$at" ] && printf '\x09' | dd of="$d/bad.o" bs=1 seek=$((0x$at + 8)) \
+			conv=notrunc status=none; then
+			"$bin/hpdiff" "$d/v0/exc.o" "$d/bad.o" >"$d/bad.out" 2>&1
+			st=$?
+			if [ $st = 3 ] && grep -q "^  func changed  _Z4passi: NOT HOTPATCHABLE: .*; the object's unwind information (.eh_frame) cannot be read, so whether an exception can pass through the new code is unknown$" "$d/bad.out"; then
+				ok "$v: unreadable .eh_frame: functions that call are refused"
+			else
+				bad "$v: unreadable .eh_frame: hpdiff exit $st: $(cat "$d/bad.out")"
+			fi
+		else
+			bad "$v: setup: no .eh_frame in exc.o"
 		fi
 
 		# --- 2. a C++ function that calls nothing --------------------------
