@@ -268,6 +268,13 @@ int64_t emitted_offset(const struct func *f, int64_t off);
 int check_layouts(struct diff *d);
 
 /*
+ * unwindinfo.c: refuse emitted functions that need unwind information in
+ * the process (an LSDA, or calls in code that uses exceptions): a package
+ * cannot carry it yet.  Returns 0, or -1 when out of memory.
+ */
+int check_unwind(struct diff *d);
+
+/*
  * diff.c: compare one pair held in memory.  `name` is the pair in reports;
  * old_name and new_name name each file in messages.  Either image may be
  * NULL for an object that exists on one side only.  Returns 0, or -1 after
