@@ -25,6 +25,9 @@ src=$work/src/$pkg/tree
 out=$work/$pkg
 dsc=$(ls "$work/src/$pkg"/*.dsc | head -1)
 mkdir -p "$out"
+# One build of a package at a time (two runs would share the trees).
+exec 9>"$out/.lock"
+flock 9
 
 # Revisions newer than the baseline, oldest first, with their CVE ids.
 revs=$(dpkg-parsechangelog -l "$src/debian/changelog" --since "$base" -S Version | tac)
