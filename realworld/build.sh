@@ -16,6 +16,8 @@
 # DEB_BUILD_OPTIONS="nocheck parallel=2" (dh_strip is not part of build).
 #
 # Writes WORKDIR/PACKAGE/months.tsv: month, version, patches added.
+# REALWORLD_ONLY_MONTH=N builds month N only (runs for other months may go
+# on at the same time; each month's tree is locked while it builds).
 # Exit status: 0 built, 1 a build failed.
 set -u
 work=$1
@@ -25,9 +27,6 @@ src=$work/src/$pkg/tree
 out=$work/$pkg
 dsc=$(ls "$work/src/$pkg"/*.dsc | head -1)
 mkdir -p "$out"
-# One build of a package at a time (two runs would share the trees).
-exec 9>"$out/.lock"
-flock 9
 
 # Revisions newer than the baseline, oldest first, with their CVE ids.
 revs=$(dpkg-parsechangelog -l "$src/debian/changelog" --since "$base" -S Version | tac)
@@ -52,7 +51,7 @@ entry_rev() {
 	done
 }
 
-: >"$out/months.tsv"
+: >"$out/months.tsv.$$"
 month=0
 for r in "$base" $revs; do
 	m=$(printf 'm%02d' "$month")
@@ -79,7 +78,14 @@ for r in "$base" $revs; do
 			[ "$er" = "$r" ] && [ "$r" != "$base" ] && added="$added ${line%% *}"
 		fi
 	done <"$src/debian/patches/series"
-	printf '%s\t%s\t%s\n' "$month" "$r" "${added# }" >>"$out/months.tsv"
+	printf '%s\t%s\t%s\n' "$month" "$r" "${added# }" >>"$out/months.tsv.$$"
+	if [ -n "${REALWORLD_ONLY_MONTH:-}" ] && [ "$REALWORLD_ONLY_MONTH" != "$month" ]; then
+		month=$((month + 1))
+		continue
+	fi
+	# One build of a month at a time (two runs would share the tree).
+	exec 9>"$out/.lock.$m"
+	flock 9
 	if [ -f "$dir/built" ] && [ "$(cat "$dir/series.cut")" = "$series" ]; then
 		echo "realworld: $pkg month $month ($r): already built"
 		month=$((month + 1))
@@ -104,3 +110,4 @@ for r in "$base" $revs; do
 	touch "$dir/built"
 	month=$((month + 1))
 done
+mv "$out/months.tsv.$$" "$out/months.tsv"
