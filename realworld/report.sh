@@ -32,7 +32,8 @@ for pkg in nginx expat; do
 			first_refusal "$d/hppack.txt" | sed 's/^/       /'
 		fi
 		if [ -f "$d/hppack-hand.rc" ]; then
-			echo "   hppack with the .libs/*.o .hpd picked by hand: exit $(cat "$d/hppack-hand.rc"), package $(size "$d/$pkg.hpk") bytes"
+			echo "   hppack after hand steps: exit $(cat "$d/hppack-hand.rc"), package $(size "$d/$pkg.hpk") bytes"
+			sort "$d/hppack-hand.dropped" 2>/dev/null | uniq -c | sort -rn | head -12 | sed 's/^/       /'
 			[ "$(cat "$d/hppack-hand.rc")" != 0 ] && first_refusal "$d/hppack-hand.txt" | sed 's/^/       /'
 		fi
 		echo "   stripped binary $(size "$d/dist/bin") bytes; bsdiff $(size "$d/bsdiff.patch"), xdelta3 $(size "$d/xdelta3.vcdiff")"

@@ -90,7 +90,6 @@ pack_month() {
 	(cd "$work/$pkg" && "$bin/hpdiff" "m00/tree/$objdir" "$mm/tree/$objdir" -o "$out/hpd" --json --show \
 		>"$out/hpdiff.json" 2>"$out/hpdiff.err") || rc=$?
 	echo "$rc" >"$out/hpdiff.rc"
-	(cd "$work/$pkg" && "$bin/hpdiff" "m00/tree/$objdir" "$mm/tree/$objdir" >"$out/hpdiff.txt" 2>&1)
 	python3 "$here/lineonly.py" "$out/hpdiff.json" >"$out/lineonly.txt" 2>&1 || true
 	# Deltas of the stripped binaries.
 	bsdiff "$res/$pkg/m00.dist" "$out/dist/bin" "$out/bsdiff.patch" 2>/dev/null || true
@@ -115,12 +114,31 @@ pack_month() {
 		pack "${hpds[@]}" >"$out/hppack.txt" 2>&1 || rc=$?
 	fi
 	echo "$rc" >"$out/hppack.rc"
-	rm -f "$out/hppack-hand.rc"
-	if [ "$rc" != 0 ] && [ "$rc" != none ] && [ -n "$hpdsel" ]; then
-		# The hand step the documented workflow needs today (issue 11 item 4).
-		mapfile -t hpds < <(find "$out/hpd" -name '*.hpd' $hpdsel | sort)
-		rc=0
-		pack "${hpds[@]}" >"$out/hppack-hand.txt" 2>&1 || rc=$?
+	rm -f "$out/hppack-hand.rc" "$out/hppack-hand.dropped"
+	if [ "$rc" != 0 ] && [ "$rc" != none ]; then
+		# The hand steps the documented workflow needs today: on a libtool
+		# tree only lib/.libs/*.o (issue 11 item 4); then without the .hpd
+		# files hppack names as not built into this baseline (objects of
+		# other binaries: dynamic modules, programs) or not hotpatchable.
+		if [ -n "$hpdsel" ]; then
+			set -f
+			# shellcheck disable=SC2086
+			mapfile -t hpds < <(find "$out/hpd" -name '*.hpd' $hpdsel | sort)
+			set +f
+			echo "picked by hand: ${#hpds[@]} .hpd ($hpdsel)" >"$out/hppack-hand.dropped"
+		fi
+		local try drop
+		for try in 1 2 3 4; do
+			rc=0
+			pack "${hpds[@]}" >"$out/hppack-hand.txt" 2>&1 || rc=$?
+			[ "$rc" = 1 ] || break
+			drop=$(grep -E 'were not built into this baseline|cannot be hotpatched' "$out/hppack-hand.txt" |
+				grep -oE '[^ :]+\.hpd' | sort -u)
+			[ -n "$drop" ] || break
+			echo "$drop" | sed 's|^.*/hpd/|dropped: |' >>"$out/hppack-hand.dropped"
+			mapfile -t hpds < <(printf '%s\n' "${hpds[@]}" | grep -vxF "$drop")
+			[ "${#hpds[@]}" -gt 0 ] || break
+		done
 		echo "$rc" >"$out/hppack-hand.rc"
 	fi
 }
@@ -136,7 +154,7 @@ done
 expat_so=$(cd "$work/expat/m00/tree" && ls src/lib/.libs/libexpat.so.1.* | head -1)
 for m in $(months expat); do
 	note "expat month $m: hpdiff, hppack"
-	pack_month expat "$m" src "$expat_so" "-path */lib/.libs/* ! -name *.a*"
+	pack_month expat "$m" src "$expat_so" "-path */lib/.libs/* ! -path *.a/* ! -path *.a.hpd"
 done
 
 # ---- live: nginx under load -----------------------------------------------
