@@ -4,11 +4,13 @@
 #   bash realworld/report.sh WORKDIR
 set -u
 work=$1
+shift
+pkgs=${*:-nginx expat}
 res=$work/results
 size() { [ -f "$1" ] && stat -c %s "$1" || echo -; }
 first_refusal() { grep -m3 -iE 'refus|not |cannot|ambiguous|error' "$1" 2>/dev/null | cut -c1-300; }
 
-for pkg in nginx expat; do
+for pkg in $pkgs; do
 	echo
 	echo "==== $pkg: baseline $(awk -F'\t' '$1 == 0 { print $2 }' "$work/$pkg/months.tsv")," \
 		"newest fetched $(head -1 "$work/src/$pkg/.done"), newest in apt's index $(sed -n 2p "$work/src/$pkg/.done")"
@@ -46,6 +48,7 @@ for pkg in nginx expat; do
 		fi
 	done
 done
+[[ " $pkgs " == *" nginx "* ]] && {
 echo
 echo "==== live nginx (baseline build, stripped as shipped, on 127.0.0.1, 4 client connections, 1 ms pause)"
 echo "   load: $(cat "$res/nginx/live/load.out" 2>/dev/null)"
@@ -54,7 +57,8 @@ echo "   behaviour check: none.  CVE-2026-56434 (SSI subrequest double post) nee
 echo "   proxying and a race; CVE-2026-60005 reads uninitialised memory (no deterministic"
 echo "   answer to compare); CVE-2026-42533 needs a crafted script configuration and shows as"
 echo "   a heap overrun: none gives a practical request-level reproducer."
-echo
+}
+[[ " $pkgs " == *" expat "* ]] || exit 0echo
 echo "==== live expat (two xmlloop processes on the baseline libexpat, LD_LIBRARY_PATH)"
 x=$res/expat/live
 echo "   probe = XML_Parse re-entered from a start handler (CVE-2026-50219: fixed library refuses)"

@@ -47,16 +47,22 @@ die() {
 }
 note() { echo "realworld: $*"; }
 
-bash "$here/sources.sh" "$work" nginx expat || die "cannot get the sources"
-bash "$here/build.sh" "$work" nginx "$NGINX_BASE" || die "nginx build failed"
-bash "$here/build.sh" "$work" expat "$EXPAT_BASE" || die "expat build failed"
+# REALWORLD_PACKAGES: which of the two to run (default both).
+pkgs=${REALWORLD_PACKAGES:-nginx expat}
+want() { [[ " $pkgs " == *" $1 "* ]]; }
 
-rm -rf "$res"
+# shellcheck disable=SC2086
+bash "$here/sources.sh" "$work" $pkgs || die "cannot get the sources"
+if want nginx; then bash "$here/build.sh" "$work" nginx "$NGINX_BASE" || die "nginx build failed"; fi
+if want expat; then bash "$here/build.sh" "$work" expat "$EXPAT_BASE" || die "expat build failed"; fi
+
+for p in $pkgs; do rm -rf "$res/$p"; done
 mkdir -p "$res"
-summary=$res/summary.txt
+summary=$res/summary${REALWORLD_PACKAGES:+-${pkgs// /-}}.txt
 : >"$summary"
 say() { echo "$*" | tee -a "$summary"; }
 
+rm -rf "$res/pki"
 bash "$root/tests/pki/mkpki.sh" "$res/pki" >/dev/null 2>&1 || die "cannot make the test PKI"
 gcc -O2 -Wall -Wextra -pthread -o "$res/httpload" "$here/httpload.c" || die "cannot build httpload"
 
@@ -147,12 +153,12 @@ pack_month() {
 
 months() { awk -F'\t' '$1 > 0 { print $1 }' "$work/$1/months.tsv"; }
 
-for m in $(months nginx); do
+want nginx && for m in $(months nginx); do
 	note "nginx month $m: hpdiff, hppack"
 	pack_month nginx "$m" debian/build-bin/objs debian/build-bin/objs/nginx ""
 done
-expat_so=$(cd "$work/expat/m00/tree" && ls src/lib/.libs/libexpat.so.1.* | head -1)
-for m in $(months expat); do
+want expat && expat_so=$(cd "$work/expat/m00/tree" && ls src/lib/.libs/libexpat.so.1.* | head -1)
+want expat && for m in $(months expat); do
 	note "expat month $m: hpdiff, hppack"
 	pack_month expat "$m" src "$expat_so" "-path */lib/.libs/* ! -path *.a/* ! -path *.a.hpd"
 done
@@ -174,6 +180,7 @@ hpapply_all() {
 	done
 }
 
+run_nginx_live() {
 live=$res/nginx/live
 mkdir -p "$live/html" "$live/tmp"
 head -c 4096 /dev/urandom | base64 >"$live/html/index.html"
@@ -245,9 +252,12 @@ if "$ngx" -p "$live" -c "$live/nginx.conf" -e "$live/error.log" 2>"$live/start.e
 else
 	echo "nginx did not start: $(cat "$live/start.err")" >"$live/load.out"
 fi
+}
+want nginx && run_nginx_live
 
 # ---- live: expat in two processes -----------------------------------------
 
+run_expat_live() {
 xl=$res/expat/live
 mkdir -p "$xl"
 base_lib=$work/expat/m00/tree/src/lib
@@ -291,7 +301,12 @@ if [ -n "$last_x" ]; then
 fi
 sleep 1
 for p in $xpids; do echo "$p $(cat "$xl/count.$p" 2>/dev/null) alive=$(kill -0 "$p" 2>/dev/null && echo yes || echo no)"; done >"$xl/counts.txt"
+for p in $xpids; do kill "$p" 2>/dev/null; done
+xpids=""
+}
+want expat && run_expat_live
 
 # ---- the figures -------------------------------------------------------------
 
-bash "$here/report.sh" "$work" | tee -a "$summary"
+# shellcheck disable=SC2086
+bash "$here/report.sh" "$work" $pkgs | tee -a "$summary"
