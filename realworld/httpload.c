@@ -7,7 +7,7 @@
  * to 127.0.0.1:PORT, wait for the whole reply (Content-Length), pause
  * PAUSE_US microseconds (default 1000: bounded load), and again, until
  * STOPFILE exists.  A reply that is not `HTTP/1.1 200`, a connection error
- * or no reply within 5 s is a failed request; the connection is then made
+ * or no reply within 10 s is a failed request; the connection is then made
  * again.  A connection the server closes cleanly between requests is
  * reconnected without counting a failure (nginx closes keep-alive
  * connections after keepalive_requests).  At the end prints one line:
@@ -74,7 +74,7 @@ static int one(int fd, const char *req, size_t len)
 		char *end, *cl;
 		ssize_t n;
 
-		if (poll(&p, 1, 5000) <= 0)
+		if (poll(&p, 1, 10000) <= 0)
 			return 0;
 		n = read(fd, buf + got, sizeof(buf) - 1 - got);
 		if (n <= 0)
