@@ -157,10 +157,10 @@ want nginx && for m in $(months nginx); do
 	note "nginx month $m: hpdiff, hppack"
 	pack_month nginx "$m" debian/build-bin/objs debian/build-bin/objs/nginx ""
 done
-want expat && expat_so=$(cd "$work/expat/m00/tree" && ls src/lib/.libs/libexpat.so.1.* | head -1)
+want expat && expat_so=$(cd "$work/expat/m00/tree" && ls build/lib/.libs/libexpat.so.1.* | head -1)
 want expat && for m in $(months expat); do
 	note "expat month $m: hpdiff, hppack"
-	pack_month expat "$m" src "$expat_so" "-path */lib/.libs/* ! -path *.a/* ! -path *.a.hpd"
+	pack_month expat "$m" build "$expat_so" "-path */lib/.libs/* ! -path *.a/* ! -path *.a.hpd"
 done
 
 # ---- live: nginx under load -----------------------------------------------
@@ -260,8 +260,8 @@ want nginx && run_nginx_live
 run_expat_live() {
 xl=$res/expat/live
 mkdir -p "$xl"
-base_lib=$work/expat/m00/tree/src/lib
-gcc -O2 -Wall -Wextra -I "$base_lib" -o "$res/xmlloop" "$here/xmlloop.c" -L "$base_lib/.libs" -lexpat ||
+base_lib=$work/expat/m00/tree/build/lib
+gcc -O2 -Wall -Wextra -I "$work/expat/m00/tree/expat/lib" -o "$res/xmlloop" "$here/xmlloop.c" -L "$base_lib/.libs" -lexpat ||
 	die "cannot build xmlloop"
 xpids=""
 for i in 1 2; do
