@@ -106,7 +106,7 @@ for r in "$base" $revs; do
 		echo "realworld: $pkg month $month build failed; see $dir/build.log" >&2
 		exit 1
 	fi
-	dpkg-buildflags --export=sh >"$dir/buildflags"
+	(cd "$dir/tree" && dpkg-buildflags --export=sh) >"$dir/buildflags"
 	touch "$dir/built"
 	month=$((month + 1))
 done
