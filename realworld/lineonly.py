@@ -66,6 +66,7 @@ def main():
                + o.get('findings', []) if x.get('hotpatchable') is False]
         if why or o.get('hotpatchable') is False or o.get('status') == 'not-hotpatchable':
             bad.append((o.get('name'), why))
+    bad = [(n, [w if len(w) <= 240 else w[:240] + '...' for w in why]) for n, why in bad]
     print(f"changed {changed} candidates {cand} unpatchable_objects {len(bad)}")
     for name, why in bad:
         print(f"  {name}: " + ('; '.join(why[:3]) + (f' (+{len(why) - 3} more)' if len(why) > 3 else '') if why else 'not hotpatchable'))

@@ -51,10 +51,13 @@ note() { echo "realworld: $*"; }
 pkgs=${REALWORLD_PACKAGES:-nginx expat}
 want() { [[ " $pkgs " == *" $1 "* ]]; }
 
+# REALWORLD_NO_BUILD=1: use the trees as they are (no fetch, no build).
+if [ -z "${REALWORLD_NO_BUILD:-}" ]; then
 # shellcheck disable=SC2086
 bash "$here/sources.sh" "$work" $pkgs || die "cannot get the sources"
 if want nginx; then bash "$here/build.sh" "$work" nginx "$NGINX_BASE" || die "nginx build failed"; fi
 if want expat; then bash "$here/build.sh" "$work" expat "$EXPAT_BASE" || die "expat build failed"; fi
+fi
 
 for p in $pkgs; do rm -rf "$res/$p"; done
 mkdir -p "$res"
