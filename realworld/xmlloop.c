@@ -10,9 +10,10 @@
  * DIR/count.PID ("parsed N failed N").  When DIR/probe.req holds a number it
  * has not seen, it runs the behaviour probe and writes DIR/probe.PID.N:
  *
- *   reentrant-parse OK|ERROR   XML_Parse on the same parser from inside a
- *                              start-element handler (CVE-2026-50219: the
- *                              fixed library refuses it, XML_STATUS_ERROR)
+ *   reentrant-parse OK|ERROR|CRASH (signal N)
+ *        XML_Parse on the same parser from inside a start-element handler,
+ *        run in a child process (CVE-2026-50219: the unfixed library may
+ *        crash; the fixed one refuses, XML_STATUS_ERROR)
  *
  * Runs until killed.  Exit status: 2 on usage error.
  */
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char doc[] = "<?xml version='1.0'?>\n"
@@ -63,7 +65,7 @@ static int parse_once(void)
 	return ok;
 }
 
-static const char *probe(void)
+static const char *probe_here(void)
 {
 	XML_Parser p = XML_ParserCreate(NULL);
 
@@ -75,6 +77,25 @@ static const char *probe(void)
 	XML_Parse(p, "<a><b/></a>", 11, XML_TRUE);
 	XML_ParserFree(p);
 	return reentry_result == 1 ? "reentrant-parse OK" : "reentrant-parse ERROR";
+}
+
+/* The probe in a child: the unfixed library may crash on it (that is the bug). */
+static const char *probe(void)
+{
+	static char out[64];
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(strcmp(probe_here(), "reentrant-parse OK") == 0 ? 10 : 11);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return "reentrant-parse NO-PROBE";
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 10)
+		return "reentrant-parse OK";
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 11)
+		return "reentrant-parse ERROR";
+	snprintf(out, sizeof(out), "reentrant-parse CRASH (signal %d)", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return out;
 }
 
 int main(int argc, char **argv)
