@@ -46,6 +46,16 @@ for pkg in $pkgs; do
 		else
 			echo "   hpapply: not run (no package)"
 		fi
+		if [ -f "$d/nomain.rc" ]; then
+			echo "   main() changed in: $(tr '\n' ' ' <"$d/main.objects")(see hpdiff.json); package without it:" \
+				"hppack exit $(cat "$d/nomain.rc"), $(size "$d/$pkg-nomain.hpk") bytes"
+			[ "$(cat "$d/nomain.rc")" != 0 ] && first_refusal "$d/nomain.txt" | sed 's/^/       /'
+			if [ -f "$d/hpapply-nomain.tsv" ]; then
+				echo "   hpapply of the package without main (pid exit wall_ms stall_ms):"
+				sed 's/^/     /' "$d/hpapply-nomain.tsv"
+				grep -vE 'stopped for' "$d/hpapply-nomain.txt" | grep -iE 'refus|error|cannot' | sort -u | head -3 | sed 's/^/     /'
+			fi
+		fi
 	done
 done
 [[ " $pkgs " == *" nginx "* ]] && {
@@ -58,7 +68,8 @@ echo "   proxying and a race; CVE-2026-60005 reads uninitialised memory (no dete
 echo "   answer to compare); CVE-2026-42533 needs a crafted script configuration and shows as"
 echo "   a heap overrun: none gives a practical request-level reproducer."
 }
-[[ " $pkgs " == *" expat "* ]] || exit 0echo
+[[ " $pkgs " == *" expat "* ]] || exit 0
+echo
 echo "==== live expat (two xmlloop processes on the baseline libexpat, LD_LIBRARY_PATH)"
 x=$res/expat/live
 echo "   probe = XML_Parse re-entered from a start handler (CVE-2026-50219: fixed library refuses)"

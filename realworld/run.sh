@@ -111,7 +111,7 @@ pack_month() {
 	echo "${#hpds[@]}" >"$out/nhpd"
 	pack() {
 		"$bin/hppack" --baseline "$res/$pkg/m00.dist" --baseline-symbols "$d0/$binrel" --seq "$m" "${prev[@]}" \
-			--fixes "$(cut -f3 "$work/$pkg/months.tsv" | sed -n "2,$((m + 1))p" | tr '\n' ' ')" \
+			--fixes "$(cut -f3 "$work/$pkg/months.tsv" | sed -n "2,$((m + 1))p" | tr '\n' ' ' | sed 's/ *$//')" \
 			--key "$res/pki/p256.key" --cert "$res/pki/p256.pem" --chain "$res/pki/p256.chain" \
 			-o "$out/$pkg.hpk" -v "$@"
 	}
@@ -141,7 +141,7 @@ pack_month() {
 			rc=0
 			pack "${hpds[@]}" >"$out/hppack-hand.txt" 2>&1 || rc=$?
 			[ "$rc" = 1 ] || break
-			drop=$(grep -E 'were not built into this baseline|cannot be hotpatched' "$out/hppack-hand.txt" |
+			drop=$(grep -E 'were not built into this baseline|cannot be hotpatched|the package is for another baseline' "$out/hppack-hand.txt" |
 				grep -oE '[^ :]+\.hpd' | sort -u)
 			[ -n "$drop" ] || break
 			echo "$drop" | sed 's|^.*/hpd/|dropped: |' >>"$out/hppack-hand.dropped"
@@ -149,6 +149,28 @@ pack_month() {
 			[ "${#hpds[@]}" -gt 0 ] || break
 		done
 		echo "$rc" >"$out/hppack-hand.rc"
+	fi
+	printf '%s\n' "${hpds[@]}" >"$out/hpds.used"
+	# A second package without the object whose main() changed: a thread
+	# never returns from main, so hpapply cannot replace it in a running
+	# process (nginx: main changes when only the configure string, which
+	# embeds the build path, differs).
+	local mainobj
+	mainobj=$(python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print("\n".join(o["name"] for o in r.get("objects", []) if any(f["name"] == "main" for f in o.get("functions", []))))' "$out/hpdiff.json" 2>/dev/null)
+	rm -f "$out/nomain.rc"
+	if [ -n "$mainobj" ]; then
+		echo "$mainobj" >"$out/main.objects"
+		mapfile -t hpds < <(printf '%s\n' "${hpds[@]}" | grep -vF "$(echo "$mainobj" | sed 's/\.o$/.hpd/')")
+		local prevnm=()
+		[ "$m" -gt 1 ] && [ -f "$res/$pkg/$(printf 'm%02d' $((m - 1)))/$pkg-nomain.hpk" ] &&
+			prevnm=(--previous "$res/$pkg/$(printf 'm%02d' $((m - 1)))/$pkg-nomain.hpk")
+		rc=0
+		"$bin/hppack" --baseline "$res/$pkg/m00.dist" --baseline-symbols "$d0/$binrel" --seq "$m" "${prevnm[@]}" \
+			--key "$res/pki/p256.key" --cert "$res/pki/p256.pem" --chain "$res/pki/p256.chain" \
+			-o "$out/$pkg-nomain.hpk" -v "${hpds[@]}" >"$out/nomain.txt" 2>&1 || rc=$?
+		echo "$rc" >"$out/nomain.rc"
 	fi
 }
 
@@ -241,6 +263,11 @@ if "$ngx" -p "$live" -c "$live/nginx.conf" -e "$live/error.log" 2>"$live/start.e
 		fi
 		# shellcheck disable=SC2046
 		hpapply_all "$pkgf" "$res/nginx/$mm/hpapply.txt" $(nginx_pids) >"$res/nginx/$mm/hpapply.tsv"
+		if [ -f "$res/nginx/$mm/nginx-nomain.hpk" ]; then
+			# shellcheck disable=SC2046
+			hpapply_all "$res/nginx/$mm/nginx-nomain.hpk" "$res/nginx/$mm/hpapply-nomain.txt" $(nginx_pids) \
+				>"$res/nginx/$mm/hpapply-nomain.tsv"
+		fi
 		echo -e "$m\tapplied" >>"$res/nginx/live.tsv"
 		sleep 2
 	done
