@@ -5,6 +5,7 @@
 #   make demo       the release story end to end on the bundled samples
 #   make SANITIZE=1 check    the same tests under ASan and UBSan
 #   make bench      benchmarks against the reference tools (downloads inputs)
+#   make realworld  the monthly cycle on Debian 12 nginx and expat updates (downloads)
 #   make fuzz       longer fuzzing runs of every reader of untrusted bytes
 #   make format-check        the tree against .clang-format (CI runs it)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -80,6 +81,7 @@ include hpapply/hpapply.mk
 include samples/samples.mk
 include tests/tests.mk
 include bench/bench.mk
+include realworld/realworld.mk
 
 tools: $(TOOLS)
 
@@ -144,7 +146,7 @@ install: tools
 clean:
 	rm -rf $(O)
 
-.PHONY: all tools check check-all test-unit test-cli fuzz fuzz-smoke demo bench deps \
+.PHONY: all tools check check-all test-unit test-cli fuzz fuzz-smoke demo bench realworld deps \
 	install clean format-code format-check
 
 -include $(DEPS)

@@ -23,6 +23,9 @@ $(B)/tests/unit/%: tests/unit/%.c $(TEST_LIBS)
 
 DEPS += $(UNIT_BIN:=.d)
 
+# tests/cli/realworld_objects.sh: the object pairs of tests/realworld are xz files.
+DEB_PACKAGES += xz-utils
+
 test-unit: $(UNIT_BIN) tools samples
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs=2 --short-filename; done
 
