@@ -79,6 +79,31 @@ static long base_sym(struct emitter *e, const struct symbol *old)
 	return sym_index(e, HP_SYM_BASE, hp_bind_of(old), hp_type_of(old), old->name);
 }
 
+/*
+ * A target named rather than located (T_UNDEF): a symbol the object
+ * imports, or an IFUNC the object defines (object.c keeps those by name),
+ * which is the baseline object's own.
+ */
+static long named_sym(struct emitter *e, const struct symbol *s)
+{
+	return sym_index(e, s->sec ? HP_SYM_BASE : HP_SYM_UNDEF, hp_bind_of(s), hp_type_of(s),
+			 s->name);
+}
+
+/*
+ * An IFUNC the fixed object defines that the baseline object does not:
+ * its resolver never ran in the process, and a package cannot run it.
+ */
+static bool is_new_ifunc(const struct emitter *e, const struct symbol *s)
+{
+	const struct symbol *old;
+
+	if (!s->sec || s->type != STT_GNU_IFUNC)
+		return false;
+	old = find_symbol_by_name(&e->d->old.elf, s->name);
+	return !old || !old->sec || old->type != STT_GNU_IFUNC;
+}
+
 static int note(struct emitter *e, uint8_t subject, uint8_t status, bool patchable,
 		const char *name, const char *reason)
 {
@@ -227,8 +252,12 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		}
 		break;
 	case T_UNDEF:
-		idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(t->sym), hp_type_of(t->sym),
-				t->sym->name);
+		if (is_new_ifunc(e, t->sym)) {
+			*why = "refers to an IFUNC that is new in the fixed object: its resolver "
+			       "never ran in the process";
+			return 1;
+		}
+		idx = named_sym(e, t->sym);
 		break;
 	case T_PIECE:
 		out->target_kind = HP_TGT_DATA;
@@ -426,8 +455,7 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 			idx = base_sym(e, r->t.data->sym);
 			break;
 		case T_UNDEF:
-			idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(r->t.sym), hp_type_of(r->t.sym),
-					r->t.sym->name);
+			idx = named_sym(e, r->t.sym);
 			break;
 		default: /* anonymous bytes: named by section, checked as a masked field */
 			idx = sym_index(e, HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_NOTYPE,

@@ -125,16 +125,21 @@ static enum outcome resolve_tls(struct packer *p, const struct input *in, const 
 }
 
 /*
- * An IFUNC the binary defines (a static program's string functions): its
- * symbol is the resolver, so calls go through the binary's own PLT entry
- * and loads through its IRELATIVE slot, which hold the implementation.
+ * An IFUNC the binary defines (a static program's string functions, an
+ * `__attribute__((ifunc))` of the program): its symbol's value is the
+ * resolver, which returns the implementation.  Calls and addresses go to
+ * the binary's own PLT entry (the address the binary's code takes too), and
+ * loads through its IRELATIVE slot, which hold the implementation.  A
+ * binary that never called it has neither: only the resolver could tell.
  */
 static enum outcome resolve_ifunc(struct packer *p, const struct input *in, const struct bsym *s,
 				  struct hp_preloc *r)
 {
+	enum hp_reloc_calc calc = calc_of(p->machine, r->type);
 	uint64_t v = 0;
 
-	if (pcrel32(p->machine, r->type) && (v = baseline_ifunc_plt(p->b, s))) {
+	if ((pcrel32(p->machine, r->type) || calc == HP_CALC_ABS) &&
+	    (v = baseline_ifunc_plt(p->b, s))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
 		return OUTCOME_OK;
@@ -145,7 +150,8 @@ static enum outcome resolve_ifunc(struct packer *p, const struct input *in, cons
 	}
 	return refuse(p,
 		      "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot for it "
-		      "that new code could use",
+		      "that new code could use (its own code never calls it): only its resolver "
+		      "knows the implementation",
 		      in->path, s->name, p->b->path);
 }
 
