@@ -496,6 +496,18 @@ static int widen_func(struct func *f)
 	return ret < 0 ? -1 : 0;
 }
 
+/*
+ * Is f the resolver of an IFUNC of its object (the IFUNC symbol's value)?
+ * The resolver ran when the program was loaded and its choice stays in
+ * the PLT slots: replacing it changes nothing.
+ */
+static bool is_ifunc_resolver(const struct func *f)
+{
+	for_each_sym(&f->obj->elf, s) if (s->type == STT_GNU_IFUNC && s->sec == f->sym->sec &&
+					  s->value == f->sym->value) return true;
+	return false;
+}
+
 static int emit_func(struct emitter *e, struct func *f)
 {
 	struct hp_func *hf = &e->h->funcs[f->emit];
@@ -506,6 +518,11 @@ static int emit_func(struct emitter *e, struct func *f)
 		return 0;
 	if (!func_fits_package(f)) {
 		refuse(f, "the function is larger than a package carries (64 MiB of code)");
+		return 0;
+	}
+	if (f->status == ST_CHANGED && is_ifunc_resolver(f)) {
+		refuse(f, "it is an IFUNC resolver, which ran when the program was loaded: the "
+			  "implementation it chose then stays");
 		return 0;
 	}
 	hf->status = f->status == ST_NEW ? HP_FUNC_NEW : HP_FUNC_CHANGED;
