@@ -186,6 +186,37 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 }
 
 /*
+ * The dynamic symbols the binary defines and exports, as the loader finds
+ * them: global or weak, not a hidden version (hpapply looks imports up the
+ * same way, the program first).
+ */
+static int load_exports(struct baseline *b, Elf *e)
+{
+	GElf_Shdr dynsh, vsh;
+	Elf_Scn *dynscn = find_section(e, SHT_DYNSYM, NULL, &dynsh);
+	Elf_Scn *vscn = find_section(e, SHT_GNU_versym, NULL, &vsh);
+	Elf_Data *dyn = dynscn ? elf_getdata(dynscn, NULL) : NULL;
+	Elf_Data *ver = vscn ? elf_getdata(vscn, NULL) : NULL;
+
+	for (size_t i = 1; dyn && i < dynsh.sh_size / sizeof(Elf64_Sym); i++) {
+		GElf_Sym s;
+		GElf_Versym v = 0;
+		const char *name = dynsym_name(e, dyn, &dynsh, i, &s);
+		uint8_t bind = GELF_ST_BIND(s.st_info);
+
+		if (!name || !name[0] || s.st_shndx == SHN_UNDEF ||
+		    (bind != STB_GLOBAL && bind != STB_WEAK) || GELF_ST_TYPE(s.st_info) == STT_TLS)
+			continue;
+		if (ver && gelf_getversym(ver, (int)i, &v) && (v & 0x8000))
+			continue;
+		if (add_slot(&b->exports, &b->nexports, name, s.st_value) < 0)
+			return -1;
+	}
+	sort(b->exports, b->nexports, sizeof(*b->exports), cmp_slot);
+	return 0;
+}
+
+/*
  * PLT entries: each holds an indirect jump that reads the GOT slot of one
  * import (arch_plt_jump).  Layouts differ, so every such jump whose slot is
  * a GOT slot we know counts, and the patch calls the jump itself, which
@@ -310,8 +341,8 @@ int baseline_load(struct baseline *b, const char *path, const char *symbols_path
 	}
 	if (load_symtab(b, b->sym_elf ? b->sym_elf : b->bin_elf,
 			symbols_path ? symbols_path : path) < 0 ||
-	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_plt(b, b->bin_elf, ".plt") < 0 ||
-	    load_plt(b, b->bin_elf, ".plt.sec") < 0)
+	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_exports(b, b->bin_elf) < 0 ||
+	    load_plt(b, b->bin_elf, ".plt") < 0 || load_plt(b, b->bin_elf, ".plt.sec") < 0)
 		return -1;
 	sort(b->plt, b->nplt, sizeof(*b->plt), cmp_slot);
 	return 0;
@@ -329,6 +360,7 @@ void baseline_free(struct baseline *b)
 		free(b->owned_keys[i]);
 	free(b->owned_keys);
 	free(b->tls_got);
+	free(b->exports);
 	free(b->got);
 	free(b->plt);
 	free(b->syms);
@@ -393,6 +425,11 @@ static uint64_t find_slot(const struct bslot *v, size_t n, const char *name)
 	const struct bslot *hit = n ? bsearch(&key, v, n, sizeof(*v), cmp_slot) : NULL;
 
 	return hit ? hit->vaddr : 0;
+}
+
+uint64_t baseline_export(const struct baseline *b, const char *name)
+{
+	return find_slot(b->exports, b->nexports, name);
 }
 
 uint64_t baseline_plt(const struct baseline *b, const char *name)

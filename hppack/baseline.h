@@ -43,6 +43,8 @@ struct baseline {
 	size_t nplt;
 	struct bslot *got; /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
 	size_t ngot;
+	struct bslot *exports; /* defined dynamic symbols (not hidden versions) by name */
+	size_t nexports;
 	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
@@ -67,6 +69,15 @@ void baseline_free(struct baseline *b);
  */
 size_t baseline_find(const struct baseline *b, const char *name, const char *file,
 		     const struct bsym **out, size_t max);
+
+/*
+ * vaddr of the binary's own definition of a dynamic symbol it exports, or
+ * 0: what the loader binds that name to in the binary's processes (the
+ * binary comes first in the lookup).  A program's copy of a library
+ * variable (a copy relocation: `stderr`, listed in the symbol table as
+ * `stderr@GLIBC_2.2.5`) is found here.
+ */
+uint64_t baseline_export(const struct baseline *b, const char *name);
 
 /* vaddr of the PLT entry / GOT slot through which the binary reaches name, or 0. */
 uint64_t baseline_plt(const struct baseline *b, const char *name);
