@@ -47,6 +47,8 @@ struct baseline {
 	size_t nexports;
 	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
+	uint64_t *bounds; /* symbol values and code section starts and ends, sorted */
+	size_t nbounds;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
@@ -88,6 +90,13 @@ uint64_t baseline_got(const struct baseline *b, const char *name);
  */
 uint64_t baseline_ifunc_plt(const struct baseline *b, const struct bsym *s);
 uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s);
+
+/*
+ * The first address after addr where a symbol (of any type or size) or an
+ * executable section begins, or an executable section ends: how far the
+ * bytes after a function are nobody's.  0 if there is none.
+ */
+uint64_t baseline_next_bound(const struct baseline *b, uint64_t addr);
 
 /* vaddr of the initial-exec TLS slot for a TLS symbol, or 0. */
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s);

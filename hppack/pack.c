@@ -20,6 +20,7 @@ static void pack_free(struct packer *p)
 		free(p->in[i].bound_of);
 		free(p->in[i].fbound_of);
 		free(p->in[i].replaces);
+		free(p->in[i].span);
 		free(p->in[i].falias_at);
 		free(p->in[i].falias);
 		free(p->in[i].dalias_at);

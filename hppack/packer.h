@@ -54,6 +54,8 @@ struct input {
 	int64_t *bound_of;
 	/* .hpd function -> the baseline function it was proven to replace, or NULL */
 	const struct bsym **replaces;
+	/* .hpd function -> the bytes it replaces from its start (redirect_span() in find.c) */
+	uint32_t *span;
 	/*
 	 * Per function (data item) i, the aliases naming it, in the alias
 	 * table's order: aliases[falias[falias_at[i]]] up to falias_at[i + 1].

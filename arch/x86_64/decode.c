@@ -48,6 +48,7 @@ static uint8_t classify(const ZydisDecodedInstruction *zi, int relative)
 	case ZYDIS_CATEGORY_RET:
 		return INSN_RETURN;
 	case ZYDIS_CATEGORY_NOP:
+	case ZYDIS_CATEGORY_WIDENOP: /* the multi-byte `nopw 0x0(%rax,%rax,1)` of padding */
 		return zi->mnemonic == ZYDIS_MNEMONIC_ENDBR64 ? INSN_ENDBR : INSN_NOP;
 	default:
 		break;
