@@ -217,26 +217,92 @@ static int cmp_replaced(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Order replaced functions by address, the manifest's order; no overlaps. */
+/* The input whose function has payload code block `code`. */
+static const struct input *owner(const struct packer *p, uint32_t code)
+{
+	for (size_t k = 0; k < p->nin; k++)
+		for (uint32_t f = 0; f < p->in[k].h->nfuncs; f++)
+			if (p->in[k].code_of[f] == code)
+				return &p->in[k];
+	return NULL; /* not reached: every replacement block is an input's */
+}
+
+/*
+ * Replaced functions in address order (v[0, *n)), each once: a function
+ * replaced again (the next at the same offset) by the same code is one
+ * replacement (copy_of[] says which block the copy's is), by other code it
+ * is refused naming both inputs; overlapping functions are refused.
+ */
+static enum outcome merge_replaced(struct packer *p, struct replaced *v, uint32_t *n,
+				   uint32_t *copy_of)
+{
+	enum outcome out = OUTCOME_OK;
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < *n; i++) {
+		struct replaced *k = kept ? &v[kept - 1] : NULL;
+
+		if (k && k->f.offset == v[i].f.offset && k->f.size == v[i].f.size &&
+		    same_replacement(p, k->code, v[i].code)) {
+			copy_of[v[i].code] = k->code;
+			free(v[i].f.name);
+			continue;
+		}
+		if (k && k->f.offset == v[i].f.offset) {
+			const struct input *a = owner(p, k->code), *b = owner(p, v[i].code);
+
+			out = refuse(
+				p,
+				"%s is replaced by %s (%s) and by %s (%s) with different code: "
+				"a function several objects share (a C++ inline function of a "
+				"header) must be fixed the same way in each, from one header "
+				"and the same flags",
+				v[i].f.name, a->path, a->h->object, b->path, b->h->object);
+		} else if (k && v[i].f.offset < k->f.offset + k->f.size) {
+			out = refuse(p, "%s is replaced twice (by more than one .hpd)",
+				     v[i].f.name);
+		}
+		v[kept++] = v[i];
+	}
+	*n = kept;
+	return out;
+}
+
+/*
+ * Order replaced functions by address, the manifest's order, each once;
+ * no overlaps.
+ */
 static enum outcome order_replaced(struct packer *p)
 {
 	struct replaced *v = xcalloc(p->nfuncs + 1, sizeof(*v));
+	uint32_t *copy_of = xcalloc(p->pl.ncode + 1, sizeof(*copy_of)), n = p->nfuncs;
 	enum outcome out = OUTCOME_OK;
+	bool copies = false;
 
-	if (!v)
+	if (!v || !copy_of) {
+		free(v);
+		free(copy_of);
 		return OUTCOME_TROUBLE;
+	}
+	for (uint32_t i = 0; i < p->pl.ncode; i++)
+		copy_of[i] = i;
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		v[i] = (struct replaced){.f = p->funcs[i], .code = p->func_code[i], .order = i};
 	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
+	out = merge_replaced(p, v, &n, copy_of);
+	p->nfuncs = n;
 	for (uint32_t i = 0; i < p->nfuncs; i++) {
 		p->funcs[i] = v[i].f;
 		p->func_code[i] = v[i].code;
 	}
 	free(v);
-	for (uint32_t i = 1; i < p->nfuncs; i++)
-		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
-			out = refuse(p, "%s is replaced twice (by more than one .hpd)",
-				     p->funcs[i].name);
+	for (uint32_t i = 0; i < p->pl.ncode; i++)
+		copies = copies || copy_of[i] != i;
+	if (copies && drop_copies(p, copy_of) < 0)
+		out = OUTCOME_TROUBLE;
+	free(copy_of);
+	if (out == OUTCOME_TROUBLE)
+		return out;
 	p->pl.replaced = xcalloc(p->nfuncs + 1, sizeof(*p->pl.replaced));
 	if (!p->pl.replaced)
 		return OUTCOME_TROUBLE;

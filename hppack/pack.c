@@ -18,6 +18,7 @@ static void pack_free(struct packer *p)
 		free(p->in[i].code_of);
 		free(p->in[i].data_of);
 		free(p->in[i].bound_of);
+		free(p->in[i].shared);
 		free(p->in[i].fbound_of);
 		free(p->in[i].replaces);
 		free(p->in[i].span);

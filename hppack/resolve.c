@@ -380,7 +380,8 @@ static enum outcome resolve_input(struct packer *p, struct input *in)
 	for (uint32_t d = 0; d < h->ndata && out != OUTCOME_TROUBLE; d++) {
 		struct hp_pdata *pd;
 
-		if (in->data_of[d] == NO_ITEM) /* the baseline's instance: nothing to fill */
+		/* the baseline's instance, or an earlier input's block: nothing to fill */
+		if (in->data_of[d] == NO_ITEM || in->shared[d])
 			continue;
 		pd = &p->pl.data[in->data_of[d]];
 		it = (struct item){pd->name, NULL, 0};
