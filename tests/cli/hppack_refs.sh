@@ -3,8 +3,9 @@
 # real gcc, clang and g++ builds, patched into running processes:
 #  1. an IFUNC the program defines (gcc and clang): a new call reaches the
 #     implementation through the baseline's PLT entry, not the resolver (the
-#     symbol's value); refused when the baseline never calls it; a changed
-#     resolver is not hotpatchable;
+#     symbol's value), and so does a file-local IFUNC's address taken;
+#     refused when the baseline never calls it; a changed resolver is not
+#     hotpatchable;
 #  2. another module's variable referenced PC-relatively by -fPIE code: an
 #     address taken (&environ, a C++ typeinfo) is loaded from a slot; a value
 #     read in place (fprintf(stderr, ...)) is refused by hppack; a variable
@@ -150,6 +151,26 @@ for cc in gcc clang; do
 		bad "$cc ifunc: changed resolver: exit $st: $(cat "$d/resolver.out")"
 	fi
 done
+
+# a file-local IFUNC whose address the fix takes (a function pointer): the PLT entry too
+d=$work/ifunc-static
+mkdir -p "$d/old" "$d/new"
+ifunc_src 'return x * 7 + 3 - (x >> 2);' 'twice(x) * 10' 'return twice_impl;' |
+	sed 's/^int twice/static int twice/' >"$d/old/a.c"
+ifunc_src 'int (*volatile f)(int) = twice; return f(x) * 7 + 3 - (x >> 2);' 'twice(x) * 10' \
+	'return twice_impl;' | sed 's/^int twice/static int twice/' >"$d/new/a.c"
+for v in old new; do
+	(cd "$d/$v" && gcc -O2 -fPIE -c a.c -o ../$v.o) || { bad "cannot build $v/a.c"; exit 1; }
+done
+gcc -O2 -pie "$work/main.c" "$d/old.o" -o "$d/prog" &&
+	gcc -O2 -pie "$work/main.c" "$d/new.o" -o "$d/fixed" || { bad "cannot link"; exit 1; }
+"$bin/hpdiff" "$d/old.o" "$d/new.o" -o "$d/a.hpd" >/dev/null
+if "$bin/hpdiff" --inspect "$d/a.hpd" | grep -q 'R_X86_64_PC32 *baseline twice (local)' &&
+	pack ifunc-static "$d/prog" "$d/a.hpd"; then
+	live ifunc-static "$d/prog" "$d/fixed" "$work/ifunc-static.hpk" "$(printf '5\n-3')"
+else
+	bad "static ifunc: $("$bin/hpdiff" --inspect "$d/a.hpd") $(cat "$work/ifunc-static.err")"
+fi
 
 # ---- 2. another module's variable, PC-relatively ---------------------------------------
 d=$work/import
