@@ -1,5 +1,5 @@
 #!/bin/bash
-# What hppack replaces, on real gcc and g++ builds, patched into running
+# What hppack replaces, on real gcc, g++ and clang++ builds, patched into running
 # processes:
 #  1. a function shorter than the redirect jump (4 bytes, or 8 after
 #     endbr64): replaced when the padding after it can take the jump (its
@@ -130,74 +130,76 @@ for variant in "plain:-O2" "endbr:-O2 -fcf-protection=full" "packed:-O2 -falign-
 done
 
 # ---- 2. a header inline function fixed in two objects ---------------------------------------
-d=$work/comdat
-mkdir -p "$d/old" "$d/new" "$d/split"
-cat >"$d/old/h.h" <<'C'
-#include <cstring>
-__attribute__((noinline)) inline const char *word(int x) { return x > 5 ? "big" : "small"; }
-C
-cat >"$d/new/h.h" <<'C'
-#include <cstring>
-__attribute__((noinline)) inline int bump(int x) { return x * 3; }
-__attribute__((noinline)) inline const char *word(int x)
-{
-	static int calls;
+for cxx in g++ clang++; do
+	d=$work/comdat-$cxx
+	mkdir -p "$d/old" "$d/new" "$d/split"
+	cat >"$d/old/h.h" <<-'C'
+	#include <cstring>
+	__attribute__((noinline)) inline const char *word(int x) { return x > 5 ? "big" : "small"; }
+	C
+	cat >"$d/new/h.h" <<-'C'
+	#include <cstring>
+	__attribute__((noinline)) inline int bump(int x) { return x * 3; }
+	__attribute__((noinline)) inline const char *word(int x)
+	{
+		static int calls;
 
-	return bump(x) + ++calls > 30 ? "large" : "tiny!!";
-}
-C
-cp "$d/new/h.h" "$d/split/h.h"
-for v in old new split; do
-	printf '#include "h.h"\nint fa(int x) { return (int)std::strlen(word(x)) + 1; }\n' \
-		>"$d/$v/a.cc"
-	printf '#include "h.h"\nint fb(int x) { return (int)std::strlen(word(x * 2)) + 2; }\n' \
-		>"$d/$v/b.cc"
-done
-# split: b.cc compiled with another version of the header
-sed -i 's/> 30/> 40/' "$d/split/h.h"
-cp "$d/new/a.cc" "$d/split/a.cc"
-sed -i 's/#include "h.h"/#include "..\/new\/h.h"/' "$d/split/a.cc"
-cat >"$d/main.cc" <<'C'
-#include <cstdio>
-#include <cstdlib>
-int fa(int);
-int fb(int);
-int main()
-{
-	char line[64];
+		return bump(x) + ++calls > 30 ? "large" : "tiny!!";
+	}
+	C
+	cp "$d/new/h.h" "$d/split/h.h"
+	for v in old new split; do
+		printf '#include "h.h"\nint fa(int x) { return (int)std::strlen(word(x)) + 1; }\n' \
+			>"$d/$v/a.cc"
+		printf '#include "h.h"\nint fb(int x) { return (int)std::strlen(word(x * 2)) + 2; }\n' \
+			>"$d/$v/b.cc"
+	done
+	# split: b.cc compiled with another version of the header
+	sed -i 's/> 30/> 40/' "$d/split/h.h"
+	cp "$d/new/a.cc" "$d/split/a.cc"
+	sed -i 's/#include "h.h"/#include "..\/new\/h.h"/' "$d/split/a.cc"
+	cat >"$d/main.cc" <<-'C'
+	#include <cstdio>
+	#include <cstdlib>
+	int fa(int);
+	int fb(int);
+	int main()
+	{
+		char line[64];
 
-	std::setvbuf(stdout, nullptr, _IOLBF, 0);
-	while (std::fgets(line, sizeof line, stdin))
-		std::printf("%d %d\n", fa(std::atoi(line)), fb(std::atoi(line)));
-}
-C
-build "$d" g++ "-O2 -fPIE"
-g++ -O2 -pie "$d/main.cc" "$d/old/a.o" "$d/old/b.o" -o "$d/prog" &&
-	g++ -O2 -pie "$d/main.cc" "$d/new/a.o" "$d/new/b.o" -o "$d/fixed" ||
-	{ bad "cannot link"; exit 1; }
-"$bin/hpdiff" "$d/old" "$d/new" -o "$d/hpd" >/dev/null
-if pack comdat "$d/prog" "$d/hpd/a.hpd" "$d/hpd/b.hpd"; then
-	inspect=$("$bin/hppack" --inspect "$work/comdat.hpk" --baseline "$d/prog")
-	if [ "$(grep -c '^  replaces *_Z4wordi ' <<<"$inspect")" = 1 ] &&
-		[ "$(grep -c '^  new code *_Z4bumpi' <<<"$inspect")" = 1 ] &&
-		[ "$(grep -c '^  new bss *_ZZ4wordiE5calls' <<<"$inspect")" = 1 ] &&
-		[ "$(grep -c '^  new rodata *string literal' <<<"$inspect")" = 2 ]; then
-		ok "comdat: word replaced once, with one bump, one static calls, one of each literal"
+		std::setvbuf(stdout, nullptr, _IOLBF, 0);
+		while (std::fgets(line, sizeof line, stdin))
+			std::printf("%d %d\n", fa(std::atoi(line)), fb(std::atoi(line)));
+	}
+	C
+	build "$d" $cxx "-O2 -fPIE"
+	$cxx -O2 -pie "$d/main.cc" "$d/old/a.o" "$d/old/b.o" -o "$d/prog" &&
+		$cxx -O2 -pie "$d/main.cc" "$d/new/a.o" "$d/new/b.o" -o "$d/fixed" ||
+		{ bad "cannot link"; exit 1; }
+	"$bin/hpdiff" "$d/old" "$d/new" -o "$d/hpd" >/dev/null
+	if pack comdat-$cxx "$d/prog" "$d/hpd/a.hpd" "$d/hpd/b.hpd"; then
+		inspect=$("$bin/hppack" --inspect "$work/comdat-$cxx.hpk" --baseline "$d/prog")
+		if [ "$(grep -c '^  replaces *_Z4wordi ' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new code *_Z4bumpi' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new bss *_ZZ4wordiE5calls' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new rodata *string literal' <<<"$inspect")" = 2 ]; then
+			ok "comdat-$cxx: word replaced once, with one bump, one static calls, one of each literal"
+		else
+			bad "comdat-$cxx: the package: $inspect"
+		fi
+		live comdat-$cxx "$d/prog" "$d/fixed" "$work/comdat-$cxx.hpk" "$(printf '5\n9\n3\n12\n7')"
 	else
-		bad "comdat: the package: $inspect"
+		bad "comdat-$cxx: hppack: $(cat "$work/comdat-$cxx.err")"
 	fi
-	live comdat "$d/prog" "$d/fixed" "$work/comdat.hpk" "$(printf '5\n9\n3\n12\n7')"
-else
-	bad "comdat: hppack: $(cat "$work/comdat.err")"
-fi
-"$bin/hpdiff" "$d/old" "$d/split" -o "$d/split-hpd" >/dev/null
-pack split "$d/prog" "$d/split-hpd/a.hpd" "$d/split-hpd/b.hpd"
-st=$?
-if [ $st = 1 ] && [ ! -e "$work/split.hpk" ] && grep -q \
-	"_Z4wordi is replaced by .*split-hpd/a.hpd (a.o) and by .*split-hpd/b.hpd (b.o) with different code" \
-	"$work/split.err"; then
-	ok "comdat: two different replacements of word are refused, naming both objects"
-else
-	bad "comdat split: exit $st: $(cat "$work/split.err")"
-fi
+	"$bin/hpdiff" "$d/old" "$d/split" -o "$d/split-hpd" >/dev/null
+	pack split-$cxx "$d/prog" "$d/split-hpd/a.hpd" "$d/split-hpd/b.hpd"
+	st=$?
+	if [ $st = 1 ] && [ ! -e "$work/split-$cxx.hpk" ] && grep -q \
+		"_Z4wordi is replaced by .*split-hpd/a.hpd (a.o) and by .*split-hpd/b.hpd (b.o) with different code" \
+		"$work/split-$cxx.err"; then
+		ok "comdat-$cxx: two different replacements of word are refused, naming both objects"
+	else
+		bad "split-$cxx: exit $st: $(cat "$work/split-$cxx.err")"
+	fi
+done
 exit $fail
