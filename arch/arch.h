@@ -240,6 +240,25 @@ int insn_widen_branch(uint16_t machine, const uint8_t *code, const struct insn *
  */
 const char *insn_widen_refusal(uint16_t machine, bool leaves);
 
+/* -- asked by hppack -- */
+
+/*
+ * New code that takes the address of another module's variable with a
+ * 4-byte PC-relative field (code built with -fPIE expects the program to
+ * hold a copy of the variable, which a baseline that never used it does
+ * not have): can the instruction load that address from an 8-byte slot
+ * instead, in the same bytes?  For x86-64's `lea sym(%rip), %reg`, which
+ * becomes `mov slot(%rip), %reg` (the reverse of the linker's GOTPCRELX
+ * relaxation).  If so, code[0, size) is rewritten in place and the return
+ * is the relocation type of the field (arch_reloc_got_load() says yes to
+ * it), with in *bias how far the field ends before its instruction does
+ * (what the field's addend holds besides the target's offset).  0 for any
+ * other instruction, code unchanged: one that reads or writes the
+ * variable itself, which a slot of its address cannot serve.
+ */
+uint32_t insn_address_from_slot(uint16_t machine, uint8_t *code, size_t size, uint32_t field,
+				int64_t *bias);
+
 /* ---- live code: registers, redirects, stubs ---------------------- */
 
 typedef struct user_regs_struct regs_t;

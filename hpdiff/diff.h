@@ -36,7 +36,7 @@ enum target_kind {
 	T_SELF,	   /* inside the referencing function: off from its start */
 	T_FUNC,	   /* another function of the object */
 	T_DATA,	   /* a named data object of the object */
-	T_UNDEF,   /* a symbol the object imports (or an absolute one) */
+	T_UNDEF,   /* by name: a symbol the object imports (or an absolute one), or an IFUNC */
 	T_PIECE,   /* anonymous read-only bytes, compared by content */
 	T_SECTION, /* a section offset no symbol covers (last resort) */
 };

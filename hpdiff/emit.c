@@ -79,6 +79,31 @@ static long base_sym(struct emitter *e, const struct symbol *old)
 	return sym_index(e, HP_SYM_BASE, hp_bind_of(old), hp_type_of(old), old->name);
 }
 
+/*
+ * A target named rather than located (T_UNDEF): a symbol the object
+ * imports, or an IFUNC the object defines (object.c keeps those by name),
+ * which is the baseline object's own.
+ */
+static long named_sym(struct emitter *e, const struct symbol *s)
+{
+	return sym_index(e, s->sec ? HP_SYM_BASE : HP_SYM_UNDEF, hp_bind_of(s), hp_type_of(s),
+			 s->name);
+}
+
+/*
+ * An IFUNC the fixed object defines that the baseline object does not:
+ * its resolver never ran in the process, and a package cannot run it.
+ */
+static bool is_new_ifunc(const struct emitter *e, const struct symbol *s)
+{
+	const struct symbol *old;
+
+	if (!s->sec || s->type != STT_GNU_IFUNC)
+		return false;
+	old = find_symbol_by_name(&e->d->old.elf, s->name);
+	return !old || !old->sec || old->type != STT_GNU_IFUNC;
+}
+
 static int note(struct emitter *e, uint8_t subject, uint8_t status, bool patchable,
 		const char *name, const char *reason)
 {
@@ -227,8 +252,12 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 		}
 		break;
 	case T_UNDEF:
-		idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(t->sym), hp_type_of(t->sym),
-				t->sym->name);
+		if (is_new_ifunc(e, t->sym)) {
+			*why = "refers to an IFUNC that is new in the fixed object: its resolver "
+			       "never ran in the process";
+			return 1;
+		}
+		idx = named_sym(e, t->sym);
 		break;
 	case T_PIECE:
 		out->target_kind = HP_TGT_DATA;
@@ -426,8 +455,7 @@ static int old_relocs(struct emitter *e, const struct func *a, struct hp_func *h
 			idx = base_sym(e, r->t.data->sym);
 			break;
 		case T_UNDEF:
-			idx = sym_index(e, HP_SYM_UNDEF, hp_bind_of(r->t.sym), hp_type_of(r->t.sym),
-					r->t.sym->name);
+			idx = named_sym(e, r->t.sym);
 			break;
 		default: /* anonymous bytes: named by section, checked as a masked field */
 			idx = sym_index(e, HP_SYM_BASE, HP_BIND_LOCAL, HP_STYPE_NOTYPE,
@@ -468,6 +496,18 @@ static int widen_func(struct func *f)
 	return ret < 0 ? -1 : 0;
 }
 
+/*
+ * Is f the resolver of an IFUNC of its object (the IFUNC symbol's value)?
+ * The resolver ran when the program was loaded and its choice stays in
+ * the PLT slots: replacing it changes nothing.
+ */
+static bool is_ifunc_resolver(const struct func *f)
+{
+	for_each_sym(&f->obj->elf, s) if (s->type == STT_GNU_IFUNC && s->sec == f->sym->sec &&
+					  s->value == f->sym->value) return true;
+	return false;
+}
+
 static int emit_func(struct emitter *e, struct func *f)
 {
 	struct hp_func *hf = &e->h->funcs[f->emit];
@@ -478,6 +518,11 @@ static int emit_func(struct emitter *e, struct func *f)
 		return 0;
 	if (!func_fits_package(f)) {
 		refuse(f, "the function is larger than a package carries (64 MiB of code)");
+		return 0;
+	}
+	if (f->status == ST_CHANGED && is_ifunc_resolver(f)) {
+		refuse(f, "it is an IFUNC resolver, which ran when the program was loaded: the "
+			  "implementation it chose then stays");
 		return 0;
 	}
 	hf->status = f->status == ST_NEW ? HP_FUNC_NEW : HP_FUNC_CHANGED;

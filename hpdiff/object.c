@@ -325,7 +325,17 @@ static int resolve_reloc(struct object *o, struct func *self, const struct reloc
 	memset(&ref->t, 0, sizeof(ref->t));
 	if (s->type == STT_SECTION && s->sec)
 		return resolve_at(o, self, s->sec, toff, &ref->t);
-	if (func_of(s)) {
+	if (s->type == STT_GNU_IFUNC && s->sec) {
+		/*
+		 * An IFUNC's value is its resolver's address, yet a call or an
+		 * address taken through the symbol means the implementation the
+		 * resolver picks at load: the reference stays named (hppack
+		 * reaches the implementation through the binary's PLT entry).
+		 */
+		ref->t.kind = T_UNDEF;
+		ref->t.sym = s;
+		ref->t.off = toff;
+	} else if (func_of(s)) {
 		ref->t.func = func_of(s);
 		ref->t.kind = ref->t.func == self ? T_SELF : T_FUNC;
 		ref->t.off = toff;

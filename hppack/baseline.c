@@ -32,6 +32,13 @@ static int cmp_bsym(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_slot(const void *a, const void *b)
 {
 	return strcmp(((const struct bslot *)a)->name, ((const struct bslot *)b)->name);
@@ -54,6 +61,50 @@ static Elf_Scn *find_section(Elf *e, uint32_t type, const char *name, GElf_Shdr 
 			return scn;
 	}
 	return NULL;
+}
+
+static int add_bound(struct baseline *b, uint64_t v, size_t *cap)
+{
+	if (grow_array(&b->bounds, cap, b->nbounds, sizeof(*b->bounds), 64) < 0)
+		return -1;
+	b->bounds[b->nbounds++] = v;
+	return 0;
+}
+
+/*
+ * Where something begins or ends in the image, for baseline_next_bound():
+ * the value of every defined symbol of the symbol table e (labels,
+ * section symbols and zero-sized ones too) and the extent of every
+ * executable section of the binary bin.
+ */
+static int load_bounds(struct baseline *b, Elf *e, Elf *bin)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e, SHT_SYMTAB, NULL, &sh);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	size_t cap = 0;
+
+	for (size_t i = 1; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+		GElf_Sym s;
+
+		if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+		    s.st_shndx == SHN_ABS || GELF_ST_TYPE(s.st_info) == STT_FILE ||
+		    GELF_ST_TYPE(s.st_info) == STT_TLS)
+			continue;
+		if (add_bound(b, s.st_value, &cap) < 0)
+			return -1;
+	}
+	scn = NULL;
+	while ((scn = elf_nextscn(bin, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR) ||
+		    !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		if (add_bound(b, sh.sh_addr, &cap) < 0 ||
+		    add_bound(b, sh.sh_addr + sh.sh_size, &cap) < 0)
+			return -1;
+	}
+	sort(b->bounds, b->nbounds, sizeof(*b->bounds), cmp_u64);
+	return 0;
 }
 
 static int load_symtab(struct baseline *b, Elf *e, const char *path)
@@ -186,6 +237,37 @@ static int load_dynamic_relocs(struct baseline *b, Elf *e)
 }
 
 /*
+ * The dynamic symbols the binary defines and exports, as the loader finds
+ * them: global or weak, not a hidden version (hpapply looks imports up the
+ * same way, the program first).
+ */
+static int load_exports(struct baseline *b, Elf *e)
+{
+	GElf_Shdr dynsh, vsh;
+	Elf_Scn *dynscn = find_section(e, SHT_DYNSYM, NULL, &dynsh);
+	Elf_Scn *vscn = find_section(e, SHT_GNU_versym, NULL, &vsh);
+	Elf_Data *dyn = dynscn ? elf_getdata(dynscn, NULL) : NULL;
+	Elf_Data *ver = vscn ? elf_getdata(vscn, NULL) : NULL;
+
+	for (size_t i = 1; dyn && i < dynsh.sh_size / sizeof(Elf64_Sym); i++) {
+		GElf_Sym s;
+		GElf_Versym v = 0;
+		const char *name = dynsym_name(e, dyn, &dynsh, i, &s);
+		uint8_t bind = GELF_ST_BIND(s.st_info);
+
+		if (!name || !name[0] || s.st_shndx == SHN_UNDEF ||
+		    (bind != STB_GLOBAL && bind != STB_WEAK) || GELF_ST_TYPE(s.st_info) == STT_TLS)
+			continue;
+		if (ver && gelf_getversym(ver, (int)i, &v) && (v & 0x8000))
+			continue;
+		if (add_slot(&b->exports, &b->nexports, name, s.st_value) < 0)
+			return -1;
+	}
+	sort(b->exports, b->nexports, sizeof(*b->exports), cmp_slot);
+	return 0;
+}
+
+/*
  * PLT entries: each holds an indirect jump that reads the GOT slot of one
  * import (arch_plt_jump).  Layouts differ, so every such jump whose slot is
  * a GOT slot we know counts, and the patch calls the jump itself, which
@@ -310,8 +392,9 @@ int baseline_load(struct baseline *b, const char *path, const char *symbols_path
 	}
 	if (load_symtab(b, b->sym_elf ? b->sym_elf : b->bin_elf,
 			symbols_path ? symbols_path : path) < 0 ||
-	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_plt(b, b->bin_elf, ".plt") < 0 ||
-	    load_plt(b, b->bin_elf, ".plt.sec") < 0)
+	    load_bounds(b, b->sym_elf ? b->sym_elf : b->bin_elf, b->bin_elf) < 0 ||
+	    load_dynamic_relocs(b, b->bin_elf) < 0 || load_exports(b, b->bin_elf) < 0 ||
+	    load_plt(b, b->bin_elf, ".plt") < 0 || load_plt(b, b->bin_elf, ".plt.sec") < 0)
 		return -1;
 	sort(b->plt, b->nplt, sizeof(*b->plt), cmp_slot);
 	return 0;
@@ -329,6 +412,8 @@ void baseline_free(struct baseline *b)
 		free(b->owned_keys[i]);
 	free(b->owned_keys);
 	free(b->tls_got);
+	free(b->exports);
+	free(b->bounds);
 	free(b->got);
 	free(b->plt);
 	free(b->syms);
@@ -395,6 +480,11 @@ static uint64_t find_slot(const struct bslot *v, size_t n, const char *name)
 	return hit ? hit->vaddr : 0;
 }
 
+uint64_t baseline_export(const struct baseline *b, const char *name)
+{
+	return find_slot(b->exports, b->nexports, name);
+}
+
 uint64_t baseline_plt(const struct baseline *b, const char *name)
 {
 	return find_slot(b->plt, b->nplt, name);
@@ -419,6 +509,21 @@ uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s)
 
 	snprintf(key, sizeof(key), "@ifunc:%llx", (unsigned long long)s->value);
 	return find_slot(b->got, b->ngot, key);
+}
+
+uint64_t baseline_next_bound(const struct baseline *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->nbounds;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->bounds[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->nbounds ? b->bounds[lo] : 0;
 }
 
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s)

@@ -43,8 +43,12 @@ struct baseline {
 	size_t nplt;
 	struct bslot *got; /* GOT slot (GLOB_DAT / JUMP_SLOT) by name */
 	size_t ngot;
+	struct bslot *exports; /* defined dynamic symbols (not hidden versions) by name */
+	size_t nexports;
 	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
+	uint64_t *bounds; /* symbol values and code section starts and ends, sorted */
+	size_t nbounds;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
@@ -68,6 +72,15 @@ void baseline_free(struct baseline *b);
 size_t baseline_find(const struct baseline *b, const char *name, const char *file,
 		     const struct bsym **out, size_t max);
 
+/*
+ * vaddr of the binary's own definition of a dynamic symbol it exports, or
+ * 0: what the loader binds that name to in the binary's processes (the
+ * binary comes first in the lookup).  A program's copy of a library
+ * variable (a copy relocation: `stderr`, listed in the symbol table as
+ * `stderr@GLIBC_2.2.5`) is found here.
+ */
+uint64_t baseline_export(const struct baseline *b, const char *name);
+
 /* vaddr of the PLT entry / GOT slot through which the binary reaches name, or 0. */
 uint64_t baseline_plt(const struct baseline *b, const char *name);
 uint64_t baseline_got(const struct baseline *b, const char *name);
@@ -77,6 +90,13 @@ uint64_t baseline_got(const struct baseline *b, const char *name);
  */
 uint64_t baseline_ifunc_plt(const struct baseline *b, const struct bsym *s);
 uint64_t baseline_ifunc_slot(const struct baseline *b, const struct bsym *s);
+
+/*
+ * The first address after addr where a symbol (of any type or size) or an
+ * executable section begins, or an executable section ends: how far the
+ * bytes after a function are nobody's.  0 if there is none.
+ */
+uint64_t baseline_next_bound(const struct baseline *b, uint64_t addr);
 
 /* vaddr of the initial-exec TLS slot for a TLS symbol, or 0. */
 uint64_t baseline_tls_slot(const struct baseline *b, const struct bsym *s);

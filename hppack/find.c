@@ -60,6 +60,52 @@ static enum outcome refuse_unproven(struct packer *p, const struct input *in,
 		      in->path, f->base_name, p->b->path, bad - 1);
 }
 
+/* Padding after a function this long at most is looked at (alignment is far less). */
+#define MAX_PADDING 4096
+
+/* Is code[0, len) only padding: whole nops and traps, which nothing runs? */
+static bool only_padding(uint16_t machine, const uint8_t *code, size_t len)
+{
+	struct insn *v;
+	size_t bad;
+	long n = insn_decode_all(machine, code, len, &v, &bad);
+	bool ok = n >= 0;
+
+	for (long i = 0; i < n && ok; i++)
+		ok = v[i].type == INSN_NOP || v[i].type == INSN_TRAP;
+	free(v);
+	return ok;
+}
+
+/*
+ * The bytes from the start of baseline function s that the package
+ * replaces (the MANIFEST size: hpapply checks their hash, writes the
+ * redirect into them and restores them on revert): the function, or, when
+ * it is shorter than the redirect jump after its landing pad (`lea
+ * 1(%rdi), %eax; ret` is 4 bytes, the jump 5), the function and the part
+ * of the fill after it that the jump needs, provided the fill up to the
+ * next symbol or section end is only padding (nops, traps): no code runs
+ * there, and nothing else starts there.  0 if the redirect does not fit.
+ */
+static uint64_t redirect_span(const struct packer *p, const struct bsym *s)
+{
+	uint64_t at = s->value - p->b->img.base, next, need;
+	const uint8_t *bytes = hp_image_bytes(&p->b->img, at, s->size);
+
+	if (!bytes)
+		return 0;
+	need = arch_landing_pad(bytes, s->size) + ARCH_JUMP_LEN;
+	if (s->size >= need)
+		return s->size;
+	next = baseline_next_bound(p->b, s->value + s->size - 1);
+	if (next < s->value + need || next - (s->value + s->size) > MAX_PADDING)
+		return 0;
+	bytes = hp_image_bytes(&p->b->img, at, next - s->value);
+	if (!bytes || !only_padding(p->machine, bytes + s->size, next - s->value - s->size))
+		return 0;
+	return need;
+}
+
 /*
  * Find and prove the baseline function each changed function replaces, and
  * with it the input's source file group: before pack_place(), whose test of a
@@ -70,7 +116,8 @@ static enum outcome find_replaced(struct packer *p, struct input *in)
 	enum outcome out = OUTCOME_OK;
 
 	in->replaces = xcalloc(in->h->nfuncs + 1, sizeof(*in->replaces));
-	if (!in->replaces)
+	in->span = xcalloc(in->h->nfuncs + 1, sizeof(*in->span));
+	if (!in->replaces || !in->span)
 		return OUTCOME_TROUBLE;
 	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
 		const struct hp_func *f = &in->h->funcs[i];
@@ -98,15 +145,26 @@ static enum outcome find_replaced(struct packer *p, struct input *in)
 		/* a hidden global the linker made local has no source file group */
 		if (f->bind == HP_BIND_LOCAL)
 			in->group = s->group;
+		in->span[i] = (uint32_t)redirect_span(p, s);
+		if (!in->span[i]) {
+			out = refuse(
+				p,
+				"%s: %s is %llu bytes in %s, too short for the redirect to its "
+				"new code, and the bytes after it up to the next symbol are not "
+				"padding the redirect could take",
+				in->path, f->base_name, (unsigned long long)s->size, p->b->path);
+			continue;
+		}
 		in->replaces[i] = s;
 	}
 	return out;
 }
 
-static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, const char *name)
+static int add_replaced(struct packer *p, const struct bsym *s, uint32_t span, uint32_t code,
+			const char *name)
 {
 	struct hp_manifest_func *f;
-	const uint8_t *bytes = hp_image_bytes(&p->b->img, s->value - p->b->img.base, s->size);
+	const uint8_t *bytes = hp_image_bytes(&p->b->img, s->value - p->b->img.base, span);
 
 	f = xrealloc(p->funcs, (p->nfuncs + 1) * sizeof(*f));
 	if (!f)
@@ -117,9 +175,9 @@ static int add_replaced(struct packer *p, const struct bsym *s, uint32_t code, c
 		return -1;
 	f = &p->funcs[p->nfuncs];
 	f->offset = s->value - p->b->img.base;
-	f->size = (uint32_t)s->size;
+	f->size = span;
 	f->name = xstrdup(name);
-	if (!f->name || hp_sha256(bytes, s->size, f->sha256) < 0)
+	if (!f->name || hp_sha256(bytes, span, f->sha256) < 0)
 		return -1;
 	p->func_code[p->nfuncs++] = code;
 	return 0;
@@ -138,8 +196,8 @@ enum outcome pack_find(struct packer *p)
 static int add_input_replaced(struct packer *p, const struct input *in)
 {
 	for (uint32_t i = 0; i < in->h->nfuncs; i++)
-		if (in->replaces[i] &&
-		    add_replaced(p, in->replaces[i], in->code_of[i], in->h->funcs[i].base_name) < 0)
+		if (in->replaces[i] && add_replaced(p, in->replaces[i], in->span[i], in->code_of[i],
+						    in->h->funcs[i].base_name) < 0)
 			return -1;
 	return 0;
 }
@@ -159,26 +217,92 @@ static int cmp_replaced(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Order replaced functions by address, the manifest's order; no overlaps. */
+/* The input whose function has payload code block `code`. */
+static const struct input *owner(const struct packer *p, uint32_t code)
+{
+	for (size_t k = 0; k < p->nin; k++)
+		for (uint32_t f = 0; f < p->in[k].h->nfuncs; f++)
+			if (p->in[k].code_of[f] == code)
+				return &p->in[k];
+	return NULL; /* not reached: every replacement block is an input's */
+}
+
+/*
+ * Replaced functions in address order (v[0, *n)), each once: a function
+ * replaced again (the next at the same offset) by the same code is one
+ * replacement (copy_of[] says which block the copy's is), by other code it
+ * is refused naming both inputs; overlapping functions are refused.
+ */
+static enum outcome merge_replaced(struct packer *p, struct replaced *v, uint32_t *n,
+				   uint32_t *copy_of)
+{
+	enum outcome out = OUTCOME_OK;
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < *n; i++) {
+		struct replaced *k = kept ? &v[kept - 1] : NULL;
+
+		if (k && k->f.offset == v[i].f.offset && k->f.size == v[i].f.size &&
+		    same_replacement(p, k->code, v[i].code)) {
+			copy_of[v[i].code] = k->code;
+			free(v[i].f.name);
+			continue;
+		}
+		if (k && k->f.offset == v[i].f.offset) {
+			const struct input *a = owner(p, k->code), *b = owner(p, v[i].code);
+
+			out = refuse(
+				p,
+				"%s is replaced by %s (%s) and by %s (%s) with different code: "
+				"a function several objects share (a C++ inline function of a "
+				"header) must be fixed the same way in each, from one header "
+				"and the same flags",
+				v[i].f.name, a->path, a->h->object, b->path, b->h->object);
+		} else if (k && v[i].f.offset < k->f.offset + k->f.size) {
+			out = refuse(p, "%s is replaced twice (by more than one .hpd)",
+				     v[i].f.name);
+		}
+		v[kept++] = v[i];
+	}
+	*n = kept;
+	return out;
+}
+
+/*
+ * Order replaced functions by address, the manifest's order, each once;
+ * no overlaps.
+ */
 static enum outcome order_replaced(struct packer *p)
 {
 	struct replaced *v = xcalloc(p->nfuncs + 1, sizeof(*v));
+	uint32_t *copy_of = xcalloc(p->pl.ncode + 1, sizeof(*copy_of)), n = p->nfuncs;
 	enum outcome out = OUTCOME_OK;
+	bool copies = false;
 
-	if (!v)
+	if (!v || !copy_of) {
+		free(v);
+		free(copy_of);
 		return OUTCOME_TROUBLE;
+	}
+	for (uint32_t i = 0; i < p->pl.ncode; i++)
+		copy_of[i] = i;
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		v[i] = (struct replaced){.f = p->funcs[i], .code = p->func_code[i], .order = i};
 	sort(v, p->nfuncs, sizeof(*v), cmp_replaced);
+	out = merge_replaced(p, v, &n, copy_of);
+	p->nfuncs = n;
 	for (uint32_t i = 0; i < p->nfuncs; i++) {
 		p->funcs[i] = v[i].f;
 		p->func_code[i] = v[i].code;
 	}
 	free(v);
-	for (uint32_t i = 1; i < p->nfuncs; i++)
-		if (p->funcs[i].offset < p->funcs[i - 1].offset + p->funcs[i - 1].size)
-			out = refuse(p, "%s is replaced twice (by more than one .hpd)",
-				     p->funcs[i].name);
+	for (uint32_t i = 0; i < p->pl.ncode; i++)
+		copies = copies || copy_of[i] != i;
+	if (copies && drop_copies(p, copy_of) < 0)
+		out = OUTCOME_TROUBLE;
+	free(copy_of);
+	if (out == OUTCOME_TROUBLE)
+		return out;
 	p->pl.replaced = xcalloc(p->nfuncs + 1, sizeof(*p->pl.replaced));
 	if (!p->pl.replaced)
 		return OUTCOME_TROUBLE;

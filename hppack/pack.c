@@ -18,8 +18,10 @@ static void pack_free(struct packer *p)
 		free(p->in[i].code_of);
 		free(p->in[i].data_of);
 		free(p->in[i].bound_of);
+		free(p->in[i].shared);
 		free(p->in[i].fbound_of);
 		free(p->in[i].replaces);
+		free(p->in[i].span);
 		free(p->in[i].falias_at);
 		free(p->in[i].falias);
 		free(p->in[i].dalias_at);

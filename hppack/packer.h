@@ -52,8 +52,12 @@ struct input {
 	 * global variable the baseline already has (moved between objects), else -1.
 	 */
 	int64_t *bound_of;
+	/* .hpd data -> its block is an earlier input's (the same global, place.c) */
+	bool *shared;
 	/* .hpd function -> the baseline function it was proven to replace, or NULL */
 	const struct bsym **replaces;
+	/* .hpd function -> the bytes it replaces from its start (redirect_span() in find.c) */
+	uint32_t *span;
 	/*
 	 * Per function (data item) i, the aliases naming it, in the alias
 	 * table's order: aliases[falias[falias_at[i]]] up to falias_at[i + 1].
@@ -122,7 +126,9 @@ enum outcome pack_resolve(struct packer *p);
 
 /*
  * p->funcs and the payload's replaced list, in the manifest's order (by
- * address).  Refused when a function is replaced twice.
+ * address).  A function several .hpd files replace the same way (a C++
+ * inline function of a header) is replaced once; refused when they
+ * replace it differently, or replace overlapping functions.
  */
 enum outcome pack_list_replaced(struct packer *p);
 
@@ -155,6 +161,22 @@ const struct bsym *baseline_sym(const struct packer *p, const struct input *in,
  */
 const char *nth_name(const struct hp_hpd *h, const char *name, const uint32_t *at,
 		     const uint32_t *list, uint32_t item, uint32_t k);
+
+/*
+ * Are payload code blocks a and b the same replacement (comdat.c): the same
+ * bytes, and every reference resolved to the same place, or to blocks that
+ * are the same in turn?  false when not shown to be, after a bounded search.
+ */
+bool same_replacement(const struct packer *p, uint32_t a, uint32_t b);
+
+/*
+ * Drop every code block i with copy_of[i] != i, a copy of the kept block
+ * copy_of[i], and the blocks only such copies reach; renumber every
+ * reference to a block, and p->func_code.  The inputs' code_of and data_of
+ * are not renumbered: nothing uses them any more.  0, or -1 when out of
+ * memory.
+ */
+int drop_copies(struct packer *p, const uint32_t *copy_of);
 
 /* The first of the new globals named so, in order of precedence, or NULL. */
 const struct named *find_named(const struct packer *p, const char *name);

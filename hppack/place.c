@@ -171,6 +171,33 @@ static enum outcome place_code(struct packer *p, struct input *in)
 	return out;
 }
 
+/*
+ * A new global variable an earlier input defines too is one variable, as
+ * the linker makes it: a C++ inline function's static local
+ * (`_ZZ3tagiE5calls`, a COMDAT of every object that uses the function), or
+ * an inline variable.  The input uses the earlier input's block or
+ * baseline instance (*shared); a size that differs is refused.
+ */
+static enum outcome share_earlier(struct packer *p, struct input *in, uint32_t d, bool *shared)
+{
+	const struct hp_data *hd = &in->h->data[d];
+	const struct named *n = hd->bind == HP_BIND_LOCAL ? NULL : find_named(p, hd->name);
+	const struct input *first;
+
+	*shared = false;
+	if (!n || n->kind != HP_TGT_DATA || &p->in[n->in] >= in)
+		return OUTCOME_OK;
+	first = &p->in[n->in];
+	if (first->h->data[n->index].size != hd->size)
+		return refuse(p, "%s: %s has %llu bytes, but %llu in %s: one variable of two sizes",
+			      in->path, hd->name, (unsigned long long)hd->size,
+			      (unsigned long long)first->h->data[n->index].size, first->path);
+	in->data_of[d] = first->data_of[n->index];
+	in->bound_of[d] = first->bound_of[n->index];
+	in->shared[d] = *shared = true;
+	return OUTCOME_OK;
+}
+
 /* A data block for each data item of the input the baseline does not already have. */
 static enum outcome place_data(struct packer *p, struct input *in)
 {
@@ -180,13 +207,16 @@ static enum outcome place_data(struct packer *p, struct input *in)
 	for (uint32_t d = 0; d < h->ndata; d++) {
 		const struct hp_data *hd = &h->data[d];
 		struct hp_pdata *pd;
-		bool bound;
+		bool bound, shared;
 
 		out = outcome_worst(out, bind_existing(p, in, d, &bound));
 		if (bound) {
 			in->data_of[d] = NO_ITEM;
 			continue;
 		}
+		out = outcome_worst(out, share_earlier(p, in, d, &shared));
+		if (shared)
+			continue;
 		if (grow_array(&p->pl.data, &p->cap_data, p->pl.ndata, sizeof(*pd), 16) < 0)
 			return OUTCOME_TROUBLE;
 		in->data_of[d] = p->pl.ndata;
@@ -221,7 +251,8 @@ enum outcome pack_place(struct packer *p)
 		in->data_of = xcalloc(h->ndata + 1, sizeof(*in->data_of));
 		in->bound_of = xcalloc(h->ndata + 1, sizeof(*in->bound_of));
 		in->fbound_of = xcalloc(h->nfuncs + 1, sizeof(*in->fbound_of));
-		if (!in->code_of || !in->data_of || !in->bound_of || !in->fbound_of)
+		in->shared = xcalloc(h->ndata + 1, sizeof(*in->shared));
+		if (!in->code_of || !in->data_of || !in->bound_of || !in->fbound_of || !in->shared)
 			return OUTCOME_TROUBLE;
 		out = outcome_worst(out, place_code(p, in));
 		if (out != OUTCOME_TROUBLE)

@@ -11,6 +11,13 @@
 #include "hppack/packer.h"
 #include "common/mem.h"
 
+/* The placed code or data block whose references are being resolved. */
+struct item {
+	const char *name;
+	uint8_t *code; /* its code, which may be rewritten; NULL for data */
+	uint32_t size;
+};
+
 static long import_index(struct packer *p, const char *name, bool weak)
 {
 	struct hp_pimport *im;
@@ -125,16 +132,21 @@ static enum outcome resolve_tls(struct packer *p, const struct input *in, const 
 }
 
 /*
- * An IFUNC the binary defines (a static program's string functions): its
- * symbol is the resolver, so calls go through the binary's own PLT entry
- * and loads through its IRELATIVE slot, which hold the implementation.
+ * An IFUNC the binary defines (a static program's string functions, an
+ * `__attribute__((ifunc))` of the program): its symbol's value is the
+ * resolver, which returns the implementation.  Calls and addresses go to
+ * the binary's own PLT entry (the address the binary's code takes too), and
+ * loads through its IRELATIVE slot, which hold the implementation.  A
+ * binary that never called it has neither: only the resolver could tell.
  */
 static enum outcome resolve_ifunc(struct packer *p, const struct input *in, const struct bsym *s,
 				  struct hp_preloc *r)
 {
+	enum hp_reloc_calc calc = calc_of(p->machine, r->type);
 	uint64_t v = 0;
 
-	if (pcrel32(p->machine, r->type) && (v = baseline_ifunc_plt(p->b, s))) {
+	if ((pcrel32(p->machine, r->type) || calc == HP_CALC_ABS) &&
+	    (v = baseline_ifunc_plt(p->b, s))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
 		return OUTCOME_OK;
@@ -145,16 +157,94 @@ static enum outcome resolve_ifunc(struct packer *p, const struct input *in, cons
 	}
 	return refuse(p,
 		      "%s: %s is an IFUNC in %s, and the binary has no PLT entry or slot for it "
-		      "that new code could use",
+		      "that new code could use (its own code never calls it): only its resolver "
+		      "knows the implementation",
 		      in->path, s->name, p->b->path);
 }
 
-/* A symbol the binary does not define: through its PLT or GOT, or an import. */
-static enum outcome resolve_import(struct packer *p, const struct hp_sym *hs, struct hp_preloc *r)
+/*
+ * Does a field of this type reach an import wherever its module is (any
+ * distance from the package)?  A call does, through a far jump the loader
+ * builds; a load through a slot the loader fills does; an 8-byte address
+ * does.  A 4-byte address or PC-relative field does not.
+ */
+static bool reaches_anywhere(uint16_t machine, uint32_t type)
+{
+	const struct hp_reloc_desc *d = hp_reloc_describe(machine, type);
+
+	return arch_reloc_plt_call(machine, type) || arch_reloc_got_load(machine, type) ||
+	       (d && d->size == 8);
+}
+
+/*
+ * A 4-byte PC-relative reference from new code to another module's symbol
+ * that the binary neither defines nor reaches: code built with -fPIE does
+ * that for a library's variable (`stderr`, a C++ typeinfo), expecting the
+ * program to hold a copy (a copy relocation), which a baseline that never
+ * used it does not have.  An instruction that only takes the address is
+ * made to load it from a slot instead (the binary's GOT slot, else one
+ * the loader fills from the process's symbol); one that reads or writes
+ * the variable in place cannot be served by a slot, and is refused.
+ */
+static enum outcome address_from_slot(struct packer *p, const struct input *in,
+				      const struct item *it, const struct hp_sym *hs,
+				      struct hp_preloc *r)
+{
+	int64_t bias = 0, off;
+	long idx;
+	uint32_t type =
+		it->code && pcrel32(p->machine, r->type)
+			? insn_address_from_slot(p->machine, it->code, it->size, r->offset, &bias)
+			: 0;
+	uint64_t v;
+
+	if (!type && it->code && pcrel32(p->machine, r->type))
+		return refuse(p,
+			      "%s: %s reads or writes %s in place at +0x%x, PC-relatively: code "
+			      "built with -fPIE expects the program to hold a copy of another "
+			      "module's variable, and %s has none (it never used it), so new code "
+			      "cannot reach the running instance; reach it through a function "
+			      "call, or ship the fix in a release",
+			      in->path, it->name, hs->name, r->offset, p->b->path);
+	if (!type)
+		return refuse(p,
+			      "%s: %s: the %u-byte field at +0x%x cannot hold the address of %s, "
+			      "which another module defines (%s has no copy of it): only a call, a "
+			      "load through a GOT slot or an 8-byte address reaches another module",
+			      in->path, it->name, hp_reloc_describe(p->machine, r->type)->size,
+			      r->offset, hs->name, p->b->path);
+	off = wadd(r->addend, bias); /* the offset inside the symbol */
+	r->type = type;
+	r->addend = -bias;
+	if (!off && (v = baseline_got(p->b, hs->name))) {
+		through_slot(p, v, r);
+		return OUTCOME_OK;
+	}
+	idx = import_index(p, hs->name, hs->bind == HP_BIND_WEAK);
+	if (idx < 0)
+		return OUTCOME_TROUBLE;
+	r->target = HP_PT_IMPORT;
+	r->index = (uint32_t)idx;
+	r->target_off = off;
+	return OUTCOME_OK;
+}
+
+/*
+ * A symbol the binary does not define under that name in its symbol table:
+ * its own exported definition (a copy of a library variable), through its
+ * PLT or GOT, or an import.
+ */
+static enum outcome resolve_import(struct packer *p, const struct input *in, const struct item *it,
+				   const struct hp_sym *hs, struct hp_preloc *r)
 {
 	uint64_t v;
 	long idx;
 
+	if ((v = baseline_export(p->b, hs->name))) {
+		r->target = HP_PT_IMAGE;
+		r->target_off = (int64_t)(v - p->b->img.base);
+		return OUTCOME_OK;
+	}
 	if (pcrel32(p->machine, r->type) && (v = baseline_plt(p->b, hs->name))) {
 		r->target = HP_PT_IMAGE;
 		r->target_off = (int64_t)(v - p->b->img.base);
@@ -168,6 +258,8 @@ static enum outcome resolve_import(struct packer *p, const struct hp_sym *hs, st
 	if (!hp_image_links_libraries(&p->b->img) && hs->bind != HP_BIND_WEAK)
 		return refuse(p, "%s is not defined in %s, a static program that loads no library",
 			      hs->name, p->b->path);
+	if (!reaches_anywhere(p->machine, r->type))
+		return address_from_slot(p, in, it, hs, r);
 	idx = import_index(p, hs->name, hs->bind == HP_BIND_WEAK);
 	if (idx < 0)
 		return OUTCOME_TROUBLE;
@@ -176,8 +268,8 @@ static enum outcome resolve_import(struct packer *p, const struct hp_sym *hs, st
 	return OUTCOME_OK;
 }
 
-static enum outcome resolve_sym(struct packer *p, const struct input *in, const struct hp_sym *hs,
-				struct hp_preloc *r)
+static enum outcome resolve_sym(struct packer *p, const struct input *in, const struct item *it,
+				const struct hp_sym *hs, struct hp_preloc *r)
 {
 	const char *scope = scope_of(in, hs->bind);
 	size_t n;
@@ -199,7 +291,7 @@ static enum outcome resolve_sym(struct packer *p, const struct input *in, const 
 			      "built into this baseline, or the linker discarded it",
 			      in->path, hs->name, in->h->object, p->b->path);
 	if (!n)
-		return resolve_import(p, hs, r);
+		return resolve_import(p, in, it, hs, r);
 	if (!s)
 		return refuse(p, "%s: %s of %s is ambiguous in %s: %zu source files of that name",
 			      in->path, hs->name, scope, p->b->path, n);
@@ -218,8 +310,8 @@ static enum outcome resolve_sym(struct packer *p, const struct input *in, const 
 	return OUTCOME_OK;
 }
 
-/* src[0, n) into *out: every reference resolved, or each reason it cannot be said. */
-static enum outcome resolve_relocs(struct packer *p, const struct input *in,
+/* src[0, n) of it into *out: every reference resolved, or each reason it cannot be said. */
+static enum outcome resolve_relocs(struct packer *p, const struct input *in, const struct item *it,
 				   const struct hp_reloc *src, uint32_t n, struct hp_preloc **out,
 				   uint32_t *nout)
 {
@@ -247,7 +339,7 @@ static enum outcome resolve_relocs(struct packer *p, const struct input *in,
 			to_data(in, src[i].target, r);
 			break;
 		default:
-			one = resolve_sym(p, in, &in->h->syms[src[i].target], r);
+			one = resolve_sym(p, in, it, &in->h->syms[src[i].target], r);
 			break;
 		}
 		if (one == OUTCOME_TROUBLE)
@@ -272,25 +364,30 @@ static enum outcome resolve_input(struct packer *p, struct input *in)
 	const struct hp_hpd *h = in->h;
 	enum outcome out = OUTCOME_OK;
 
+	struct item it;
+
 	for (uint32_t f = 0; f < h->nfuncs && out != OUTCOME_TROUBLE; f++) {
 		struct hp_pcode *c;
 
 		if (in->code_of[f] == NO_ITEM) /* the baseline's own copy: nothing to place */
 			continue;
 		c = &p->pl.code[in->code_of[f]];
+		it = (struct item){c->name, c->code, c->size};
 		out = outcome_worst(out,
-				    resolve_relocs(p, in, h->funcs[f].relocs, h->funcs[f].nrelocs,
-						   &c->relocs, &c->nrelocs));
+				    resolve_relocs(p, in, &it, h->funcs[f].relocs,
+						   h->funcs[f].nrelocs, &c->relocs, &c->nrelocs));
 	}
 	for (uint32_t d = 0; d < h->ndata && out != OUTCOME_TROUBLE; d++) {
 		struct hp_pdata *pd;
 
-		if (in->data_of[d] == NO_ITEM) /* the baseline's instance: nothing to fill */
+		/* the baseline's instance, or an earlier input's block: nothing to fill */
+		if (in->data_of[d] == NO_ITEM || in->shared[d])
 			continue;
 		pd = &p->pl.data[in->data_of[d]];
+		it = (struct item){pd->name, NULL, 0};
 		out = outcome_worst(out,
-				    resolve_relocs(p, in, h->data[d].relocs, h->data[d].nrelocs,
-						   &pd->relocs, &pd->nrelocs));
+				    resolve_relocs(p, in, &it, h->data[d].relocs,
+						   h->data[d].nrelocs, &pd->relocs, &pd->nrelocs));
 	}
 	return out;
 }

@@ -48,6 +48,7 @@ static uint8_t classify(const ZydisDecodedInstruction *zi, int relative)
 	case ZYDIS_CATEGORY_RET:
 		return INSN_RETURN;
 	case ZYDIS_CATEGORY_NOP:
+	case ZYDIS_CATEGORY_WIDENOP: /* the multi-byte `nopw 0x0(%rax,%rax,1)` of padding */
 		return zi->mnemonic == ZYDIS_MNEMONIC_ENDBR64 ? INSN_ENDBR : INSN_NOP;
 	default:
 		break;
@@ -171,4 +172,47 @@ const char *insn_widen_refusal(uint16_t machine, bool leaves)
 	return leaves ? "an 8-bit PC-relative field leaves the function and is not a jmp or jcc "
 			"that has a 32-bit form"
 		      : "a loop or jrcxz instruction would no longer reach its target";
+}
+
+/*
+ * `lea disp32(%rip), %reg` (8d, ModRM mod 00 r/m 101) and `mov
+ * disp32(%rip), %reg` (8b) differ in the opcode byte only, with the same
+ * prefixes, REX and ModRM: the linker relaxes the mov into the lea when the
+ * target is near (GOTPCRELX); this goes back.  The 32-bit form (no REX.W)
+ * loads the slot's low half, the address truncated as the lea truncated it;
+ * a 16-bit operand or a 32-bit address size is left alone.
+ */
+uint32_t insn_address_from_slot(uint16_t machine, uint8_t *code, size_t size, uint32_t field,
+				int64_t *bias)
+{
+	size_t off = 0;
+
+	if (machine != EM_X86_64)
+		return 0;
+	init();
+	while (off < size && off <= field) {
+		ZydisDecodedInstruction zi;
+		size_t disp;
+
+		if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, NULL, code + off,
+							      size - off, &zi)))
+			return 0;
+		if (off + zi.length <= field) {
+			off += zi.length;
+			continue;
+		}
+		disp = zi.raw.disp.offset;
+		if (zi.mnemonic != ZYDIS_MNEMONIC_LEA ||
+		    zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY ||
+		    zi.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT || zi.opcode != 0x8d ||
+		    zi.address_width != 64 || (zi.operand_width != 64 && zi.operand_width != 32) ||
+		    !(zi.attributes & ZYDIS_ATTRIB_HAS_MODRM) || zi.raw.modrm.mod != 0 ||
+		    zi.raw.modrm.rm != 5 || zi.raw.disp.size != 32 || off + disp != field ||
+		    disp < 2 || code[off + disp - 2] != 0x8d)
+			return 0;
+		code[off + disp - 2] = 0x8b;
+		*bias = (int64_t)(zi.length - disp);
+		return R_X86_64_GOTPCREL;
+	}
+	return 0;
 }

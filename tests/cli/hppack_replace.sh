@@ -1,0 +1,205 @@
+#!/bin/bash
+# What hppack replaces, on real gcc, g++ and clang++ builds, patched into running
+# processes:
+#  1. a function shorter than the redirect jump (4 bytes, or 8 after
+#     endbr64): replaced when the padding after it can take the jump (its
+#     MANIFEST size covers those bytes), refused by hppack, naming it, when
+#     the next function follows at once;
+#  2. a C++ inline function of a header fixed in two objects (COMDAT): one
+#     replacement, with one copy of its new helper and of its new static
+#     local; refused, naming both objects, when the two replacements differ.
+# Each live check compares the process's answers before, after applying and
+# after reverting with those of the baseline, the fixed build and the
+# baseline again, fed the same input.
+# Environment: HP_BIN.
+set -uo pipefail
+bin=${HP_BIN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+cli_begin replace
+
+# answers PROG INPUT: PROG's output for INPUT.
+answers() {
+	printf '%s\n' "$2" | "$1"
+}
+
+# live NAME PROG FIXED PKG INPUT: run PROG and feed it INPUT before, after
+# applying PKG and after reverting it; its answers must be PROG's, FIXED's
+# and PROG's again.
+live() {
+	local name=$1 prog=$2 fixed=$3 pkg=$4 input=$5 n want got pid
+	n=$(printf '%s\n' "$input" | wc -l)
+	want=$(answers "$prog" "$input"; answers "$fixed" "$input"; answers "$prog" "$input")
+	mkfifo "$work/$name.in"
+	"$prog" <"$work/$name.in" >"$work/$name.out" &
+	pid=$!
+	pids+=("$pid")
+	exec 9>"$work/$name.in"
+	printf '%s\n' "$input" >&9
+	wait_lines "$work/$name.out" "$n"
+	"$bin/hpapply" "$pid" "$pkg" --ca "$pki/root.pem" >"$work/$name.log" 2>&1 ||
+		bad "$name: hpapply: $(cat "$work/$name.log")"
+	printf '%s\n' "$input" >&9
+	wait_lines "$work/$name.out" $((2 * n))
+	"$bin/hpapply" --revert "$pid" >>"$work/$name.log" 2>&1 ||
+		bad "$name: hpapply --revert: $(cat "$work/$name.log")"
+	printf '%s\n' "$input" >&9
+	exec 9>&-
+	wait "$pid"
+	got=$(cat "$work/$name.out")
+	if [ "$got" = "$want" ]; then
+		ok "$name: the patched process answers as the fixed build, reverted as the baseline"
+	else
+		bad "$name: answers $(echo $got), wanted $(echo $want)"
+	fi
+}
+
+# pack NAME BASELINE HPD...: a signed package $work/NAME.hpk; 0 or hppack's
+# status, its messages in $work/NAME.err.
+pack() {
+	local name=$1 base=$2
+	shift 2
+	"$bin/hppack" --baseline "$base" --seq 1 -o "$work/$name.hpk" --key "$pki/p256.key" \
+		--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$@" 2>"$work/$name.err"
+}
+
+# build DIR CC FLAGS: compile every DIR/*/SRC into DIR/*.o (one object per variant).
+build() {
+	local dir=$1 cc=$2 flags=$3 v f
+	for v in "$dir"/*/; do
+		for f in "$v"*.c "$v"*.cc; do
+			[ -e "$f" ] || continue
+			(cd "$v" && $cc $flags -c "$(basename "$f")") ||
+				{ bad "cannot build $f"; exit 1; }
+		done
+	done
+}
+
+# ---- 1. shorter than the redirect ------------------------------------------------------
+cat >"$work/main.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+int calc(int x);
+int other(int x);
+int main(void)
+{
+	char line[64];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof line, stdin))
+		printf("%d %d\n", calc(atoi(line)), other(atoi(line)));
+	return 0;
+}
+C
+for variant in "plain:-O2" "endbr:-O2 -fcf-protection=full" "packed:-O2 -falign-functions=1"; do
+	name=${variant%%:*} flags=${variant#*:}
+	d=$work/short-$name
+	mkdir -p "$d/old" "$d/new"
+	printf 'int calc(int x) { return x + 1; }\nint other(int x) { return x * 5; }\n' >"$d/old/a.c"
+	printf 'int calc(int x) { return x + 2; }\nint other(int x) { return x * 5; }\n' >"$d/new/a.c"
+	build "$d" gcc "$flags"
+	gcc $flags "$work/main.c" "$d/old/a.o" -o "$d/prog" &&
+		gcc $flags "$work/main.c" "$d/new/a.o" -o "$d/fixed" || { bad "cannot link"; exit 1; }
+	size=$((16#$(nm -S "$d/prog" | awk '$4 == "calc" { print $2 }')))
+	"$bin/hpdiff" "$d/old/a.o" "$d/new/a.o" -o "$d/a.hpd" >/dev/null
+	pack "short-$name" "$d/prog" "$d/a.hpd"
+	st=$?
+	if [ "$name" = packed ]; then
+		if [ $st = 1 ] && [ ! -e "$work/short-$name.hpk" ] &&
+			grep -q "a.hpd: calc is $size bytes in .*prog, too short for the redirect" \
+				"$work/short-$name.err"; then
+			ok "short-$name: calc ($size bytes, no padding after it) is refused by hppack"
+		else
+			bad "short-$name: exit $st: $(cat "$work/short-$name.err")"
+		fi
+		continue
+	fi
+	if [ $st != 0 ]; then
+		bad "short-$name: hppack: $(cat "$work/short-$name.err")"
+		continue
+	fi
+	want=$((size < 5 ? 5 : 9))
+	if [ "$size" -lt "$want" ] &&
+		"$bin/hppack" --inspect "$work/short-$name.hpk" --baseline "$d/prog" |
+		grep -q "replaces *calc at baseline+0x[0-9a-f]*, $want bytes"; then
+		ok "short-$name: calc ($size bytes) replaced with the $((want - size)) padding bytes after it"
+	else
+		bad "short-$name: calc is $size bytes: $("$bin/hppack" --inspect "$work/short-$name.hpk")"
+	fi
+	live "short-$name" "$d/prog" "$d/fixed" "$work/short-$name.hpk" "$(printf '5\n-3')"
+done
+
+# ---- 2. a header inline function fixed in two objects ---------------------------------------
+for cxx in g++ clang++; do
+	d=$work/comdat-$cxx
+	mkdir -p "$d/old" "$d/new" "$d/split"
+	cat >"$d/old/h.h" <<-'C'
+	#include <cstring>
+	__attribute__((noinline)) inline const char *word(int x) { return x > 5 ? "big" : "small"; }
+	C
+	cat >"$d/new/h.h" <<-'C'
+	#include <cstring>
+	__attribute__((noinline)) inline int bump(int x) { return x * 3; }
+	__attribute__((noinline)) inline const char *word(int x)
+	{
+		static int calls;
+
+		return bump(x) + ++calls > 30 ? "large" : "tiny!!";
+	}
+	C
+	cp "$d/new/h.h" "$d/split/h.h"
+	for v in old new split; do
+		printf '#include "h.h"\nint fa(int x) { return (int)std::strlen(word(x)) + 1; }\n' \
+			>"$d/$v/a.cc"
+		printf '#include "h.h"\nint fb(int x) { return (int)std::strlen(word(x * 2)) + 2; }\n' \
+			>"$d/$v/b.cc"
+	done
+	# split: b.cc compiled with another version of the header
+	sed -i 's/> 30/> 40/' "$d/split/h.h"
+	cp "$d/new/a.cc" "$d/split/a.cc"
+	sed -i 's/#include "h.h"/#include "..\/new\/h.h"/' "$d/split/a.cc"
+	cat >"$d/main.cc" <<-'C'
+	#include <cstdio>
+	#include <cstdlib>
+	int fa(int);
+	int fb(int);
+	int main()
+	{
+		char line[64];
+
+		std::setvbuf(stdout, nullptr, _IOLBF, 0);
+		while (std::fgets(line, sizeof line, stdin))
+			std::printf("%d %d\n", fa(std::atoi(line)), fb(std::atoi(line)));
+	}
+	C
+	build "$d" $cxx "-O2 -fPIE"
+	$cxx -O2 -pie "$d/main.cc" "$d/old/a.o" "$d/old/b.o" -o "$d/prog" &&
+		$cxx -O2 -pie "$d/main.cc" "$d/new/a.o" "$d/new/b.o" -o "$d/fixed" ||
+		{ bad "cannot link"; exit 1; }
+	"$bin/hpdiff" "$d/old" "$d/new" -o "$d/hpd" >/dev/null
+	if pack comdat-$cxx "$d/prog" "$d/hpd/a.hpd" "$d/hpd/b.hpd"; then
+		inspect=$("$bin/hppack" --inspect "$work/comdat-$cxx.hpk" --baseline "$d/prog")
+		if [ "$(grep -c '^  replaces *_Z4wordi ' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new code *_Z4bumpi' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new bss *_ZZ4wordiE5calls' <<<"$inspect")" = 1 ] &&
+			[ "$(grep -c '^  new rodata *string literal' <<<"$inspect")" = 2 ]; then
+			ok "comdat-$cxx: word replaced once, with one bump, one static calls, one of each literal"
+		else
+			bad "comdat-$cxx: the package: $inspect"
+		fi
+		live comdat-$cxx "$d/prog" "$d/fixed" "$work/comdat-$cxx.hpk" "$(printf '5\n9\n3\n12\n7')"
+	else
+		bad "comdat-$cxx: hppack: $(cat "$work/comdat-$cxx.err")"
+	fi
+	"$bin/hpdiff" "$d/old" "$d/split" -o "$d/split-hpd" >/dev/null
+	pack split-$cxx "$d/prog" "$d/split-hpd/a.hpd" "$d/split-hpd/b.hpd"
+	st=$?
+	if [ $st = 1 ] && [ ! -e "$work/split-$cxx.hpk" ] && grep -q \
+		"_Z4wordi is replaced by .*split-hpd/a.hpd (a.o) and by .*split-hpd/b.hpd (b.o) with different code" \
+		"$work/split-$cxx.err"; then
+		ok "comdat-$cxx: two different replacements of word are refused, naming both objects"
+	else
+		bad "split-$cxx: exit $st: $(cat "$work/split-$cxx.err")"
+	fi
+done
+exit $fail
