@@ -429,7 +429,7 @@ static void get_header(struct hp_rbuf *rb, struct hp_hpd *h)
 		return;
 	}
 	h->flags = hp_get_u32(rb, "flags");
-	if (!rb->failed && (h->flags & ~HP_HPD_F_KNOWN)) {
+	if (!rb->failed && (h->flags & ~HP_HPD_F_KNOWN_IN(h->minor))) {
 		rb->pos -= 4;
 		hp_rbuf_fail(rb, HP_ERESERVED, "flags");
 		return;

@@ -131,6 +131,76 @@ static int bad(const struct elf *elf, const char *what)
 	return error("%s: %s", elf->name, what);
 }
 
+/* ---- link-time optimisation ---------------------------------------------- */
+
+/*
+ * What `-flto` makes of a source file is not machine code but the
+ * compiler's intermediate code, compiled only when the program is linked,
+ * across objects.  There is nothing to compare in it: an object holding
+ * only that is trouble, never "no change".  The forms it takes:
+ *   - LLVM bitcode: a raw bitcode file ("BC" C0 DE), or one inside a
+ *     bitcode wrapper (DE C0 17 0B), as clang -flto writes it;
+ *   - an ELF object with gcc's GIMPLE in .gnu.lto_* sections and, when slim
+ *     (gcc's default), no machine code, which gcc marks with the common
+ *     symbol __gnu_lto_slim;
+ *   - an ELF object holding LLVM bitcode (.llvm.lto, .llvmbc) and no code
+ *     or data of its own.
+ * A fat object (-ffat-lto-objects) holds machine code as well, which is
+ * compared; it is marked, because a program linked with LTO does not hold
+ * that code (hppack says so).  clang's -fembed-bitcode (.llvmbc beside the
+ * code) is not LTO: linkers use its machine code.
+ */
+static bool is_llvm_bitcode(const uint8_t *image, size_t size)
+{
+	static const uint8_t raw[4] = {'B', 'C', 0xc0, 0xde}, wrapper[4] = {0xde, 0xc0, 0x17, 0x0b};
+
+	return size >= 4 && (!memcmp(image, raw, 4) || !memcmp(image, wrapper, 4));
+}
+
+static bool is_gcc_lto_section(const struct section *s)
+{
+	return !strncmp(s->name, ".gnu.lto_", 9);
+}
+
+static bool is_llvm_lto_section(const struct section *s)
+{
+	return !strcmp(s->name, ".llvm.lto") || !strcmp(s->name, ".llvmbc");
+}
+
+/* Does the object hold code or data of its own (bytes a program loads)? */
+static bool has_loaded_bytes(const struct elf *elf)
+{
+	for_each_sec(elf, s) if ((s->flags & SHF_ALLOC) && s->size &&
+				 !is_llvm_lto_section(s)) return true;
+	return false;
+}
+
+/*
+ * Refuse an LTO intermediate object; mark a fat one (elf->fat_lto).
+ * After the sections and symbols are loaded.  0, or -1 after the message.
+ */
+static int check_lto(struct elf *elf)
+{
+	bool gimple = false, bitcode = false, llvm_fat = false;
+
+	for_each_sec(elf, s)
+	{
+		gimple |= is_gcc_lto_section(s);
+		bitcode |= is_llvm_lto_section(s);
+		llvm_fat |= !strcmp(s->name, ".llvm.lto");
+	}
+	if (gimple && find_symbol_by_name(elf, "__gnu_lto_slim"))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it holds gcc's GIMPLE and no machine code)",
+			     elf->name);
+	if (bitcode && !has_loaded_bytes(elf))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it holds LLVM bitcode and no machine code)",
+			     elf->name);
+	elf->fat_lto = gimple || (llvm_fat && has_loaded_bytes(elf));
+	return 0;
+}
+
 static int check_header(struct elf *elf, Elf *e)
 {
 	GElf_Ehdr eh;
@@ -384,6 +454,10 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	elf->size = size;
 	if (init_libelf() < 0)
 		return -1;
+	if (is_llvm_bitcode(image, size))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it is LLVM bitcode, not machine code)",
+			     name);
 	if (size < SELFMAG || memcmp(image, ELFMAG, SELFMAG))
 		return bad(elf, "not an ELF object file");
 	if (size < sizeof(Elf64_Ehdr))
@@ -435,7 +509,7 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 		if (load_relocs(elf, e, s, symtab) < 0)
 			goto fail;
 	}
-	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0)
+	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0 || check_lto(elf) < 0)
 		goto fail;
 	return 0;
 fail:

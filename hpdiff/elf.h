@@ -60,7 +60,13 @@ struct elf {
 	size_t nsecs;
 	struct symbol *syms;
 	size_t nsyms;
-	const char *srcfile;	 /* name of the first STT_FILE symbol, or NULL */
+	const char *srcfile; /* name of the first STT_FILE symbol, or NULL */
+	/*
+	 * Also holds link-time optimisation's intermediate code beside the
+	 * machine code (gcc or clang -ffat-lto-objects): a program linked with
+	 * LTO holds code made from that, not this object's code.
+	 */
+	bool fat_lto;
 	struct symbol **by_name; /* open-addressing hash of named symbols */
 	size_t by_name_cap;
 	void *handle; /* libelf descriptor */
@@ -68,7 +74,9 @@ struct elf {
 
 /*
  * Parse and validate a 64-bit little-endian ET_REL object held in memory,
- * of a machine arch_supported() accepts.  On failure, prints
+ * of a machine arch_supported() accepts.  An LTO intermediate object (LLVM
+ * bitcode, or an ELF object holding only gcc's or LLVM's intermediate code)
+ * is refused: it has no machine code to compare.  On failure, prints
  * "hpdiff: NAME: problem" and returns -1 with *elf released.
  */
 int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t size);

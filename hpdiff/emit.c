@@ -599,6 +599,9 @@ struct hp_hpd *emit_hpd(struct diff *d)
 	h->major = HP_HPD_MAJOR;
 	h->minor = HP_HPD_MINOR;
 	h->machine = d->machine;
+	/* hppack needs to know: a baseline linked with LTO does not hold this code */
+	if (d->old.elf.fat_lto || d->new.elf.fat_lto)
+		h->flags |= HP_HPD_F_LTO;
 	h->tool = xstrdup("hpdiff " HP_VERSION);
 	h->object = xstrdup(d->name);
 	h->source = xstrdup(d->old.elf.srcfile ? d->old.elf.srcfile : "");

@@ -45,6 +45,13 @@ struct baseline {
 	size_t ngot;
 	struct bslot *tls_got; /* initial-exec TLS slots (ARCH_DYN_TPOFF) by name or offset */
 	size_t ntls_got;
+	const char **files; /* the STT_FILE names of the symbol table, sorted */
+	size_t nfiles;
+	/*
+	 * Why the binary was linked with link-time optimisation ("its symbols
+	 * are filed under ld-temp.o, ..."), or NULL when nothing says so.
+	 */
+	const char *lto;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
@@ -67,6 +74,9 @@ void baseline_free(struct baseline *b);
  */
 size_t baseline_find(const struct baseline *b, const char *name, const char *file,
 		     const struct bsym **out, size_t max);
+
+/* Does the symbol table have an STT_FILE entry `file` (a source file linked in)? */
+bool baseline_has_file(const struct baseline *b, const char *file);
 
 /* vaddr of the PLT entry / GOT slot through which the binary reaches name, or 0. */
 uint64_t baseline_plt(const struct baseline *b, const char *name);

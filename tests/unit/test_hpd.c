@@ -123,7 +123,7 @@ Test(hpd, round_trip_is_exact)
 	cr_assert_arr_eq(back->funcs[0].code, code_new, sizeof(code_new));
 	cr_assert_str_eq(back->syms[0].name, "counter.0");
 	cr_assert_str_eq((char *)back->data[0].init, "bad");
-	cr_assert_eq(back->minor, 1);
+	cr_assert_eq(back->minor, 2);
 	cr_assert_eq(back->naliases, 1);
 	cr_assert_eq(back->aliases[0].kind, HP_TGT_FUNC);
 	cr_assert_eq(back->aliases[0].bind, HP_BIND_WEAK);
@@ -282,8 +282,8 @@ Test(hpd, version_1_0_files_are_read)
 	h->aliases = NULL;
 	h->naliases = 0;
 	buf = encode(h, &len);
-	/* 1.1 with an empty alias table is 1.0 plus a zero count: drop it, re-seal */
-	cr_assert_eq(buf[10], 1);
+	/* 1.2 with an empty alias table is 1.0 plus a zero count: drop it, re-seal */
+	cr_assert_eq(buf[10], 2);
 	buf[10] = 0;
 	memmove(buf + len - 36, buf + len - 32, 32);
 	len -= 4;
@@ -300,6 +300,34 @@ Test(hpd, version_1_0_files_are_read)
 	len += 4;
 	reseal(buf, len);
 	cr_assert_eq(decode_code(buf, len), HP_ETRAILING);
+	free(buf);
+	hp_hpd_free(h);
+}
+
+/*
+ * The LTO flag (1.2) is kept; a 1.1 or 1.0 file has it reserved: a file
+ * claiming 1.1 with it set is refused, so an older reader's refusal and this
+ * one's agree.
+ */
+Test(hpd, the_lto_flag_is_a_1_2_flag)
+{
+	struct hp_hpd *h = sample(), *back;
+	struct hp_error e;
+	size_t len;
+	uint8_t *buf;
+
+	h->flags = HP_HPD_F_LTO;
+	buf = encode(h, &len);
+	cr_assert(hp_hpd_decode(buf, len, &back, &e) == 0, "%d %s", e.code, e.what);
+	cr_assert_eq(back->flags, HP_HPD_F_LTO);
+	hp_hpd_free(back);
+	buf[10] = 1; /* the same file claiming 1.1 */
+	reseal(buf, len);
+	cr_assert_eq(decode_code(buf, len), HP_ERESERVED);
+	buf[12] = 0x4; /* an unknown flag */
+	buf[10] = 2;
+	reseal(buf, len);
+	cr_assert_eq(decode_code(buf, len), HP_ERESERVED);
 	free(buf);
 	hp_hpd_free(h);
 }
