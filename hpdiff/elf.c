@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -538,6 +539,75 @@ bool elf_is_archive(const uint8_t *image, size_t size)
 	return size >= SARMAG && !memcmp(image, ARMAG, SARMAG);
 }
 
+bool elf_is_thin_archive(const uint8_t *image, size_t size)
+{
+	return size >= 8 && !memcmp(image, "!<thin>\n", 8);
+}
+
+/* ---- identity ------------------------------------------------------------ */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Join file and names (sorted here) into "file\nname\n...", or NULL. */
+static char *join_identity(const char *file, const char **names, size_t n)
+{
+	size_t len = strlen(file) + 1;
+	char *id, *w;
+
+	sort(names, n, sizeof(*names), cmp_cstr);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	id = xmalloc(len + 1);
+	if (!id)
+		return NULL;
+	w = id + sprintf(id, "%s", file);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "\n%s", names[i]);
+	return id;
+}
+
+char *elf_identity(const uint8_t *image, size_t size)
+{
+	const char *file = "", **names = NULL;
+	Elf_Scn *scn = NULL;
+	char *id = NULL;
+	size_t n = 0, count;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	Elf *e;
+
+	if (init_libelf() < 0 || size < SELFMAG || memcmp(image, ELFMAG, SELFMAG) ||
+	    !(e = elf_memory((char *)image, size)))
+		return NULL;
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			break;
+	d = scn ? elf_getdata(scn, NULL) : NULL;
+	count = d && sh.sh_entsize == sizeof(Elf64_Sym) ? sh.sh_size / sizeof(Elf64_Sym) : 0;
+	if (count > MAX_SYMBOLS || (count && !(names = xcalloc(count, sizeof(*names)))))
+		goto out;
+	for (size_t i = 1; i < count; i++) {
+		GElf_Sym sym;
+		const char *nm;
+
+		if (!gelf_getsym(d, (int)i, &sym) || !(nm = elf_strptr(e, sh.sh_link, sym.st_name)))
+			goto out;
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE && !file[0])
+			file = nm;
+		else if (GELF_ST_BIND(sym.st_info) != STB_LOCAL && sym.st_shndx != SHN_UNDEF &&
+			 nm[0])
+			names[n++] = nm;
+	}
+	id = join_identity(file, names, n);
+out:
+	free(names);
+	elf_end(e);
+	return id;
+}
+
 /*
  * ar archives are read here rather than through libelf, so that every
  * malformation gets a precise message: the layout is simple and fixed
@@ -638,6 +708,73 @@ int elf_archive_members(const char *name, const uint8_t *image, size_t size,
 			return ret;
 		}
 		pos += len + (len & 1);
+	}
+	return 0;
+}
+
+/*
+ * A thin archive's member name is a path: "/N" points into the name table,
+ * where it ends with "/\n" (the path itself holds slashes); a short one is
+ * "name/" in the header.  False if malformed.
+ */
+static bool thin_member_name(const struct ar_reader *ar, const char *raw, char *buf, size_t size)
+{
+	uint64_t off;
+	const char *p;
+	size_t n = 0;
+
+	if (raw[0] != '/' || raw[1] < '0' || raw[1] > '9')
+		return ar_member_name(ar, raw, buf, size);
+	if (!ar_number(raw + 1, 15, &off) || !ar->longnames || off >= ar->nlongnames)
+		return false;
+	p = ar->longnames + off;
+	while (off + n + 1 < ar->nlongnames && !(p[n] == '/' && p[n + 1] == '\n'))
+		n++;
+	if (off + n + 1 >= ar->nlongnames || n == 0 || n >= size)
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return !memchr(buf, 0, n);
+}
+
+int elf_thin_archive_members(const char *name, const uint8_t *image, size_t size,
+			     int (*cb)(void *arg, const char *member), void *arg)
+{
+	struct ar_reader ar = {name, image, size, NULL, 0};
+	size_t pos = 8;
+
+	if (!elf_is_thin_archive(image, size))
+		return error("%s: not a thin archive", name);
+	while (pos < size) {
+		const struct ar_hdr *h = (const struct ar_hdr *)(image + pos);
+		char member[4096];
+		uint64_t len;
+		int ret;
+
+		if (size - pos < sizeof(*h))
+			return error("%s: truncated archive member header at offset %zu", name,
+				     pos);
+		if (memcmp(h->ar_fmag, ARFMAG, 2) || !ar_number(h->ar_size, 10, &len))
+			return error("%s: corrupt archive member header at offset %zu", name, pos);
+		pos += sizeof(*h);
+		/* Only the symbol index and the name table are held; members are named. */
+		if (!memcmp(h->ar_name, "// ", 3) || !memcmp(h->ar_name, "/ ", 2) ||
+		    !memcmp(h->ar_name, "/SYM64/ ", 8)) {
+			if (len > size - pos)
+				return error("%s: archive member at offset %zu extends past the "
+					     "end of the archive",
+					     name, pos - sizeof(*h));
+			if (h->ar_name[1] == '/') {
+				ar.longnames = (const char *)image + pos;
+				ar.nlongnames = len;
+			}
+			pos += len + (len & 1);
+		} else if (!thin_member_name(&ar, h->ar_name, member, sizeof(member))) {
+			return error("%s: corrupt archive member name at offset %zu", name,
+				     pos - sizeof(*h));
+		} else if ((ret = cb(arg, member)) < 0) {
+			return ret;
+		}
 	}
 	return 0;
 }

@@ -85,6 +85,26 @@ void elf_close(struct elf *elf);
 /* Is `image` an ar archive (by magic)? */
 bool elf_is_archive(const uint8_t *image, size_t size);
 
+/* Is `image` a thin ar archive ("!<thin>"), which names its members' files? */
+bool elf_is_thin_archive(const uint8_t *image, size_t size);
+
+/*
+ * The paths a thin archive names, as recorded (relative to the archive's
+ * directory unless absolute), to `cb`.  Returns 0, or -1 after printing a
+ * message naming `name` (or what cb returned).
+ */
+int elf_thin_archive_members(const char *name, const uint8_t *image, size_t size,
+			     int (*cb)(void *arg, const char *member), void *arg);
+
+/*
+ * What tells apart objects that share a name in one archive: the source
+ * file (first STT_FILE) and the names of the symbols the object defines
+ * for other objects, as "file\nname\nname..." (names sorted), malloc'ed.
+ * NULL when the bytes are not an object this can read, or out of memory:
+ * never a message (comparing the object says what is wrong with it).
+ */
+char *elf_identity(const uint8_t *image, size_t size);
+
 /*
  * Iterate the members of an ar archive held in memory.  `cb` gets each
  * regular member's name and bytes (the symbol index and the long-name table
