@@ -210,6 +210,10 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 			out->target_kind = HP_TGT_FUNC;
 			idx = t->func->emit;
 			off = emitted_offset(t->func, off);
+		} else if (t->func->twin->unnamed) {
+			/* code no symbol names (object.c): the baseline has no name for it */
+			*why = unnamed_target_reason(t->func->sym->sec);
+			return 1;
 		} else {
 			idx = base_sym(e, t->func->twin->sym);
 		}

@@ -48,6 +48,7 @@ static uint8_t classify(const ZydisDecodedInstruction *zi, int relative)
 	case ZYDIS_CATEGORY_RET:
 		return INSN_RETURN;
 	case ZYDIS_CATEGORY_NOP:
+	case ZYDIS_CATEGORY_WIDENOP: /* 0f 1f /0: the multi-byte nops assemblers pad with */
 		return zi->mnemonic == ZYDIS_MNEMONIC_ENDBR64 ? INSN_ENDBR : INSN_NOP;
 	default:
 		break;
@@ -121,6 +122,13 @@ long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct 
 	}
 	*out = v;
 	return (long)n;
+}
+
+/* Multi-byte nops and int3 (0xcc): what gas and clang pad with.  ud2 is a trap put on purpose. */
+bool insn_is_padding(uint16_t machine, const struct insn *in)
+{
+	(void)machine;
+	return in->type == INSN_NOP || (in->type == INSN_TRAP && in->len == 1);
 }
 
 const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr, char *buf,
