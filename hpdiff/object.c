@@ -401,8 +401,9 @@ static int find_ranges(const struct object *o, struct ranges *r)
 			li++;
 		while (li + n < nlabels && labels[li + n]->sec == sec)
 			n++;
+		/* labels is NULL when there are none: no pointer arithmetic on it */
 		if (is_exec_sec(sec) && sec->data && sec->size &&
-		    section_ranges(o, r, sec, labels + li, n) < 0) {
+		    section_ranges(o, r, sec, n ? labels + li : NULL, n) < 0) {
 			ret = -1;
 			break;
 		}
