@@ -210,6 +210,12 @@ long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct 
 		     size_t *bad_off);
 
 /*
+ * Is `in` what compilers and assemblers fill the space between functions
+ * with (nops of any length, a one-byte trap), rather than code?
+ */
+bool insn_is_padding(uint16_t machine, const struct insn *in);
+
+/*
  * Assembly text of the instruction at code[0, len) (AT&T syntax on x86-64),
  * as if it were at address `addr` (branch targets print as addresses).
  * Returns buf, holding "(bad)" if the bytes do not decode.

@@ -165,6 +165,36 @@ static int fail_at(struct hp_error *e, int code, const char *fmt, const char *ki
 }
 
 /*
+ * A string the reader accepts (hp_get_str()): present, non-empty unless
+ * allowed, at most `max` bytes.  A longer one is HP_ELIMIT, as the reader
+ * says; an empty one HP_ESTRING.  NULL stands for "" where empty is allowed.
+ */
+static bool str_ok(const char *s, size_t max, bool allow_empty, int *code)
+{
+	size_t n = s ? strnlen(s, max + 1) : 0;
+
+	*code = HP_OK;
+	if (n > max)
+		*code = HP_ELIMIT;
+	else if (!n && !allow_empty)
+		*code = HP_ESTRING;
+	return *code == HP_OK;
+}
+
+/* str_ok() for field `field` of item i of `kind`; 0, or -1 with *e filled. */
+static int check_str(struct hp_error *e, const char *s, size_t max, bool allow_empty,
+		     const char *kind, uint32_t i, const char *field)
+{
+	char what[96];
+	int code;
+
+	if (str_ok(s, max, allow_empty, &code))
+		return 0;
+	snprintf(what, sizeof(what), "%s %u %s", kind, i, field);
+	return hp_fail(e, code, HP_NO_OFFSET, what);
+}
+
+/*
  * Relocations of one code or data item: known type, field inside the item,
  * sorted by offset with no overlapping fields, target index in range.
  */
@@ -174,6 +204,8 @@ static int validate_relocs(const struct hp_hpd *h, const struct hp_reloc *r, uin
 {
 	uint64_t end_prev = 0;
 
+	if (n > HP_HPD_MAX_COUNT)
+		return fail_at(e, HP_ELIMIT, "%s %u relocation count", kind, item, 0);
 	for (uint32_t j = 0; j < n; j++) {
 		const struct hp_reloc_desc *d = hp_reloc_describe(h->machine, r[j].type);
 		uint32_t count;
@@ -216,8 +248,11 @@ static int validate_func(const struct hp_hpd *h, uint32_t i, struct hp_error *e)
 		return fail_at(e, HP_EVALUE, "%s %u binding", "function", i, 0);
 	if (!valid_align(f->align))
 		return fail_at(e, HP_EVALUE, "%s %u alignment", "function", i, 0);
-	if (!f->name || !f->name[0])
-		return fail_at(e, HP_ESTRING, "%s %u name", "function", i, 0);
+	if (check_str(e, f->name, HP_HPD_MAX_NAME, false, "function", i, "name") < 0 ||
+	    check_str(e, f->base_name, HP_HPD_MAX_NAME, true, "function", i, "baseline name") < 0 ||
+	    check_str(e, f->section, HP_HPD_MAX_NAME, true, "function", i, "section") < 0 ||
+	    check_str(e, f->source, HP_HPD_MAX_TEXT, true, "function", i, "source") < 0)
+		return -1;
 	if (changed != (f->base_name && f->base_name[0]))
 		return fail_at(e, HP_EVALUE, "%s %u baseline name", "function", i, 0);
 	if (!f->size || f->size > HP_HPD_MAX_CODE || (f->size && !f->code))
@@ -245,8 +280,8 @@ static int validate_data(const struct hp_hpd *h, uint32_t i, struct hp_error *e)
 		return fail_at(e, HP_EVALUE, "%s %u binding", "data", i, 0);
 	if (!valid_align(d->align))
 		return fail_at(e, HP_EVALUE, "%s %u alignment", "data", i, 0);
-	if (!d->name || !d->name[0])
-		return fail_at(e, HP_ESTRING, "%s %u name", "data", i, 0);
+	if (check_str(e, d->name, HP_HPD_MAX_NAME, false, "data", i, "name") < 0)
+		return -1;
 	if (!d->size || d->size > (d->kind == HP_DATA_BSS ? HP_HPD_MAX_BSS : HP_HPD_MAX_CODE))
 		return fail_at(e, HP_ELIMIT, "%s %u size", "data", i, 0);
 	if (d->kind == HP_DATA_BSS ? (d->init || d->nrelocs) : !d->init)
@@ -264,6 +299,10 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET, "machine");
 	if (!h->tool || !h->tool[0] || !h->object || !h->object[0])
 		return hp_fail(e, HP_ESTRING, HP_NO_OFFSET, "header strings");
+	if (strnlen(h->tool, HP_HPD_MAX_TEXT + 1) > HP_HPD_MAX_TEXT ||
+	    strnlen(h->object, HP_HPD_MAX_NAME + 1) > HP_HPD_MAX_NAME ||
+	    (h->source && strnlen(h->source, HP_HPD_MAX_NAME + 1) > HP_HPD_MAX_NAME))
+		return hp_fail(e, HP_ELIMIT, HP_NO_OFFSET, "header strings");
 	if (h->nsyms > HP_HPD_MAX_COUNT || h->nfuncs > HP_HPD_MAX_COUNT ||
 	    h->ndata > HP_HPD_MAX_COUNT || h->nnotes > HP_HPD_MAX_COUNT ||
 	    h->naliases > HP_HPD_MAX_COUNT)
@@ -275,8 +314,8 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 			return fail_at(e, HP_EVALUE, "%s %u kind", "symbol", i, 0);
 		if (!valid_bind(s->bind) || s->type > HP_STYPE_TLS)
 			return fail_at(e, HP_EVALUE, "%s %u binding or type", "symbol", i, 0);
-		if (!s->name || !s->name[0])
-			return fail_at(e, HP_ESTRING, "%s %u name", "symbol", i, 0);
+		if (check_str(e, s->name, HP_HPD_MAX_NAME, false, "symbol", i, "name") < 0)
+			return -1;
 	}
 	for (uint32_t i = 0; i < h->nfuncs; i++)
 		if (validate_func(h, i, e) < 0)
@@ -290,8 +329,9 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 		if (n->subject < HP_NOTE_FUNC || n->subject > HP_NOTE_OBJECT ||
 		    n->status < HP_NOTE_CHANGED || n->status > HP_NOTE_REMOVED)
 			return fail_at(e, HP_EVALUE, "%s %u subject or status", "note", i, 0);
-		if (!n->name || !n->name[0])
-			return fail_at(e, HP_ESTRING, "%s %u name", "note", i, 0);
+		if (check_str(e, n->name, HP_HPD_MAX_NAME, false, "note", i, "name") < 0 ||
+		    check_str(e, n->reason, HP_HPD_MAX_TEXT, true, "note", i, "reason") < 0)
+			return -1;
 		unpatchable |= !n->patchable;
 	}
 	for (uint32_t i = 0; i < h->naliases; i++) {
@@ -303,8 +343,8 @@ int hp_hpd_validate(const struct hp_hpd *h, struct hp_error *e)
 			return fail_at(e, HP_EVALUE, "%s %u binding", "alias", i, 0);
 		if (a->index >= (a->kind == HP_TGT_FUNC ? h->nfuncs : h->ndata))
 			return fail_at(e, HP_ERANGE, "%s %u item", "alias", i, 0);
-		if (!a->name || !a->name[0])
-			return fail_at(e, HP_ESTRING, "%s %u name", "alias", i, 0);
+		if (check_str(e, a->name, HP_HPD_MAX_NAME, false, "alias", i, "name") < 0)
+			return -1;
 	}
 	if (unpatchable != !!(h->flags & HP_HPD_F_UNPATCHABLE))
 		return hp_fail(e, HP_EVALUE, HP_NO_OFFSET,
@@ -389,7 +429,7 @@ static void get_header(struct hp_rbuf *rb, struct hp_hpd *h)
 		return;
 	}
 	h->flags = hp_get_u32(rb, "flags");
-	if (!rb->failed && (h->flags & ~HP_HPD_F_KNOWN)) {
+	if (!rb->failed && (h->flags & ~HP_HPD_F_KNOWN_IN(h->minor))) {
 		rb->pos -= 4;
 		hp_rbuf_fail(rb, HP_ERESERVED, "flags");
 		return;

@@ -26,11 +26,19 @@
 #include "format/hp.h"
 
 #define HP_HPD_MAJOR 1
-#define HP_HPD_MINOR 1 /* 1.1: aliases; 1.0 files are read too */
+#define HP_HPD_MINOR 2 /* 1.1: aliases; 1.2: the LTO flag; 1.0 and 1.1 files are read too */
 
 /* Header flags. */
 #define HP_HPD_F_UNPATCHABLE 0x1u /* some finding cannot be hotpatched */
-#define HP_HPD_F_KNOWN	     0x1u
+/*
+ * Since 1.2: an object of the pair also holds link-time optimisation's
+ * intermediate code (-ffat-lto-objects).  A baseline linked with LTO was
+ * compiled from that, not from the objects' machine code.
+ */
+#define HP_HPD_F_LTO   0x2u
+#define HP_HPD_F_KNOWN 0x3u
+/* The flags a file of minor version `minor` may have. */
+#define HP_HPD_F_KNOWN_IN(minor) ((minor) < 2 ? HP_HPD_F_UNPATCHABLE : HP_HPD_F_KNOWN)
 
 /* Reader limits: inputs beyond them are rejected with HP_ELIMIT. */
 #define HP_HPD_MAX_FILE	 (1u << 30)

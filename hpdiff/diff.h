@@ -89,6 +89,13 @@ struct func {
 	long diff_off; /* first differing offset in this function, or -1 */
 	int emit;      /* index in the .hpd functions, or -1 */
 	char *source;  /* "file.c:42" from DWARF, or NULL */
+	/*
+	 * Executable bytes no sized function symbol covers (object.c): code up
+	 * to the next symbol or the section's end, named by the label it starts
+	 * at (assembly without .type/.size, a top-level asm block), or unnamed.
+	 */
+	bool unsized;
+	bool unnamed; /* unsized, starts at no symbol: sym is made up, not the object's */
 	/* Emitted code when short branches had to be widened (widen.c). */
 	uint8_t *wcode;
 	uint32_t wsize;
@@ -142,6 +149,10 @@ struct object {
 	size_t piece_cap, npieces;
 	struct bounds *bounds; /* per section index */
 	struct dwarf_info *dwarf;
+	/* funcs[ranges, nfuncs) are the unsized ones, by section and offset */
+	size_t ranges;
+	struct symbol *made_syms; /* the symbols of unnamed unsized code */
+	size_t nmade_syms;
 };
 
 /* An object-level finding (for example a type layout change). */
@@ -213,6 +224,16 @@ static inline bool is_replaced_data(const struct dobj *x)
 	return x->status == ST_CHANGED && !x->unpatchable;
 }
 
+/*
+ * Unsized code that changed or is new cannot be hotpatched: a hotpatch
+ * replaces whole functions, and only a function symbol's size says where
+ * one ends (object.c marks it, with the reason).
+ */
+static inline bool is_unsized_change(const struct func *f)
+{
+	return f->unsized && (f->status == ST_CHANGED || f->status == ST_NEW);
+}
+
 /* Emitted as new code: a changed or new function of the fixed object. */
 static inline bool is_replaced_or_new(const struct func *f)
 {
@@ -224,6 +245,8 @@ int object_load(struct object *o, const char *name, const uint8_t *image, size_t
 void object_free(struct object *o);
 /* Decode every function and build references for code and data. */
 int object_analyse(struct object *o);
+/* Mark every is_unsized_change() of d unpatchable, with the reason; 0, or -1. */
+int refuse_unsized_code(struct diff *d);
 struct func *func_of(const struct symbol *s);
 struct dobj *dobj_of(const struct symbol *s);
 /* References of the piece, built on first use. */

@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,76 @@ static int init_libelf(void)
 static int bad(const struct elf *elf, const char *what)
 {
 	return error("%s: %s", elf->name, what);
+}
+
+/* ---- link-time optimisation ---------------------------------------------- */
+
+/*
+ * What `-flto` makes of a source file is not machine code but the
+ * compiler's intermediate code, compiled only when the program is linked,
+ * across objects.  There is nothing to compare in it: an object holding
+ * only that is trouble, never "no change".  The forms it takes:
+ *   - LLVM bitcode: a raw bitcode file ("BC" C0 DE), or one inside a
+ *     bitcode wrapper (DE C0 17 0B), as clang -flto writes it;
+ *   - an ELF object with gcc's GIMPLE in .gnu.lto_* sections and, when slim
+ *     (gcc's default), no machine code, which gcc marks with the common
+ *     symbol __gnu_lto_slim;
+ *   - an ELF object holding LLVM bitcode (.llvm.lto, .llvmbc) and no code
+ *     or data of its own.
+ * A fat object (-ffat-lto-objects) holds machine code as well, which is
+ * compared; it is marked, because a program linked with LTO does not hold
+ * that code (hppack says so).  clang's -fembed-bitcode (.llvmbc beside the
+ * code) is not LTO: linkers use its machine code.
+ */
+static bool is_llvm_bitcode(const uint8_t *image, size_t size)
+{
+	static const uint8_t raw[4] = {'B', 'C', 0xc0, 0xde}, wrapper[4] = {0xde, 0xc0, 0x17, 0x0b};
+
+	return size >= 4 && (!memcmp(image, raw, 4) || !memcmp(image, wrapper, 4));
+}
+
+static bool is_gcc_lto_section(const struct section *s)
+{
+	return !strncmp(s->name, ".gnu.lto_", 9);
+}
+
+static bool is_llvm_lto_section(const struct section *s)
+{
+	return !strcmp(s->name, ".llvm.lto") || !strcmp(s->name, ".llvmbc");
+}
+
+/* Does the object hold code or data of its own (bytes a program loads)? */
+static bool has_loaded_bytes(const struct elf *elf)
+{
+	for_each_sec(elf, s) if ((s->flags & SHF_ALLOC) && s->size &&
+				 !is_llvm_lto_section(s)) return true;
+	return false;
+}
+
+/*
+ * Refuse an LTO intermediate object; mark a fat one (elf->fat_lto).
+ * After the sections and symbols are loaded.  0, or -1 after the message.
+ */
+static int check_lto(struct elf *elf)
+{
+	bool gimple = false, bitcode = false, llvm_fat = false;
+
+	for_each_sec(elf, s)
+	{
+		gimple |= is_gcc_lto_section(s);
+		bitcode |= is_llvm_lto_section(s);
+		llvm_fat |= !strcmp(s->name, ".llvm.lto");
+	}
+	if (gimple && find_symbol_by_name(elf, "__gnu_lto_slim"))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it holds gcc's GIMPLE and no machine code)",
+			     elf->name);
+	if (bitcode && !has_loaded_bytes(elf))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it holds LLVM bitcode and no machine code)",
+			     elf->name);
+	elf->fat_lto = gimple || (llvm_fat && has_loaded_bytes(elf));
+	return 0;
 }
 
 static int check_header(struct elf *elf, Elf *e)
@@ -384,6 +455,10 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 	elf->size = size;
 	if (init_libelf() < 0)
 		return -1;
+	if (is_llvm_bitcode(image, size))
+		return error("%s: LTO intermediate object: build without -flto, or with "
+			     "-ffat-lto-objects (it is LLVM bitcode, not machine code)",
+			     name);
 	if (size < SELFMAG || memcmp(image, ELFMAG, SELFMAG))
 		return bad(elf, "not an ELF object file");
 	if (size < sizeof(Elf64_Ehdr))
@@ -435,7 +510,7 @@ int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t siz
 		if (load_relocs(elf, e, s, symtab) < 0)
 			goto fail;
 	}
-	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0)
+	if (index_section_symbols(elf) < 0 || build_name_hash(elf) < 0 || check_lto(elf) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -462,6 +537,75 @@ void elf_close(struct elf *elf)
 bool elf_is_archive(const uint8_t *image, size_t size)
 {
 	return size >= SARMAG && !memcmp(image, ARMAG, SARMAG);
+}
+
+bool elf_is_thin_archive(const uint8_t *image, size_t size)
+{
+	return size >= 8 && !memcmp(image, "!<thin>\n", 8);
+}
+
+/* ---- identity ------------------------------------------------------------ */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Join file and names (sorted here) into "file\nname\n...", or NULL. */
+static char *join_identity(const char *file, const char **names, size_t n)
+{
+	size_t len = strlen(file) + 1;
+	char *id, *w;
+
+	sort(names, n, sizeof(*names), cmp_cstr);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	id = xmalloc(len + 1);
+	if (!id)
+		return NULL;
+	w = id + sprintf(id, "%s", file);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "\n%s", names[i]);
+	return id;
+}
+
+char *elf_identity(const uint8_t *image, size_t size)
+{
+	const char *file = "", **names = NULL;
+	Elf_Scn *scn = NULL;
+	char *id = NULL;
+	size_t n = 0, count;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	Elf *e;
+
+	if (init_libelf() < 0 || size < SELFMAG || memcmp(image, ELFMAG, SELFMAG) ||
+	    !(e = elf_memory((char *)image, size)))
+		return NULL;
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			break;
+	d = scn ? elf_getdata(scn, NULL) : NULL;
+	count = d && sh.sh_entsize == sizeof(Elf64_Sym) ? sh.sh_size / sizeof(Elf64_Sym) : 0;
+	if (count > MAX_SYMBOLS || (count && !(names = xcalloc(count, sizeof(*names)))))
+		goto out;
+	for (size_t i = 1; i < count; i++) {
+		GElf_Sym sym;
+		const char *nm;
+
+		if (!gelf_getsym(d, (int)i, &sym) || !(nm = elf_strptr(e, sh.sh_link, sym.st_name)))
+			goto out;
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE && !file[0])
+			file = nm;
+		else if (GELF_ST_BIND(sym.st_info) != STB_LOCAL && sym.st_shndx != SHN_UNDEF &&
+			 nm[0])
+			names[n++] = nm;
+	}
+	id = join_identity(file, names, n);
+out:
+	free(names);
+	elf_end(e);
+	return id;
 }
 
 /*
@@ -564,6 +708,73 @@ int elf_archive_members(const char *name, const uint8_t *image, size_t size,
 			return ret;
 		}
 		pos += len + (len & 1);
+	}
+	return 0;
+}
+
+/*
+ * A thin archive's member name is a path: "/N" points into the name table,
+ * where it ends with "/\n" (the path itself holds slashes); a short one is
+ * "name/" in the header.  False if malformed.
+ */
+static bool thin_member_name(const struct ar_reader *ar, const char *raw, char *buf, size_t size)
+{
+	uint64_t off;
+	const char *p;
+	size_t n = 0;
+
+	if (raw[0] != '/' || raw[1] < '0' || raw[1] > '9')
+		return ar_member_name(ar, raw, buf, size);
+	if (!ar_number(raw + 1, 15, &off) || !ar->longnames || off >= ar->nlongnames)
+		return false;
+	p = ar->longnames + off;
+	while (off + n + 1 < ar->nlongnames && !(p[n] == '/' && p[n + 1] == '\n'))
+		n++;
+	if (off + n + 1 >= ar->nlongnames || n == 0 || n >= size)
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return !memchr(buf, 0, n);
+}
+
+int elf_thin_archive_members(const char *name, const uint8_t *image, size_t size,
+			     int (*cb)(void *arg, const char *member), void *arg)
+{
+	struct ar_reader ar = {name, image, size, NULL, 0};
+	size_t pos = 8;
+
+	if (!elf_is_thin_archive(image, size))
+		return error("%s: not a thin archive", name);
+	while (pos < size) {
+		const struct ar_hdr *h = (const struct ar_hdr *)(image + pos);
+		char member[4096];
+		uint64_t len;
+		int ret;
+
+		if (size - pos < sizeof(*h))
+			return error("%s: truncated archive member header at offset %zu", name,
+				     pos);
+		if (memcmp(h->ar_fmag, ARFMAG, 2) || !ar_number(h->ar_size, 10, &len))
+			return error("%s: corrupt archive member header at offset %zu", name, pos);
+		pos += sizeof(*h);
+		/* Only the symbol index and the name table are held; members are named. */
+		if (!memcmp(h->ar_name, "// ", 3) || !memcmp(h->ar_name, "/ ", 2) ||
+		    !memcmp(h->ar_name, "/SYM64/ ", 8)) {
+			if (len > size - pos)
+				return error("%s: archive member at offset %zu extends past the "
+					     "end of the archive",
+					     name, pos - sizeof(*h));
+			if (h->ar_name[1] == '/') {
+				ar.longnames = (const char *)image + pos;
+				ar.nlongnames = len;
+			}
+			pos += len + (len & 1);
+		} else if (!thin_member_name(&ar, h->ar_name, member, sizeof(member))) {
+			return error("%s: corrupt archive member name at offset %zu", name,
+				     pos - sizeof(*h));
+		} else if ((ret = cb(arg, member)) < 0) {
+			return ret;
+		}
 	}
 	return 0;
 }

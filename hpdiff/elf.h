@@ -60,7 +60,13 @@ struct elf {
 	size_t nsecs;
 	struct symbol *syms;
 	size_t nsyms;
-	const char *srcfile;	 /* name of the first STT_FILE symbol, or NULL */
+	const char *srcfile; /* name of the first STT_FILE symbol, or NULL */
+	/*
+	 * Also holds link-time optimisation's intermediate code beside the
+	 * machine code (gcc or clang -ffat-lto-objects): a program linked with
+	 * LTO holds code made from that, not this object's code.
+	 */
+	bool fat_lto;
 	struct symbol **by_name; /* open-addressing hash of named symbols */
 	size_t by_name_cap;
 	void *handle; /* libelf descriptor */
@@ -68,7 +74,9 @@ struct elf {
 
 /*
  * Parse and validate a 64-bit little-endian ET_REL object held in memory,
- * of a machine arch_supported() accepts.  On failure, prints
+ * of a machine arch_supported() accepts.  An LTO intermediate object (LLVM
+ * bitcode, or an ELF object holding only gcc's or LLVM's intermediate code)
+ * is refused: it has no machine code to compare.  On failure, prints
  * "hpdiff: NAME: problem" and returns -1 with *elf released.
  */
 int elf_open(struct elf *elf, const char *name, const uint8_t *image, size_t size);
@@ -76,6 +84,26 @@ void elf_close(struct elf *elf);
 
 /* Is `image` an ar archive (by magic)? */
 bool elf_is_archive(const uint8_t *image, size_t size);
+
+/* Is `image` a thin ar archive ("!<thin>"), which names its members' files? */
+bool elf_is_thin_archive(const uint8_t *image, size_t size);
+
+/*
+ * The paths a thin archive names, as recorded (relative to the archive's
+ * directory unless absolute), to `cb`.  Returns 0, or -1 after printing a
+ * message naming `name` (or what cb returned).
+ */
+int elf_thin_archive_members(const char *name, const uint8_t *image, size_t size,
+			     int (*cb)(void *arg, const char *member), void *arg);
+
+/*
+ * What tells apart objects that share a name in one archive: the source
+ * file (first STT_FILE) and the names of the symbols the object defines
+ * for other objects, as "file\nname\nname..." (names sorted), malloc'ed.
+ * NULL when the bytes are not an object this can read, or out of memory:
+ * never a message (comparing the object says what is wrong with it).
+ */
+char *elf_identity(const uint8_t *image, size_t size);
 
 /*
  * Iterate the members of an ar archive held in memory.  `cb` gets each

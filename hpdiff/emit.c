@@ -235,6 +235,10 @@ static int make_reloc(struct emitter *e, const struct ref *r, struct func *self,
 			out->target_kind = HP_TGT_FUNC;
 			idx = t->func->emit;
 			off = emitted_offset(t->func, off);
+		} else if (t->func->twin->unnamed) {
+			/* code no symbol names (object.c): the baseline has no name for it */
+			*why = unnamed_target_reason(t->func->sym->sec);
+			return 1;
 		} else {
 			idx = base_sym(e, t->func->twin->sym);
 		}
@@ -644,6 +648,9 @@ struct hp_hpd *emit_hpd(struct diff *d)
 	h->major = HP_HPD_MAJOR;
 	h->minor = HP_HPD_MINOR;
 	h->machine = d->machine;
+	/* hppack needs to know: a baseline linked with LTO does not hold this code */
+	if (d->old.elf.fat_lto || d->new.elf.fat_lto)
+		h->flags |= HP_HPD_F_LTO;
 	h->tool = xstrdup("hpdiff " HP_VERSION);
 	h->object = xstrdup(d->name);
 	h->source = xstrdup(d->old.elf.srcfile ? d->old.elf.srcfile : "");

@@ -7,6 +7,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +91,8 @@ struct member {
 	int dup; /* occurrence of this name in the archive, from 1 */
 	const uint8_t *data;
 	size_t len;
+	char *id;		   /* elf_identity(), for members whose name is not unique */
+	const struct member *twin; /* the member of the other archive it pairs with */
 };
 
 struct members {
@@ -103,7 +107,7 @@ static int add_member(void *arg, const char *name, const uint8_t *data, size_t l
 
 	if (grow_array(&m->v, &m->cap, m->n, sizeof(*m->v), 256) < 0)
 		return -1;
-	m->v[m->n] = (struct member){xstrdup(name), 0, data, len};
+	m->v[m->n] = (struct member){xstrdup(name), 0, data, len, NULL, NULL};
 	if (!m->v[m->n].name)
 		return -1;
 	m->n++;
@@ -148,20 +152,176 @@ static int index_members(struct members *m)
 
 static void free_members(struct members *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].name);
+		free(m->v[i].id);
+	}
 	free(m->v);
 	free(m->sorted);
 }
 
-static const struct member *find_member(const struct members *m, const char *name, int dup)
+/* The members named `name`: m->sorted[*first, *first + return), in archive order. */
+static size_t members_named(const struct members *m, const char *name, size_t *first)
 {
-	struct member key = {(char *)name, dup, NULL, 0}, *kp = &key, **hit;
+	struct member key = {(char *)name, 0, NULL, 0, NULL, NULL}, *kp = &key;
+	size_t lo = 0, hi = m->n, n = 0;
 
-	if (!m->n)
-		return NULL;
-	hit = bsearch(&kp, m->sorted, m->n, sizeof(*m->sorted), cmp_member_key);
-	return hit ? *hit : NULL;
+	while (lo < hi) { /* the first of (name, dup) >= (name, 0) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_member_key(&m->sorted[mid], &kp) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + n < m->n && !strcmp(m->sorted[lo + n]->name, name))
+		n++;
+	return n;
+}
+
+static void twin_members(struct member *a, struct member *b)
+{
+	a->twin = b;
+	b->twin = a;
+}
+
+/* The number of names two identities share ("file\nname\n...", names sorted). */
+static size_t shared_names(const char *x, const char *y)
+{
+	size_t n = 0;
+
+	x = strchr(x, '\n');
+	y = strchr(y, '\n');
+	while (x && y) {
+		size_t lx = strcspn(x + 1, "\n"), ly = strcspn(y + 1, "\n");
+		int c = strncmp(x + 1, y + 1, lx < ly ? lx : ly);
+
+		if (!c)
+			c = (lx > ly) - (lx < ly);
+		n += c == 0;
+		if (c <= 0)
+			x = strchr(x + 1, '\n');
+		if (c >= 0)
+			y = strchr(y + 1, '\n');
+	}
+	return n;
+}
+
+/* Is o[i] and n[j] each other's only best match by shared defined names? */
+static bool mutual_best(struct member **o, size_t no, struct member **n, size_t nn, size_t i,
+			size_t j)
+{
+	size_t s = shared_names(o[i]->id, n[j]->id);
+
+	if (!s)
+		return false;
+	for (size_t k = 0; k < nn; k++)
+		if (k != j && !n[k]->twin && shared_names(o[i]->id, n[k]->id) >= s)
+			return false;
+	for (size_t k = 0; k < no; k++)
+		if (k != i && !o[k]->twin && shared_names(o[k]->id, n[j]->id) >= s)
+			return false;
+	return true;
+}
+
+static size_t count_unpaired(struct member **v, size_t n, struct member **last)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->twin) {
+			c++;
+			*last = v[i];
+		}
+	return c;
+}
+
+/*
+ * Pair members that share a name (ar allows it: src/a/util.o and
+ * src/b/util.o both go in as util.o), by what they are rather than by
+ * where they are, which a rebuilt archive may change: identical bytes; the
+ * same identity (source file and defined symbols) when only one member of
+ * each side has it; the most defined symbols in common; a last pair left
+ * alone.  When several remain that nothing tells apart, the comparison
+ * would be a guess: -1 after saying so.
+ */
+static int pair_same_named(const char *oldar, const char *newar, struct member **o, size_t no,
+			   struct member **n, size_t nn)
+{
+	struct member *lo = NULL, *ln = NULL;
+	bool again = true;
+
+	for (size_t i = 0; i < no; i++)
+		if (!o[i]->id && !(o[i]->id = elf_identity(o[i]->data, o[i]->len)))
+			goto by_order; /* not an object: the comparison says so */
+	for (size_t j = 0; j < nn; j++)
+		if (!n[j]->id && !(n[j]->id = elf_identity(n[j]->data, n[j]->len)))
+			goto by_order;
+	for (size_t i = 0; i < no; i++)
+		for (size_t j = 0; j < nn && !o[i]->twin; j++)
+			if (!n[j]->twin && o[i]->len == n[j]->len &&
+			    !memcmp(o[i]->data, n[j]->data, o[i]->len))
+				twin_members(o[i], n[j]);
+	for (size_t i = 0; i < no; i++) {
+		size_t ko = 0, kn = 0, jn = 0;
+
+		for (size_t k = 0; k < no; k++)
+			ko += !o[k]->twin && !strcmp(o[k]->id, o[i]->id);
+		for (size_t k = 0; k < nn; k++)
+			if (!n[k]->twin && !strcmp(n[k]->id, o[i]->id))
+				kn++, jn = k;
+		if (!o[i]->twin && ko == 1 && kn == 1)
+			twin_members(o[i], n[jn]);
+	}
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < no; i++)
+			for (size_t j = 0; j < nn && !o[i]->twin; j++)
+				if (!n[j]->twin && mutual_best(o, no, n, nn, i, j)) {
+					twin_members(o[i], n[j]);
+					again = true;
+				}
+	}
+	if (count_unpaired(o, no, &lo) == 1 && count_unpaired(n, nn, &ln) == 1)
+		twin_members(lo, ln);
+	if (count_unpaired(o, no, &lo) > 1 && count_unpaired(n, nn, &ln) > 1)
+		return error("%s and %s: %zu and %zu members are named %s, and nothing tells which "
+			     "is which (they changed, and their source file names and the symbols "
+			     "they define are the same), while their order in an archive may "
+			     "change; give them different names (ar keeps only the file name of a "
+			     "path)",
+			     oldar, newar, no, nn, o[0]->name);
+	return 0;
+by_order:
+	for (size_t i = 0; i < no && i < nn; i++)
+		if (!o[i]->twin && !n[i]->twin)
+			twin_members(o[i], n[i]);
+	return 0;
+}
+
+/*
+ * Pair the members of two archives: by name, and where a name is not
+ * unique in either, by pair_same_named().  Sets each member's twin.
+ */
+static int pair_members(const char *oldar, const char *newar, struct members *mo,
+			struct members *mn)
+{
+	size_t i = 0;
+
+	while (i < mo->n) {
+		const char *name = mo->sorted[i]->name;
+		size_t fo, fn, no = members_named(mo, name, &fo), nn = members_named(mn, name, &fn);
+
+		if (no == 1 && nn == 1)
+			twin_members(mo->sorted[fo], mn->sorted[fn]);
+		else if (no && nn &&
+			 pair_same_named(oldar, newar, mo->sorted + fo, no, mn->sorted + fn, nn) <
+				 0)
+			return -1;
+		i = fo + no;
+	}
+	return 0;
 }
 
 /* A member in reports and messages: "lib.a(m.o)", the second of two same-named "lib.a(m.o#2)". */
@@ -211,15 +371,14 @@ static int archive_jobs(struct jobs *js, const char *rel, const char *oldp, uint
 		goto out;
 	if (newbuf && elf_archive_members(newp, newbuf, newlen, add_member, &mn) < 0)
 		goto out;
-	if (index_members(&mo) < 0 || index_members(&mn) < 0)
+	if (index_members(&mo) < 0 || index_members(&mn) < 0 ||
+	    pair_members(oldp, newp, &mo, &mn) < 0)
 		goto out;
 	for (size_t i = 0; i < mo.n; i++)
-		if (member_job(js, rel, oldp, newp, &mo.v[i],
-			       find_member(&mn, mo.v[i].name, mo.v[i].dup), outdir) < 0)
+		if (member_job(js, rel, oldp, newp, &mo.v[i], mo.v[i].twin, outdir) < 0)
 			goto out;
 	for (size_t i = 0; i < mn.n; i++)
-		if (!find_member(&mo, mn.v[i].name, mn.v[i].dup) &&
-		    member_job(js, rel, oldp, newp, NULL, &mn.v[i], outdir) < 0)
+		if (!mn.v[i].twin && member_job(js, rel, oldp, newp, NULL, &mn.v[i], outdir) < 0)
 			goto out;
 	ret = 0;
 out:
@@ -343,6 +502,101 @@ static bool is_archive_name(const char *rel)
 	return n > 2 && !strcmp(rel + n - 2, ".a");
 }
 
+/* ---- thin archives ------------------------------------------------------------ */
+
+/*
+ * A thin archive (ar T) holds the paths of its members, not the objects:
+ * there is nothing in it to compare.  In a tree its members are usually the
+ * tree's own object files, which are compared as such: then the archive is
+ * skipped, with a warning.  A member outside the tree, or not a .o file,
+ * would not be compared at all: that is an error.
+ */
+struct thin_walk {
+	const char *path;    /* the archive */
+	const char *root;    /* the tree, resolved (realpath) */
+	const char *ardir;   /* the archive's directory */
+	const char *outside; /* first member outside the tree, or NULL */
+	char member[PATH_MAX];
+};
+
+static bool is_object_name(const char *p)
+{
+	size_t n = strlen(p);
+
+	return n > 2 && !strcmp(p + n - 2, ".o");
+}
+
+static int thin_member_in_tree(void *arg, const char *member)
+{
+	struct thin_walk *w = arg;
+	char *path, real[PATH_MAX];
+	size_t n = strlen(w->root);
+	bool inside;
+
+	if (w->outside)
+		return 0;
+	path = member[0] == '/' ? xstrdup(member) : xasprintf("%s/%s", w->ardir, member);
+	if (!path)
+		return -1;
+	inside = is_object_name(member) && realpath(path, real) && !strncmp(real, w->root, n) &&
+		 real[n] == '/';
+	free(path);
+	if (!inside) {
+		snprintf(w->member, sizeof(w->member), "%s", member);
+		w->outside = w->member;
+	}
+	return 0;
+}
+
+/* Is the thin archive `path` of tree `root` one to skip?  0 yes (warned), -1 error. */
+static int thin_in_tree(const char *root, const char *path, const uint8_t *buf, size_t len)
+{
+	struct thin_walk w = {.path = path};
+	char rootreal[PATH_MAX];
+	char *dir = xstrdup(path), *slash;
+	int ret;
+
+	if (!dir)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	w.ardir = slash ? dir : ".";
+	w.root = realpath(root, rootreal) ? rootreal : root;
+	ret = elf_thin_archive_members(path, buf, len, thin_member_in_tree, &w);
+	free(dir);
+	if (ret < 0)
+		return -1;
+	if (w.outside)
+		return error(
+			"%s: thin archive: its member %s is not an object file of the tree, so "
+			"it would not be compared; hpdiff compares objects, not the paths a "
+			"thin archive holds: keep the members in the tree, or build a normal "
+			"archive (ar rc, without T)",
+			path, w.outside);
+	warn("%s: thin archive: its members are compared as the object files of the tree", path);
+	return 0;
+}
+
+/*
+ * Thin archives at rel of the trees (either side may be absent): 1 when
+ * they were skipped, 0 when neither is thin, -1 on error.
+ */
+static int thin_pair(const char *old, const char *new, const char *op, const uint8_t *ob, size_t ol,
+		     const char *np, const uint8_t *nb, size_t nl)
+{
+	bool to = op && elf_is_thin_archive(ob, ol), tn = np && elf_is_thin_archive(nb, nl);
+
+	if (!to && !tn)
+		return 0;
+	if (op && np && to != tn)
+		return error("%s is a thin archive and %s is not: build both trees alike",
+			     to ? op : np, to ? np : op);
+	if ((to && thin_in_tree(old, op, ob, ol) < 0) || (tn && thin_in_tree(new, np, nb, nl) < 0))
+		return -1;
+	return 1;
+}
+
 static int tree_pair(struct jobs *js, const char *old, const char *new, const char *rel,
 		     bool in_old, bool in_new, const char *outdir)
 {
@@ -359,6 +613,13 @@ static int tree_pair(struct jobs *js, const char *old, const char *new, const ch
 
 		if ((op && read_input(op, &ob, &ol) < 0) || (np && read_input(np, &nb, &nl) < 0)) {
 			free(ob);
+			goto out;
+		}
+		ret = thin_pair(old, new, op, ob, ol, np, nb, nl);
+		if (ret != 0) {
+			free(ob);
+			free(nb);
+			ret = ret < 0 ? -1 : 0;
 			goto out;
 		}
 		ret = archive_jobs(js, rel, op, ob, ol, np, nb, nl, outdir);
@@ -452,6 +713,19 @@ int jobs_collect(struct jobs *js, const char *old, const char *new, const char *
 	if (read_input(new, &nb, &nl) < 0) {
 		free(ob);
 		return -1;
+	}
+	for (int side = 0; side < 2; side++) {
+		const char *path = side ? new : old;
+
+		if (!elf_is_thin_archive(side ? nb : ob, side ? nl : ol))
+			continue;
+		free(ob);
+		free(nb);
+		return error(
+			"%s: thin archive: it holds the paths of its members, not the objects; "
+			"compare the build trees, whose object files its members are (hpdiff "
+			"OLD_DIR NEW_DIR), or normal archives (ar rc, without T)",
+			path);
 	}
 	ao = elf_is_archive(ob, ol);
 	an = elf_is_archive(nb, nl);

@@ -102,6 +102,7 @@ static struct json_object *to_json(const struct hp_hpd *h)
 	json_object_object_add(root, "tool", json_object_new_string(h->tool));
 	json_object_object_add(root, "hotpatchable",
 			       json_object_new_boolean(!(h->flags & HP_HPD_F_UNPATCHABLE)));
+	json_object_object_add(root, "fat_lto", json_object_new_boolean(h->flags & HP_HPD_F_LTO));
 	hp_hex(h->old_sha256, 32, hex);
 	json_object_object_add(root, "old_sha256", json_object_new_string(hex));
 	hp_hex(h->new_sha256, 32, hex);
@@ -169,6 +170,10 @@ static void to_text(FILE *f, const struct hp_hpd *h)
 {
 	fprintf(f, "%s (from %s, by %s): %s\n", h->object, h->source[0] ? h->source : "?", h->tool,
 		h->flags & HP_HPD_F_UNPATCHABLE ? "NOT hotpatchable" : "hotpatchable");
+	if (h->flags & HP_HPD_F_LTO)
+		fputs("  note: fat LTO objects: a baseline linked with LTO does not hold this "
+		      "code\n",
+		      f);
 	for (uint32_t i = 0; i < h->nnotes; i++) {
 		const struct hp_note *n = &h->notes[i];
 

@@ -20,11 +20,17 @@
 #include "common/cli.h"
 #include "common/mem.h"
 
+/* A label in code (no type, or a function of size 0): where unsized code may start. */
+static bool is_code_label(const struct symbol *s)
+{
+	return is_exec_sec(s->sec) && (s->type == STT_NOTYPE || (s->type == STT_FUNC && !s->size));
+}
+
 struct func *func_of(const struct symbol *s)
 {
 	if (s->alias_of)
 		s = s->alias_of;
-	return is_func_sym(s) ? s->priv : NULL;
+	return is_func_sym(s) || is_code_label(s) ? s->priv : NULL;
 }
 
 struct dobj *dobj_of(const struct symbol *s)
@@ -234,6 +240,227 @@ static int bounded_piece(struct object *o, struct section *sec, uint64_t off, st
 	return get_piece(o, sec, b->v[lo - 1], b->v[lo] - b->v[lo - 1], out);
 }
 
+/* ---- executable bytes outside sized functions ------------------------------ */
+
+/*
+ * Hand-written assembly without `.type NAME, @function` and `.size NAME,
+ * . - NAME`, and top-level asm() blocks in C, put code where no sized
+ * function symbol covers it: a label (a symbol of no type, or a function
+ * of size 0) marks it at most.  It is code all the same, and a change to
+ * it must never pass as "no change".  Each stretch of it becomes an
+ * unsized function: from a label to the next symbol or the section's end,
+ * or, starting at no label, from the end of what precedes it (then named
+ * "(code after NAME)", or "(code at SECTION+0x0)" at a section's start).
+ * The padding assemblers put between functions (nops, int3) is not code:
+ * it is trimmed off such a stretch, and padding alone is no stretch.
+ */
+struct range {
+	struct section *sec;
+	uint64_t off, size;
+	struct symbol *label;	    /* where it starts; NULL: unnamed */
+	const struct symbol *after; /* unnamed: the symbol whose extent it follows, if any */
+};
+
+struct ranges {
+	struct range *v;
+	size_t n, cap;
+};
+
+/* Does a label at `s` give code its name?  Not the assembler's private .L labels. */
+static bool is_naming_label(const struct symbol *s)
+{
+	return is_code_label(s) && s->name[0] && strncmp(s->name, ".L", 2);
+}
+
+/* Labels by section, then address; at one address a global names the place first. */
+static int cmp_label(const void *a, const void *b)
+{
+	const struct symbol *x = *(struct symbol *const *)a, *y = *(struct symbol *const *)b;
+
+	if (x->sec != y->sec)
+		return x->sec->index < y->sec->index ? -1 : 1;
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	if ((x->bind == STB_LOCAL) != (y->bind == STB_LOCAL))
+		return x->bind == STB_LOCAL ? 1 : -1; /* a global names the place first */
+	return x->index < y->index ? -1 : (int)(x->index > y->index);
+}
+
+/*
+ * Trim padding off [*off, *off + *size) of sec: at the end always, at the
+ * start of unnamed code (a label is an entry, nops after it included).
+ * Returns false when nothing but padding is left.  Bytes that do not
+ * decode are kept whole: they may be anything.
+ */
+static bool trim_padding(const struct object *o, const struct section *sec, bool named,
+			 uint64_t *off, uint64_t *size)
+{
+	struct insn *in = NULL;
+	size_t bad = 0;
+	long n = insn_decode_all(o->elf.machine, sec->data + *off, *size, &in, &bad), first = 0,
+	     last;
+
+	if (n < 0)
+		return true;
+	last = n - 1;
+	while (!named && first < n && insn_is_padding(o->elf.machine, &in[first]))
+		first++;
+	while (last >= first && insn_is_padding(o->elf.machine, &in[last]))
+		last--;
+	if (last >= first) {
+		uint64_t start = in[first].off, end = (uint64_t)in[last].off + in[last].len;
+
+		*off += start;
+		*size = end - start;
+	}
+	free(in);
+	return last >= first;
+}
+
+static int add_range(const struct object *o, struct ranges *r, struct section *sec, uint64_t off,
+		     uint64_t end, struct symbol *label, const struct symbol *after)
+{
+	uint64_t size = end - off;
+
+	if (off >= end || !trim_padding(o, sec, label != NULL, &off, &size))
+		return 0;
+	if (grow_array(&r->v, &r->cap, r->n, sizeof(*r->v), 16) < 0)
+		return -1;
+	r->v[r->n++] = (struct range){sec, off, size, label, label ? NULL : after};
+	return 0;
+}
+
+/*
+ * The gap [a, b) of sec that no sized symbol covers, split at the labels in
+ * it (labels[*li...], sorted): the unsized code ranges it holds.
+ */
+static int split_gap(const struct object *o, struct ranges *r, struct section *sec, uint64_t a,
+		     uint64_t b, struct symbol **labels, size_t nlabels, size_t *li,
+		     const struct symbol *after)
+{
+	struct symbol *label = NULL;
+
+	while (*li < nlabels && labels[*li]->value < a)
+		(*li)++;
+	for (; *li < nlabels && labels[*li]->value < b; (*li)++) {
+		struct symbol *l = labels[*li]->alias_of ? labels[*li]->alias_of : labels[*li];
+
+		if (label && l->value == label->value)
+			continue; /* another name of the same place */
+		if (add_range(o, r, sec, label ? label->value : a, l->value, label, after) < 0)
+			return -1;
+		label = l;
+	}
+	return add_range(o, r, sec, label ? label->value : a, b, label, after);
+}
+
+/* The unsized code of one executable section with contents, whose labels are given. */
+static int section_ranges(const struct object *o, struct ranges *r, struct section *sec,
+			  struct symbol **labels, size_t nlabels)
+{
+	const struct symbol *after = NULL;
+	size_t li = 0;
+	uint64_t pos = 0;
+	int ret = 0;
+
+	/* sec->syms: sorted by address; the sized ones cover, possibly nested */
+	for (size_t i = 0; i < sec->nsyms && ret == 0; i++) {
+		struct symbol *c = sec->syms[i];
+
+		if (!c->size)
+			continue;
+		if (c->value > pos)
+			ret = split_gap(o, r, sec, pos, c->value, labels, nlabels, &li, after);
+		if (c->value + c->size > pos) {
+			pos = c->value + c->size;
+			after = c->alias_of ? c->alias_of : c;
+		}
+	}
+	if (ret == 0 && pos < sec->size)
+		ret = split_gap(o, r, sec, pos, sec->size, labels, nlabels, &li, after);
+	return ret;
+}
+
+static int find_ranges(const struct object *o, struct ranges *r)
+{
+	struct symbol **labels = NULL;
+	size_t nlabels = 0, li = 0;
+	int ret = 0;
+
+	for_each_sym(&o->elf, s) nlabels += is_naming_label(s);
+	if (nlabels && !(labels = xcalloc(nlabels, sizeof(*labels))))
+		return -1;
+	nlabels = 0;
+	for_each_sym(&o->elf, s) if (is_naming_label(s)) labels[nlabels++] = s;
+	sort(labels, nlabels, sizeof(*labels), cmp_label);
+	for_each_sec(&o->elf, sec)
+	{
+		size_t n = 0;
+
+		while (li < nlabels && labels[li]->sec->index < sec->index)
+			li++;
+		while (li + n < nlabels && labels[li + n]->sec == sec)
+			n++;
+		/* labels is NULL when there are none: no pointer arithmetic on it */
+		if (is_exec_sec(sec) && sec->data && sec->size &&
+		    section_ranges(o, r, sec, n ? labels + li : NULL, n) < 0) {
+			ret = -1;
+			break;
+		}
+		li += n;
+	}
+	free(labels);
+	return ret;
+}
+
+/* The unsized function holding `off` in `sec`, or NULL. */
+static struct func *range_at(const struct object *o, const struct section *sec, uint64_t off)
+{
+	size_t lo = o->ranges, hi = o->nfuncs;
+
+	while (lo < hi) { /* the last range starting at or before (sec, off) */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct func *f = &o->funcs[mid];
+
+		if (f->sym->sec->index < sec->index || (f->sym->sec == sec && f->off <= off))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == o->ranges)
+		return NULL;
+	if (o->funcs[lo - 1].sym->sec != sec || off >= o->funcs[lo - 1].off + o->funcs[lo - 1].size)
+		return NULL;
+	return &o->funcs[lo - 1];
+}
+
+int refuse_unsized_code(struct diff *d)
+{
+	static const char why[] =
+		"executable bytes no sized function symbol covers (assembly without .type and "
+		".size, or a top-level asm block): a hotpatch replaces whole functions, and only a "
+		"function symbol's size says where one ends; give the code `.type NAME, @function` "
+		"and `.size NAME, . - NAME`";
+
+	for_each_func(&d->new, f)
+	{
+		char *r;
+
+		if (!is_unsized_change(f))
+			continue;
+		r = f->status == ST_NEW
+			    ? xasprintf("new %s", why)
+			    : xasprintf("%s; %s", f->reason ? f->reason : "changed", why);
+		if (!r)
+			return -1;
+		free(f->reason);
+		f->reason = r;
+		f->unpatchable = true;
+		d->unpatchable = true;
+	}
+	return 0;
+}
+
 /* ---- resolution --------------------------------------------------------- */
 
 /*
@@ -270,6 +497,13 @@ static int resolve_at(struct object *o, struct func *self, struct section *sec, 
 
 		s = find_symbol_containing(sec, (uint64_t)off);
 		f = s ? func_of(s) : NULL;
+		/* not inside a function (at most one past its end): unsized code there? */
+		if (!f || (uint64_t)off >= f->off + f->size) {
+			struct func *r = range_at(o, sec, (uint64_t)off);
+
+			if (r)
+				f = r;
+		}
 		if (!f)
 			return 0;
 		t->kind = f == self ? T_SELF : T_FUNC;
@@ -583,35 +817,67 @@ static bool is_model_data(const struct symbol *s)
 	return !s->alias_of && is_data_sym(s) && !is_anonymous(s);
 }
 
+static int init_func(struct func *f, struct object *o, struct symbol *s, uint64_t off,
+		     uint64_t size)
+{
+	f->sym = s;
+	f->obj = o;
+	f->off = off;
+	f->size = size;
+	f->code = s->sec->data + off;
+	f->diff_off = -1;
+	f->emit = -1;
+	f->key = clone_key(s->name);
+	s->priv = f;
+	return f->key ? 0 : -1;
+}
+
+/* The made-up symbol of unnamed unsized code, named for reports. */
+static struct symbol *unnamed_sym(struct object *o, const struct range *r)
+{
+	struct symbol *s = &o->made_syms[o->nmade_syms];
+	char *name = r->after ? xasprintf("(code after %s)", r->after->name)
+			      : xasprintf("(code at %s+0x%llx)", r->sec->name,
+					  (unsigned long long)r->off);
+
+	if (!name)
+		return NULL;
+	o->nmade_syms++;
+	*s = (struct symbol){.name = name,
+			     .type = STT_NOTYPE,
+			     .bind = STB_LOCAL,
+			     .shndx = (uint16_t)r->sec->index,
+			     .sec = r->sec,
+			     .value = r->off,
+			     .size = r->size};
+	return s;
+}
+
 static int add_symbols(struct object *o)
 {
-	size_t nf = 0, nd = 0;
+	struct ranges r = {0};
+	size_t nf = 0, nd = 0, unnamed = 0;
+	int ret = -1;
 
 	for_each_sym(&o->elf, s)
 	{
 		nf += is_model_func(s);
 		nd += is_model_data(s);
 	}
-	o->funcs = xcalloc(nf, sizeof(*o->funcs));
+	if (find_ranges(o, &r) < 0)
+		goto out;
+	for (size_t i = 0; i < r.n; i++)
+		unnamed += !r.v[i].label;
+	o->funcs = xcalloc(nf + r.n, sizeof(*o->funcs));
 	o->data = xcalloc(nd, sizeof(*o->data));
-	if (!o->funcs || !o->data)
-		return -1;
+	o->made_syms = xcalloc(unnamed + 1, sizeof(*o->made_syms));
+	if (!o->funcs || !o->data || !o->made_syms)
+		goto out;
 	for_each_sym(&o->elf, s)
 	{
 		if (is_model_func(s)) {
-			struct func *f = &o->funcs[o->nfuncs++];
-
-			f->sym = s;
-			f->obj = o;
-			f->off = s->value;
-			f->size = s->size;
-			f->code = s->sec->data + s->value;
-			f->diff_off = -1;
-			f->emit = -1;
-			f->key = clone_key(s->name);
-			if (!f->key)
-				return -1;
-			s->priv = f;
+			if (init_func(&o->funcs[o->nfuncs++], o, s, s->value, s->size) < 0)
+				goto out;
 		} else if (is_model_data(s)) {
 			struct dobj *d = &o->data[o->ndata++];
 
@@ -623,11 +889,25 @@ static int add_symbols(struct object *o)
 			d->emit = -1;
 			d->key = clone_key(s->name);
 			if (!d->key)
-				return -1;
+				goto out;
 			s->priv = d;
 		}
 	}
-	return 0;
+	/* funcs[ranges...]: in section and offset order, which range_at() searches */
+	o->ranges = o->nfuncs;
+	for (size_t i = 0; i < r.n; i++) {
+		struct symbol *s = r.v[i].label ? r.v[i].label : unnamed_sym(o, &r.v[i]);
+		struct func *f = &o->funcs[o->nfuncs++];
+
+		if (!s || init_func(f, o, s, r.v[i].off, r.v[i].size) < 0)
+			goto out;
+		f->unsized = true;
+		f->unnamed = !r.v[i].label;
+	}
+	ret = 0;
+out:
+	free(r.v);
+	return ret;
 }
 
 int object_load(struct object *o, const char *name, const uint8_t *image, size_t size)
@@ -667,6 +947,9 @@ void object_free(struct object *o)
 		free(x->users);
 	}
 	free(o->data);
+	for (size_t i = 0; i < o->nmade_syms; i++)
+		free((char *)o->made_syms[i].name);
+	free(o->made_syms);
 	for (size_t i = 0; i < o->piece_cap; i++) {
 		for (struct piece *p = o->pieces[i], *n; p; p = n) {
 			n = p->next;

@@ -107,6 +107,49 @@ static int load_bounds(struct baseline *b, Elf *e, Elf *bin)
 	return 0;
 }
 
+/*
+ * Link-time optimisation compiles the whole program at link time, from the
+ * objects' intermediate code, into units of its own: their file symbol is
+ * "ld-temp.o" (LLVM's linker plugin, lld), "<artificial>" (gcc, gold) or
+ * empty (gcc through GNU ld, which otherwise gives an empty name only to the
+ * last group, the symbols it made local itself).  The objects' own file
+ * symbols are gone.  With DWARF, gcc's LTO units say "GNU GIMPLE" as their
+ * producer.  Returns the evidence found, or NULL.
+ */
+static const char *lto_file_symbol(const char *name, bool last)
+{
+	if (!strcmp(name, "ld-temp.o"))
+		return "its symbols are filed under ld-temp.o, the unit an LTO link makes";
+	if (!strcmp(name, "<artificial>"))
+		return "its symbols are filed under <artificial>, the unit gcc's LTO makes";
+	if (!name[0] && !last)
+		return "its symbols are filed under a nameless unit amid the objects', as gcc's "
+		       "LTO makes";
+	return NULL;
+}
+
+static const char *lto_producer(Elf *e)
+{
+	static const char gimple[] = "GNU GIMPLE ";
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(e, SHT_PROGBITS, ".debug_str", &sh);
+	Elf_Data *d = scn && !(sh.sh_flags & SHF_COMPRESSED) ? elf_getdata(scn, NULL) : NULL;
+
+	if (d && d->d_buf && memmem(d->d_buf, d->d_size, gimple, sizeof(gimple) - 1))
+		return "its debug information was produced by GNU GIMPLE, gcc's LTO";
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool baseline_has_file(const struct baseline *b, const char *file)
+{
+	return b->nfiles && bsearch(&file, b->files, b->nfiles, sizeof(*b->files), cmp_str);
+}
+
 static int load_symtab(struct baseline *b, Elf *e, const char *path)
 {
 	GElf_Shdr sh;
@@ -125,7 +168,8 @@ static int load_symtab(struct baseline *b, Elf *e, const char *path)
 	n = sh.sh_size / sizeof(Elf64_Sym);
 	b->syms = xcalloc(n, sizeof(*b->syms));
 	b->by_name = xcalloc(n, sizeof(*b->by_name));
-	if (!b->syms || !b->by_name)
+	b->files = xcalloc(n, sizeof(*b->files));
+	if (!b->syms || !b->by_name || !b->files)
 		return -1;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym s;
@@ -135,8 +179,11 @@ static int load_symtab(struct baseline *b, Elf *e, const char *path)
 		if (!gelf_getsym(d, (int)i, &s) || !(name = elf_strptr(e, sh.sh_link, s.st_name)))
 			return error("%s: corrupt symbol %zu", path, i);
 		if (GELF_ST_TYPE(s.st_info) == STT_FILE) {
+			if (file && !b->lto)
+				b->lto = lto_file_symbol(file, false);
 			file = name;
 			group = i;
+			b->files[b->nfiles++] = name;
 			continue;
 		}
 		if (!name[0] || GELF_ST_TYPE(s.st_info) == STT_SECTION)
@@ -151,9 +198,14 @@ static int load_symtab(struct baseline *b, Elf *e, const char *path)
 		bs->file = bs->bind == STB_LOCAL ? file : NULL;
 		bs->group = bs->bind == STB_LOCAL ? group : 0;
 	}
+	if (file && !b->lto)
+		b->lto = lto_file_symbol(file, true);
+	if (!b->lto)
+		b->lto = lto_producer(e);
 	for (size_t i = 0; i < b->nsyms; i++)
 		b->by_name[i] = &b->syms[i];
 	sort(b->by_name, b->nsyms, sizeof(*b->by_name), cmp_bsym);
+	sort(b->files, b->nfiles, sizeof(*b->files), cmp_str);
 	return 0;
 }
 
@@ -418,6 +470,7 @@ void baseline_free(struct baseline *b)
 	free(b->plt);
 	free(b->syms);
 	free(b->by_name);
+	free(b->files);
 	free(b->sym_file);
 	free(b->file);
 	memset(b, 0, sizeof(*b));

@@ -49,6 +49,13 @@ struct baseline {
 	size_t ntls_got;
 	uint64_t *bounds; /* symbol values and code section starts and ends, sorted */
 	size_t nbounds;
+	const char **files; /* the STT_FILE names of the symbol table, sorted */
+	size_t nfiles;
+	/*
+	 * Why the binary was linked with link-time optimisation ("its symbols
+	 * are filed under ld-temp.o, ..."), or NULL when nothing says so.
+	 */
+	const char *lto;
 	char **owned_keys; /* slot names made here (IFUNC keys) */
 	size_t nowned;
 	void *sym_elf, *bin_elf; /* libelf descriptors */
@@ -80,6 +87,8 @@ size_t baseline_find(const struct baseline *b, const char *name, const char *fil
  * `stderr@GLIBC_2.2.5`) is found here.
  */
 uint64_t baseline_export(const struct baseline *b, const char *name);
+/* Does the symbol table have an STT_FILE entry `file` (a source file linked in)? */
+bool baseline_has_file(const struct baseline *b, const char *file);
 
 /* vaddr of the PLT entry / GOT slot through which the binary reaches name, or 0. */
 uint64_t baseline_plt(const struct baseline *b, const char *name);

@@ -11,6 +11,65 @@
 #include "hppack/provenance.h"
 #include "common/mem.h"
 
+/*
+ * Link-time optimisation.  A program linked with LTO was compiled at link
+ * time from the objects' intermediate code, across objects: its code is not
+ * any object's, and a function fixed in one object may have been inlined
+ * into the code of others, which no .hpd shows.  Such a baseline cannot be
+ * hotpatched from objects at all.  Fat LTO objects (-ffat-lto-objects, the
+ * .hpd's LTO flag) hold machine code hpdiff can compare, but gcc links them
+ * with LTO unless the link is given -fno-lto: then the baseline lost the
+ * objects' file symbols (baseline.c), and its code differs from theirs.
+ */
+enum outcome pack_refuse_lto_baseline(struct packer *p)
+{
+	return refuse(p,
+		      "%s was linked with link-time optimisation (%s): its code was compiled "
+		      "across objects, so it is not the objects' code, and a function fixed in "
+		      "one object may be inlined into others; hotpatch a baseline linked without "
+		      "-flto (with fat LTO objects: -fno-lto when linking)",
+		      p->b->path, p->b->lto);
+}
+
+/* What a refusal of a fat LTO input adds: LTO is why its code is not found. */
+static const char *lto_hint(const struct input *in)
+{
+	if (!(in->h->flags & HP_HPD_F_LTO))
+		return "";
+	return " (the objects are fat LTO objects, -ffat-lto-objects: if the baseline was "
+	       "linked with LTO, as gcc links them unless given -fno-lto, its code was compiled "
+	       "from their intermediate code, not their machine code)";
+}
+
+/*
+ * A fat LTO input whose source file the baseline does not list: linked with
+ * LTO (whose units replace the objects' file symbols), so nothing in it can
+ * be the objects' code.
+ */
+static bool lto_lost_source(const struct packer *p, const struct input *in)
+{
+	return (in->h->flags & HP_HPD_F_LTO) && in->h->source[0] &&
+	       !baseline_has_file(p->b, in->h->source);
+}
+
+/*
+ * A weak definition loses to a strong one at link time: when the object
+ * defines f weak and the baseline's only definitions of the name are
+ * strong (global), they are another object's, and the object's function
+ * is not in the baseline at all.  Replacing the other object's function,
+ * even one with the same bytes, would not make the process behave as the
+ * fixed build, which links that same strong definition.
+ */
+static bool weak_overridden(const struct hp_func *f, const struct bsym **cand, size_t n)
+{
+	if (f->bind != HP_BIND_WEAK || !n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (cand[i]->bind != STB_GLOBAL)
+			return false;
+	return true;
+}
+
 /* Which of the candidates has f's baseline code?  NULL if none or several do. */
 static const struct bsym *prove(struct packer *p, const struct hp_func *f, const struct bsym **cand,
 				size_t n, uint32_t *bad)
@@ -51,13 +110,13 @@ static enum outcome refuse_unproven(struct packer *p, const struct input *in,
 	if (bad == UINT32_MAX)
 		return refuse(p,
 			      "%s: %s has %u bytes in the object but %llu in %s: the objects "
-			      "were not built into this baseline",
+			      "were not built into this baseline%s",
 			      in->path, f->base_name, f->old_size, (unsigned long long)first->size,
-			      p->b->path);
+			      p->b->path, lto_hint(in));
 	return refuse(p,
 		      "%s: %s differs from %s's at +0x%x: the objects were not built into "
-		      "this baseline",
-		      in->path, f->base_name, p->b->path, bad - 1);
+		      "this baseline%s",
+		      in->path, f->base_name, p->b->path, bad - 1, lto_hint(in));
 }
 
 /* Padding after a function this long at most is looked at (alignment is far less). */
@@ -119,6 +178,15 @@ static enum outcome find_replaced(struct packer *p, struct input *in)
 	in->span = xcalloc(in->h->nfuncs + 1, sizeof(*in->span));
 	if (!in->replaces || !in->span)
 		return OUTCOME_TROUBLE;
+	if (lto_lost_source(p, in))
+		return refuse(
+			p,
+			"%s: %s was built from fat LTO objects (-ffat-lto-objects), and %s "
+			"has no symbols of %s: it was linked with link-time optimisation, as "
+			"gcc links such objects unless given -fno-lto, so its code is not the "
+			"objects' code (or it was not built from them); link the baseline "
+			"with -fno-lto",
+			in->path, in->h->object, p->b->path, in->h->source);
 	for (uint32_t i = 0; i < in->h->nfuncs; i++) {
 		const struct hp_func *f = &in->h->funcs[i];
 		const struct bsym *cand[MAX_CANDIDATES], *s;
@@ -132,9 +200,18 @@ static enum outcome find_replaced(struct packer *p, struct input *in)
 		if (!n) {
 			out = refuse(p,
 				     "%s: %s%s%s is not in %s: the package is for another "
-				     "baseline",
+				     "baseline%s",
 				     in->path, f->base_name, scope ? " of " : "",
-				     scope ? scope : "", p->b->path);
+				     scope ? scope : "", p->b->path, lto_hint(in));
+			continue;
+		}
+		if (weak_overridden(f, cand, n < MAX_CANDIDATES ? n : MAX_CANDIDATES)) {
+			out = refuse(
+				p,
+				"%s: %s is a weak definition in the object, but %s's %s is "
+				"another object's strong definition, which overrode it at link "
+				"time: the fixed function never runs in this baseline",
+				in->path, f->base_name, p->b->path, f->base_name);
 			continue;
 		}
 		s = prove(p, f, cand, n < MAX_CANDIDATES ? n : MAX_CANDIDATES, &bad);

@@ -71,6 +71,9 @@ static enum outcome run(struct packer *p, char **paths, size_t n, const struct p
 	/* per input: alias lists and empty symbol lookups; p->named, the new globals */
 	if (pack_index_names(p) < 0)
 		return OUTCOME_TROUBLE;
+	/* a baseline linked with LTO holds no object's code: nothing below could be proven */
+	if (p->b->lto)
+		return pack_refuse_lto_baseline(p);
 	/*
 	 * From here on a refusal does not stop the stages after it, so that
 	 * every reason is said; trouble does.

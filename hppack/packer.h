@@ -109,6 +109,12 @@ int pack_load_baseline(struct packer *p, const char *path, const char *symbols);
 int pack_index_names(struct packer *p);
 
 /*
+ * Refuse a baseline linked with link-time optimisation (p->b->lto): no
+ * object's code is in it.  Returns OUTCOME_REFUSED.
+ */
+enum outcome pack_refuse_lto_baseline(struct packer *p);
+
+/*
  * in->replaces: the baseline function each changed function replaces,
  * proven to have the OLD object's code.  Refused when one is missing or
  * does not have it.

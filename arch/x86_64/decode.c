@@ -124,6 +124,13 @@ long insn_decode_all(uint16_t machine, const uint8_t *code, size_t size, struct 
 	return (long)n;
 }
 
+/* Multi-byte nops and int3 (0xcc): what gas and clang pad with.  ud2 is a trap put on purpose. */
+bool insn_is_padding(uint16_t machine, const struct insn *in)
+{
+	(void)machine;
+	return in->type == INSN_NOP || (in->type == INSN_TRAP && in->len == 1);
+}
+
 const char *insn_format(uint16_t machine, const uint8_t *code, size_t len, uint64_t addr, char *buf,
 			size_t size)
 {

@@ -26,6 +26,9 @@ fuzz_image)
 fuzz_archive)
 	for v in gcc-O2 clang-O2; do
 		ar rcS "$corpus/$v.a" "$samples/$v"/{body-change,switch-jumptable,tls-errno}/old.o
+		# thin, and with two members of one name
+		ar rcST "$corpus/$v-thin.a" "$samples/$v"/{body-change,switch-jumptable}/old.o
+		ar rcS "$corpus/$v-dup.a" "$samples/$v"/{body-change,switch-jumptable}/old.o
 	done ;;
 fuzz_hpd)
 	for v in gcc-O2 clang-O2-pic; do

@@ -123,7 +123,7 @@ Test(hpd, round_trip_is_exact)
 	cr_assert_arr_eq(back->funcs[0].code, code_new, sizeof(code_new));
 	cr_assert_str_eq(back->syms[0].name, "counter.0");
 	cr_assert_str_eq((char *)back->data[0].init, "bad");
-	cr_assert_eq(back->minor, 1);
+	cr_assert_eq(back->minor, 2);
 	cr_assert_eq(back->naliases, 1);
 	cr_assert_eq(back->aliases[0].kind, HP_TGT_FUNC);
 	cr_assert_eq(back->aliases[0].bind, HP_BIND_WEAK);
@@ -282,8 +282,8 @@ Test(hpd, version_1_0_files_are_read)
 	h->aliases = NULL;
 	h->naliases = 0;
 	buf = encode(h, &len);
-	/* 1.1 with an empty alias table is 1.0 plus a zero count: drop it, re-seal */
-	cr_assert_eq(buf[10], 1);
+	/* 1.2 with an empty alias table is 1.0 plus a zero count: drop it, re-seal */
+	cr_assert_eq(buf[10], 2);
 	buf[10] = 0;
 	memmove(buf + len - 36, buf + len - 32, 32);
 	len -= 4;
@@ -300,6 +300,34 @@ Test(hpd, version_1_0_files_are_read)
 	len += 4;
 	reseal(buf, len);
 	cr_assert_eq(decode_code(buf, len), HP_ETRAILING);
+	free(buf);
+	hp_hpd_free(h);
+}
+
+/*
+ * The LTO flag (1.2) is kept; a 1.1 or 1.0 file has it reserved: a file
+ * claiming 1.1 with it set is refused, so an older reader's refusal and this
+ * one's agree.
+ */
+Test(hpd, the_lto_flag_is_a_1_2_flag)
+{
+	struct hp_hpd *h = sample(), *back;
+	struct hp_error e;
+	size_t len;
+	uint8_t *buf;
+
+	h->flags = HP_HPD_F_LTO;
+	buf = encode(h, &len);
+	cr_assert(hp_hpd_decode(buf, len, &back, &e) == 0, "%d %s", e.code, e.what);
+	cr_assert_eq(back->flags, HP_HPD_F_LTO);
+	hp_hpd_free(back);
+	buf[10] = 1; /* the same file claiming 1.1 */
+	reseal(buf, len);
+	cr_assert_eq(decode_code(buf, len), HP_ERESERVED);
+	buf[12] = 0x4; /* an unknown flag */
+	buf[10] = 2;
+	reseal(buf, len);
+	cr_assert_eq(decode_code(buf, len), HP_ERESERVED);
 	free(buf);
 	hp_hpd_free(h);
 }
@@ -343,4 +371,103 @@ Test(hpd, error_text_names_field_and_offset)
 	hp_fail(&e, HP_ERANGE, HP_NO_OFFSET, "function 2 relocation 0 offset");
 	cr_assert_str_eq(hp_error_text(&e, msg, sizeof(msg)),
 			 "function 2 relocation 0 offset: offset or index out of range");
+}
+
+/* A string of n 'x' bytes. */
+static char *long_str(size_t n)
+{
+	char *s = malloc(n + 1);
+
+	cr_assert(s);
+	memset(s, 'x', n);
+	s[n] = 0;
+	return s;
+}
+
+/* The string field `k` of the sample model (NULL past the last). */
+static char **string_field(struct hp_hpd *h, int k, size_t *max, const char **what)
+{
+	struct {
+		char **p;
+		size_t max;
+		const char *what;
+	} f[] = {
+		{&h->tool, HP_HPD_MAX_TEXT, "header strings"},
+		{&h->object, HP_HPD_MAX_NAME, "header strings"},
+		{&h->source, HP_HPD_MAX_NAME, "header strings"},
+		{&h->syms[1].name, HP_HPD_MAX_NAME, "symbol 1 name"},
+		{&h->funcs[0].name, HP_HPD_MAX_NAME, "function 0 name"},
+		{&h->funcs[0].base_name, HP_HPD_MAX_NAME, "function 0 baseline name"},
+		{&h->funcs[1].section, HP_HPD_MAX_NAME, "function 1 section"},
+		{&h->funcs[0].source, HP_HPD_MAX_TEXT, "function 0 source"},
+		{&h->data[0].name, HP_HPD_MAX_NAME, "data 0 name"},
+		{&h->notes[0].name, HP_HPD_MAX_NAME, "note 0 name"},
+		{&h->notes[0].reason, HP_HPD_MAX_TEXT, "note 0 reason"},
+		{&h->aliases[0].name, HP_HPD_MAX_NAME, "alias 0 name"},
+	};
+
+	if (k >= (int)(sizeof(f) / sizeof(f[0])))
+		return NULL;
+	*max = f[k].max;
+	*what = f[k].what;
+	return f[k].p;
+}
+
+/*
+ * The writer checks every string limit the reader checks: a string at its
+ * limit is written and read back; one byte more and nothing is written
+ * (HP_ELIMIT, naming the field), so hpdiff never writes a file that hppack
+ * would refuse to read.
+ */
+Test(hpd, the_writer_keeps_the_readers_string_limits)
+{
+	size_t max;
+	const char *what;
+	char **p;
+
+	for (int k = 0;; k++) {
+		struct hp_hpd *h = sample(), *back = NULL;
+		struct hp_error e = {0};
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		p = string_field(h, k, &max, &what);
+		if (!p) {
+			hp_hpd_free(h);
+			break;
+		}
+		free(*p);
+		*p = long_str(max);
+		buf = encode(h, &len);
+		cr_assert(hp_hpd_decode(buf, len, &back, &e) == 0, "%s at the limit: %s", what,
+			  e.what);
+		hp_hpd_free(back);
+		free(buf);
+		buf = NULL;
+		free(*p);
+		*p = long_str(max + 1);
+		cr_expect(hp_hpd_encode(h, &buf, &len, &e) < 0, "%s past the limit was written",
+			  what);
+		cr_expect(buf == NULL && len == 0);
+		cr_expect_eq(e.code, HP_ELIMIT, "%s: code %d", what, e.code);
+		cr_expect_str_eq(e.what, what);
+		free(buf);
+		hp_hpd_free(h);
+	}
+}
+
+/* A relocation table longer than a reader takes is not written either. */
+Test(hpd, the_writer_keeps_the_readers_relocation_count)
+{
+	struct hp_hpd *h = sample();
+	struct hp_error e = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	h->funcs[0].nrelocs = HP_HPD_MAX_COUNT + 1; /* checked before the entries are read */
+	cr_assert(hp_hpd_encode(h, &buf, &len, &e) < 0);
+	cr_assert_eq(e.code, HP_ELIMIT);
+	cr_assert_str_eq(e.what, "function 0 relocation count");
+	h->funcs[0].nrelocs = 2;
+	hp_hpd_free(h);
 }

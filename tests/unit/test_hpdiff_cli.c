@@ -719,3 +719,35 @@ Test(cli, source_lines_for_dwarf_4_and_5)
 		free(n);
 	}
 }
+
+/*
+ * A name longer than a .hpd holds (65536 bytes) is what gcc writes for a
+ * 1 MiB identifier: hpdiff refuses to write a .hpd hppack could not read
+ * (exit 2, the field named, nothing written, no report).
+ */
+Test(cli, a_name_longer_than_the_format_holds_writes_nothing)
+{
+	char cmd[8192];
+	char *o = tu_path(tmp, "a/long.o"), *n = tu_path(tmp, "b/long.o");
+	char *out = tu_path(tmp, "long.hpd");
+	char *argv[] = {HPDIFF, "-o", out, o, n, NULL};
+	struct run r;
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -p a b && N=$(head -c 1048576 /dev/zero | tr '\\0' f) && "
+		 "printf 'int %%s(int x) { return x * 2; }\\nint g(int x) { return %%s(x); }\\n' "
+		 "$N $N > long.c && gcc -O2 -c long.c -o a/long.o && "
+		 "sed -i 's/\\* 2/* 3/' long.c && gcc -O2 -c long.c -o b/long.o",
+		 tmp);
+	cr_assert(system(cmd) == 0, "%s", cmd);
+	r = tu_run(argv);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect_str_eq(r.err, "hpdiff: long.o: cannot encode .hpd: function 0 name: count or "
+				"size exceeds the format's limits\n");
+	cr_expect_str_empty(r.out);
+	cr_expect(!tu_exists(out), "a .hpd was written");
+	tu_run_free(&r);
+	free(o);
+	free(n);
+	free(out);
+}

@@ -1,0 +1,10 @@
+#include <stdio.h>
+#include "api.h"
+
+void probe(void)
+{
+	unsigned v;
+
+	for (v = 1; v < 100000; v *= 7)
+		printf("mix(%u) = %#x sum = %#x\n", v, frame_mix(v), frame_sum(v));
+}
