@@ -51,6 +51,28 @@ static bool is_debug(const struct section *s)
 	return false;
 }
 
+/*
+ * Sections libdwarf reads the contents of: the debug sections above, and
+ * every section group.  libdwarf numbers the groups of an object while it
+ * walks the section headers, reading each SHT_GROUP's member list as it
+ * meets it; when it cannot, it stops numbering there.  Once it has put
+ * .debug_info in the base group, a group it cannot read after that leaves
+ * the base group unchosen, and no unit is found: clang++ -O0 -g puts the
+ * first COMDAT group (DW.ref.__gxx_personality_v0) after .debug_info in
+ * any object with a global std::string, which was "malformed DWARF".
+ */
+static bool is_served(const struct section *s)
+{
+	return is_debug(s) || s->type == SHT_GROUP;
+}
+
+/*
+ * Every section as it is (type, size, entry size, link, info), so that
+ * libdwarf's view of the object is complete; the ones it need not read
+ * are renamed out of its way (is_debug()).  Relocation sections keep their
+ * types and links, but libdwarf applies nothing without a relocation
+ * method: load_section() serves sections relocated already.
+ */
 static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *ret, int *err)
 {
 	struct access *a = obj;
@@ -63,7 +85,9 @@ static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *r
 	memset(ret, 0, sizeof(*ret));
 	ret->type = s->type;
 	ret->size = s->size;
-	ret->name = is_debug(s) ? s->name : ".hpdiff.unused";
+	ret->name = is_served(s) ? s->name : ".hpdiff.unused";
+	ret->link = s->link;
+	ret->info = s->info;
 	ret->entrysize = s->entsize;
 	return DW_DLV_OK;
 }
@@ -132,9 +156,9 @@ static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
 	if (i >= a->o->elf.nsecs)
 		return DW_DLV_NO_ENTRY;
 	s = &a->o->elf.secs[i];
-	if (!s->data || !is_debug(s))
+	if (!s->data || !is_served(s))
 		return DW_DLV_NO_ENTRY;
-	if (!s->nrelocs) {
+	if (!s->nrelocs || !is_debug(s)) {
 		*data = (Dwarf_Small *)s->data;
 		return DW_DLV_OK;
 	}
@@ -1110,22 +1134,29 @@ static int walk_units(struct walker *w)
 /*
  * Is there debug info, and is it usable?  Any needed section compressed
  * (gcc -gz) or .debug_abbrev missing means the layout check cannot run.
+ * So do type units (-fdebug-types-section): the types sit in .debug_types
+ * or in further .debug_info sections of COMDAT groups, which libdwarf
+ * shows one group at a time, and the unit's own DIEs name them only by
+ * signature.  Read as usual, a struct that gained a member would simply
+ * not be seen.
  */
-static bool has_debug_info(const struct object *o, bool *compressed, bool *abbrev)
+static bool has_debug_info(const struct object *o, bool *compressed, bool *abbrev, bool *type_units)
 {
-	bool info = false;
+	int info = 0;
 
-	*compressed = *abbrev = false;
+	*compressed = *abbrev = *type_units = false;
 	for (size_t i = 0; i < o->elf.nsecs; i++) {
 		const struct section *s = &o->elf.secs[i];
 
+		*type_units |= !strcmp(s->name, ".debug_types");
 		if (!is_debug(s))
 			continue;
-		info |= !strcmp(s->name, ".debug_info");
+		info += !strcmp(s->name, ".debug_info");
 		*abbrev |= !strcmp(s->name, ".debug_abbrev");
 		*compressed |= (s->flags & SHF_COMPRESSED) != 0;
 	}
-	return info;
+	*type_units |= info > 1;
+	return info > 0;
 }
 
 /*
@@ -1153,11 +1184,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 	Dwarf_Obj_Access_Interface iface = {&a, &methods};
 	struct walker w;
 	Dwarf_Error err = NULL;
-	bool compressed, abbrev;
+	bool compressed, abbrev, type_units;
 	int ret = 0;
 
 	*out = NULL;
-	if (!has_debug_info(o, &compressed, &abbrev))
+	if (!has_debug_info(o, &compressed, &abbrev, &type_units))
 		return 0;
 	/*
 	 * Debug info that is there but cannot be read is an error, not "no
@@ -1169,6 +1200,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 			     o->name);
 	if (!abbrev)
 		return error("%s: malformed DWARF: .debug_info without .debug_abbrev", o->name);
+	if (type_units)
+		return error(
+			"%s: DWARF type units (-fdebug-types-section) are not supported; build "
+			"the objects without -fdebug-types-section",
+			o->name);
 	memset(&w, 0, sizeof(w));
 	for (size_t i = 0; i < o->elf.nsecs; i++)
 		if (!strcmp(o->elf.secs[i].name, ".debug_info"))
