@@ -780,14 +780,55 @@ static int add_sites(struct corr *c, struct dobj *x, size_t member, int side, co
 }
 
 /*
- * Votes: a site found for exactly one old and one new static of the group
+ * The same value: size, kind and initial bytes, pointers by loose target.
+ * Two statics of different values are not one unchanged variable, so a
+ * use site that looks alike cannot say they are.
+ */
+static bool same_value(struct corr *c, const struct dobj *a, const struct dobj *b)
+{
+	if (a->size != b->size || (a->sec == NULL) != (b->sec == NULL) ||
+	    a->sym->type != b->sym->type || a->nrefs != b->nrefs)
+		return false;
+	if (!a->sec)
+		return true;
+	if (is_writable_sec(a->sec) != is_writable_sec(b->sec) ||
+	    (a->sec->data == NULL) != (b->sec->data == NULL))
+		return false;
+	if (!a->sec->data)
+		return true;
+	for (size_t k = 0; k < a->nrefs; k++) {
+		const struct ref *x = &a->refs[k], *y = &b->refs[k];
+
+		if (x->off != y->off || x->size != y->size || x->adj != y->adj ||
+		    target_hash(c, &x->t, 0) != target_hash(c, &y->t, 0))
+			return false;
+	}
+	for (uint64_t k = 0, r = 0; k < a->size; k++) {
+		while (r < a->nrefs && a->refs[r].off + a->refs[r].size <= k)
+			r++;
+		if (r < a->nrefs && a->refs[r].off <= k)
+			continue; /* inside a pointer field: compared by target */
+		if (a->sec->data[a->off + k] != b->sec->data[b->off + k])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Anchors of one group of statics: anchor[i] is the index + 1 of the new
+ * static old static i is, or 0.
+ *
+ * A site found for exactly one old and one new static of the same value
  * is a vote that they are one variable.  Sites can vote wrong (the block
  * before a use may end like the block before another's), so an old static
- * is anchored to the new one most of its votes name, if that one has no
- * other old static voting for it as much: anchor[i] is its index + 1, or 0.
- * Groups too large for a table of votes get no anchors.
+ * is anchored to the new one at least two of its votes and most of them
+ * name, if no other old static votes for that one as much.  Failing votes,
+ * the value decides when it is the only one of its kind on both sides
+ * (GET's counter starting at 1000, PUT's at 2000).  Groups too large for
+ * a table get no anchors.
  */
 #define MAX_VOTE_TABLE (1u << 20)
+#define MIN_VOTES      2
 
 static int vote(struct corr *c, struct dobj **o, size_t no, struct dobj **n, size_t nn,
 		const char *group, size_t *anchor)
@@ -795,14 +836,19 @@ static int vote(struct corr *c, struct dobj **o, size_t no, struct dobj **n, siz
 	struct site *v = NULL;
 	size_t nv = 0, cap = 0;
 	uint32_t *votes = NULL;
+	uint8_t *same = NULL;
 	int ret = -1;
 
 	memset(anchor, 0, no * sizeof(*anchor));
 	if (no * nn > MAX_VOTE_TABLE)
 		return 0;
 	votes = xcalloc(no * nn + 1, sizeof(*votes));
-	if (!votes)
+	same = xcalloc(no * nn + 1, 1);
+	if (!votes || !same)
 		goto out;
+	for (size_t i = 0; i < no; i++)
+		for (size_t j = 0; j < nn; j++)
+			same[i * nn + j] = same_value(c, o[i], n[j]);
 	for (size_t i = 0; i < no; i++)
 		if (add_sites(c, o[i], i, 0, group, &v, &nv, &cap) < 0)
 			goto out;
@@ -820,29 +866,39 @@ static int vote(struct corr *c, struct dobj **o, size_t no, struct dobj **n, siz
 			one &= *m == SIZE_MAX || *m == v[e].member;
 			*m = v[e].member;
 		}
-		if (oi != SIZE_MAX && nj != SIZE_MAX && one)
+		if (oi != SIZE_MAX && nj != SIZE_MAX && one && same[oi * nn + nj])
 			votes[oi * nn + nj]++;
 	}
-	for (size_t i = 0; i < no; i++) {
-		size_t best = 0;
+	for (size_t i = 0; i < no && nn; i++) {
+		size_t best = 0, nsame = 0, last = 0, back = 0;
 		bool clear = true;
 
 		for (size_t j = 1; j < nn; j++)
 			if (votes[i * nn + j] > votes[i * nn + best])
 				best = j;
-		if (!nn || !votes[i * nn + best])
-			continue;
 		for (size_t j = 0; j < nn; j++)
 			clear &= j == best || votes[i * nn + j] < votes[i * nn + best];
 		for (size_t k = 0; k < no; k++)
 			clear &= k == i || votes[k * nn + best] < votes[i * nn + best];
-		if (clear)
+		if (clear && votes[i * nn + best] >= MIN_VOTES) {
 			anchor[i] = best + 1;
+			continue;
+		}
+		for (size_t j = 0; j < nn; j++)
+			if (same[i * nn + j]) {
+				nsame++;
+				last = j;
+			}
+		for (size_t k = 0; nsame == 1 && k < no; k++)
+			back += same[k * nn + last];
+		if (nsame == 1 && back == 1)
+			anchor[i] = last + 1;
 	}
 	ret = 0;
 out:
 	free(v);
 	free(votes);
+	free(same);
 	return ret;
 }
 
