@@ -454,6 +454,31 @@ static enum cmp insn_cmp(const struct func *a, const struct func *b, long i, lon
 		       : CMP_DIFFERENT;
 }
 
+/* The first reference of f at or after offset off (refs are sorted). */
+static size_t first_ref_at(const struct func *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->nrefs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->refs[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int insn_equal(const struct func *a, long i, const struct func *b, long j)
+{
+	size_t ca = first_ref_at(a, a->insns[i].off), cb = first_ref_at(b, b->insns[j].off);
+	struct mismatch m = {-1, -1, NULL, NULL, false};
+	enum cmp c = insn_cmp(a, b, i, j, &ca, &cb, &m);
+
+	return c == CMP_TROUBLE ? -1 : c == CMP_EQUAL;
+}
+
 /* Functions that did not decode: bytes with relocated fields masked. */
 static enum cmp raw_cmp(const struct func *a, const struct func *b)
 {

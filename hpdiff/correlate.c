@@ -458,19 +458,6 @@ static void pair_closures(void *ctx, size_t i, size_t j)
 	g->n[j]->twin = g->o[i];
 }
 
-/* "_Z5setupi" for the closures of setup(int): the scope "Z5setupiE" as a symbol. */
-static char *scope_name(const struct cxx_closure *cx)
-{
-	const char *s = cx->cls;
-	const char *u = strstr(s, "EUl");
-
-	if (s[0] != 'Z')
-		return xstrdup(s);
-	if (!u)
-		u = strrchr(s, 'E');
-	return u ? xasprintf("_Z%.*s", (int)(u - s - 1), s + 1) : xstrdup(s);
-}
-
 /*
  * The closures of one scope and kind, o[0, no) and n[0, nn) in order:
  * anchors where the content is the same (a longest common subsequence,
@@ -514,7 +501,7 @@ static int match_closure_group(struct corr *c, struct closure **o, size_t no, st
 	ambiguous = align_gaps(&(struct alignment){no, nn, ai, aj, na, pair_closures, &g});
 refuse:
 	if (ambiguous) {
-		char *scope = scope_name(o[0]->cx);
+		char *scope = cxx_closure_scope(o[0]->cx);
 		char *why = xasprintf(
 			"lambdas renumbered: %zu in the baseline, %zu in the fix, and which is "
 			"which cannot be told from their code (lambdas were added or removed "
@@ -1013,32 +1000,37 @@ out:
  * A guard variable (_ZGVZ...) belongs to the static it guards (_ZZ...):
  * it pairs as that static does.
  */
-static void pair_guards(struct corr *c)
+static bool is_guard(const struct dobj *x)
+{
+	return !strncmp(x->sym->name, "_ZGV", 4);
+}
+
+static int pair_guards(struct corr *c)
 {
 	for_each_data(&c->d->old, g)
 	{
-		struct symbol *v, *t;
+		struct symbol *v = NULL, *t = NULL;
 		struct dobj *var, *ng;
-		char name[4096];
+		char *name;
 
-		if (g->twin || strncmp(g->sym->name, "_ZGV", 4))
+		if (g->twin || !is_guard(g))
 			continue;
-		snprintf(name, sizeof(name), "_Z%s", g->sym->name + 4);
+		if (!(name = cxx_guarded_by(g->sym->name)))
+			return -1;
 		v = find_symbol_by_name(&c->d->old.elf, name);
+		free(name);
 		var = v ? dobj_of(v) : NULL;
-		if (!var || !var->twin || strncmp(var->twin->sym->name, "_Z", 2))
+		if (!var || !var->twin)
 			continue;
-		snprintf(name, sizeof(name), "_ZGV%s", var->twin->sym->name + 2);
-		t = find_symbol_by_name(&c->d->new.elf, name);
+		name = cxx_guard_of(var->twin->sym->name);
+		if (name)
+			t = find_symbol_by_name(&c->d->new.elf, name);
+		free(name);
 		ng = t ? dobj_of(t) : NULL;
 		if (ng && !ng->twin)
 			twin_data(g, ng);
 	}
-}
-
-static bool is_guard(const struct dobj *x)
-{
-	return !strncmp(x->sym->name, "_ZGV", 4);
+	return 0;
 }
 
 /* An unpaired numbered static, with what sorts it: its key, then its place. */
@@ -1123,9 +1115,8 @@ out:
 
 static int match_statics(struct corr *c)
 {
-	if (match_statics_pass(c, false) < 0)
+	if (match_statics_pass(c, false) < 0 || pair_guards(c) < 0)
 		return -1;
-	pair_guards(c);
 	return match_statics_pass(c, true);
 }
 

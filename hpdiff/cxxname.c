@@ -476,6 +476,27 @@ void cxx_name_free(struct cxx_name *n)
 	memset(n, 0, sizeof(*n));
 }
 
+char *cxx_guard_of(const char *var)
+{
+	return strncmp(var, "_Z", 2) ? NULL : xasprintf("_ZGV%s", var + 2);
+}
+
+char *cxx_guarded_by(const char *guard)
+{
+	return strncmp(guard, "_ZGV", 4) ? NULL : xasprintf("_Z%s", guard + 4);
+}
+
+char *cxx_closure_scope(const struct cxx_closure *c)
+{
+	const char *s = c->cls, *u = strstr(s, "EUl");
+
+	if (s[0] != 'Z')
+		return xstrdup(s);
+	if (!u)
+		u = strrchr(s, 'E');
+	return u ? xasprintf("_Z%.*s", (int)(u - s - 1), s + 1) : xstrdup(s);
+}
+
 int cxx_closure_order(const struct cxx_closure *a, const struct cxx_closure *b)
 {
 	for (uint8_t i = 0; i < a->nnum && i < b->nnum; i++)

@@ -52,6 +52,15 @@ struct cxx_name {
  */
 int cxx_scan(const char *name, struct cxx_name *out);
 void cxx_name_free(struct cxx_name *n);
+/*
+ * Guard variables: the guard of a block-scope static "_ZZ5limitiE6cached"
+ * is "_ZGVZ5limitiE6cached".  Each returns a new string, or NULL when the
+ * name is not of that kind (or out of memory, message said).
+ */
+char *cxx_guard_of(const char *var);
+char *cxx_guarded_by(const char *guard);
+/* The function a closure is local to, as a symbol ("_Z5setupi"), or its class if none. */
+char *cxx_closure_scope(const struct cxx_closure *c);
 /* Compare two closures' places: numbers outermost first (for sorting). */
 int cxx_closure_order(const struct cxx_closure *a, const struct cxx_closure *b);
 

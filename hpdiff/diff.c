@@ -6,6 +6,7 @@
  *   analyse    every function decoded, every reference resolved to an identity
  *   correlate  functions, data and sections of both sides twinned where they match
  *   compare    every function and data object has a status and a reason
+ *   startup    what changed in code that already ran once is not hotpatchable
  *   layouts    type layout changes (from DWARF) recorded as findings
  */
 #include <stdlib.h>
@@ -115,7 +116,7 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 		return -1;
 	if ((old && object_analyse(&d->old) < 0) || (new &&object_analyse(&d->new) < 0))
 		return -1;
-	if (correlate(d) < 0 || compare(d) < 0 || check_layouts(d) < 0)
+	if (correlate(d) < 0 || compare(d) < 0 || check_startup(d) < 0 || check_layouts(d) < 0)
 		return -1;
 	d->analysed = true;
 	d->differs |= d->nfindings > 0; /* so callers test differs alone */
