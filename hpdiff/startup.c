@@ -570,8 +570,10 @@ static uint8_t *branch_targets(const struct func *f)
  * before the call) to the call of __cxa_guard_release.  Without
  * thread-safe statics (-fno-threadsafe-statics) there are no such calls:
  * from the block after the guard's test to the instruction that sets it.
- * Returns 1 with [*from, *to], 0 if the code has neither shape, -1 when
- * out of memory.
+ * Returns 1 with [*from, *to], 2 for the second shape, whose region is
+ * wider than the initialisation (the test does not say which way is the
+ * initialised path, which may sit in between), 0 if the code has neither
+ * shape, -1 when out of memory.
  */
 static int guard_region(const struct func *f, const struct dobj *g, long *from, long *to)
 {
@@ -606,7 +608,7 @@ static int guard_region(const struct func *f, const struct dobj *g, long *from, 
 		return 0;
 	*from = a + 1;
 	*to = r;
-	return 1;
+	return 2;
 }
 
 /*
@@ -673,6 +675,8 @@ static int check_guard(struct diff *d, struct func *b, struct dobj *g)
 			return -1;
 		if (same)
 			return 0;
+	}
+	if (rb == 1 && ra == 1) {
 		why = xasprintf("initial value changed: its guarded initialisation in %s changed; "
 				"it ran on the first call, and the running process keeps the value "
 				"it made, which a hotpatch cannot re-initialise",

@@ -1,8 +1,9 @@
 /*
  * Type layout changes, found through DWARF.
  *
- * Adding a field to "struct conn" changes the offsets every user of the
- * struct computes with.  Objects already in the running process keep the
+ * Adding a field to "struct conn" (or to "class net::peer", or to a base
+ * class of another) changes the offsets every user of the type computes
+ * with.  Objects already in the running process keep the
  * old layout, so such a change can be hotpatched only if nothing but
  * replaced code can ever touch an instance: no variable holds one, no
  * unchanged function uses it, and no exported function passes it across
@@ -52,10 +53,17 @@ static const char *position(const struct dmember *m, char *buf, size_t size)
 	return buf;
 }
 
+/* "member 'fd'" or, for a base class, "base struct base". */
+static const char *what(const struct dmember *m, char *buf, size_t size)
+{
+	snprintf(buf, size, m->base ? "base %s" : "member '%s'", m->name);
+	return buf;
+}
+
 /* NULL if the layouts match, else what changed. */
 static char *layout_difference(const struct dtype *a, const struct dtype *b)
 {
-	char *s = NULL, pa[48], pb[48];
+	char *s = NULL, pa[48], pb[48], w[300];
 
 	if (a->size != b->size)
 		append(&s, "size %llu -> %llu bytes", (unsigned long long)a->size,
@@ -66,22 +74,30 @@ static char *layout_difference(const struct dtype *a, const struct dtype *b)
 
 		if (!nb->name[0])
 			continue;
-		if (!na)
-			append(&s, "member '%s' (%s) added at offset %llu", nb->name, nb->type,
+		what(nb, w, sizeof(w));
+		if (!na && nb->base)
+			append(&s, "%s added at offset %llu", w, (unsigned long long)nb->offset);
+		else if (!na)
+			append(&s, "%s (%s) added at offset %llu", w, nb->type,
 			       (unsigned long long)nb->offset);
 		else if (na->offset != nb->offset || na->bit_offset != nb->bit_offset)
-			append(&s, "member '%s' moved from %s to %s", nb->name,
-			       position(na, pa, sizeof(pa)), position(nb, pb, sizeof(pb)));
+			append(&s, "%s moved from %s to %s", w, position(na, pa, sizeof(pa)),
+			       position(nb, pb, sizeof(pb)));
 		else if (na->bit_size != nb->bit_size)
 			append(&s, "bit-field '%s' changed from %u to %u bits", nb->name,
 			       na->bit_size, nb->bit_size);
-		else if (strcmp(na->type, nb->type) || na->size != nb->size)
-			append(&s, "member '%s' changed type from %s to %s", nb->name, na->type,
-			       nb->type);
+		else if (strcmp(na->type, nb->type))
+			append(&s, "%s changed type from %s to %s", w, na->type, nb->type);
+		else if (na->size != nb->size && nb->base)
+			append(&s, "%s changed size from %llu to %llu bytes", w,
+			       (unsigned long long)na->size, (unsigned long long)nb->size);
+		else if (na->size != nb->size)
+			append(&s, "%s (%s) changed size from %llu to %llu bytes", w, nb->type,
+			       (unsigned long long)na->size, (unsigned long long)nb->size);
 	}
 	for (size_t i = 0; i < a->nmembers; i++)
 		if (a->members[i].name[0] && !find_member(b, a->members[i].name))
-			append(&s, "member '%s' removed", a->members[i].name);
+			append(&s, "%s removed", what(&a->members[i], w, sizeof(w)));
 	if (!s && a->nmembers != b->nmembers)
 		append(&s, "unnamed members changed");
 	return s;
