@@ -698,6 +698,62 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 	return 0;
 }
 
+/* ---- closures --------------------------------------------------------------------------- */
+
+/* A lambda's closure type: an unnamed class with an operator(). */
+static bool is_closure(struct walker *w, Dwarf_Die die)
+{
+	Dwarf_Die child = NULL;
+	Dwarf_Error err = NULL;
+	bool found = false;
+	int rc = dwarf_child(die, &child, &err);
+
+	drop_err(w, &err);
+	while (rc == DW_DLV_OK && !found) {
+		Dwarf_Die next = NULL;
+		const char *n = die_tag(w, child) == DW_TAG_subprogram ? die_name(w, child) : NULL;
+
+		found = n && !strcmp(n, "operator()");
+		rc = dwarf_siblingof_b(w->dbg, child, 1, &next, &err);
+		drop_err(w, &err);
+		dwarf_dealloc_die(child);
+		child = next;
+	}
+	if (child)
+		dwarf_dealloc_die(child);
+	return found;
+}
+
+/* Record closure type t (just added) of function `scope`: its size and captures. */
+static int add_closure(struct walker *w, const struct dtype *t, const char *scope)
+{
+	struct dwarf_info *di = w->di;
+	struct dclosure *v = xrealloc(di->closures, (di->nclosures + 1) * sizeof(*v));
+	char *layout;
+
+	if (!v)
+		return -1;
+	di->closures = v;
+	layout = xasprintf("%llu:", (unsigned long long)t->size);
+	for (size_t i = 0; layout && i < t->nmembers; i++) {
+		const struct dmember *m = &t->members[i];
+		char *n = xasprintf("%s %s %s @%llu/%u", layout, m->name, m->type,
+				    (unsigned long long)m->offset, m->bit_offset);
+
+		free(layout);
+		layout = n;
+	}
+	v[di->nclosures].scope = xstrdup(scope);
+	v[di->nclosures].layout = layout;
+	if (!v[di->nclosures].scope || !layout) {
+		free(v[di->nclosures].scope);
+		free(layout);
+		return -1;
+	}
+	di->nclosures++;
+	return 0;
+}
+
 /* ---- uses ---------------------------------------------------------------------------- */
 
 static int add_use(struct walker *w, Dwarf_Off type, const char *user, uint8_t kind, bool external)
@@ -828,9 +884,15 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 	switch (tag) {
 	case DW_TAG_structure_type:
 	case DW_TAG_class_type:
-	case DW_TAG_union_type:
+	case DW_TAG_union_type: {
+		size_t before = w->di->ntypes;
+
 		if (add_type(w, die, off, tag, scope) < 0)
 			return -1;
+		if (func && !die_name(w, die) && w->di->ntypes > before && is_closure(w, die) &&
+		    add_closure(w, &w->di->types[w->di->ntypes - 1], func) < 0)
+			return -1;
+	}
 		/* its nested types: struct outer { struct inner { ... } in; } */
 		if (die_name(w, die))
 			return walk_scope(w, die, func, ext, depth, scope);
@@ -1377,6 +1439,11 @@ void dwarf_free(struct dwarf_info *di)
 	for (size_t i = 0; i < di->nnames; i++)
 		free(di->names[i]);
 	free(di->names);
+	for (size_t i = 0; i < di->nclosures; i++) {
+		free(di->closures[i].scope);
+		free(di->closures[i].layout);
+	}
+	free(di->closures);
 	free(di);
 }
 

@@ -47,9 +47,20 @@ struct dtype {
 	size_t nusers;
 };
 
+/*
+ * A C++ closure type (a lambda's), defined in a function: unnamed, so not
+ * among the types; its captures are its members.
+ */
+struct dclosure {
+	char *scope;  /* the function it is defined in, by symbol: "_Z5setupi" */
+	char *layout; /* size and members: "4: __k int @0" */
+};
+
 struct dwarf_info {
 	struct dtype *types; /* one per distinct name, sorted by name */
 	size_t ntypes;
+	struct dclosure *closures; /* in the order of the DWARF */
+	size_t nclosures;
 	struct dloc *locs; /* function locations, sorted by name */
 	size_t nlocs;
 	char **names; /* the users' names, each once: dtype.users point here */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpdiff/cxxname.h"
 #include "hpdiff/diff.h"
 #include "hpdiff/dwarf.h"
 #include "common/cli.h"
@@ -149,12 +150,149 @@ static char *blockers(const struct diff *d, const struct dtype *t)
 	return s;
 }
 
+/* ---- lambdas' captures ----------------------------------------------------------------- */
+
+/*
+ * The closures of lambdas of function `scope` that have functions of their
+ * own in o (an invoker, a manager, an operator()): *escaping counts them,
+ * *removed those of them with no function paired.  A closure whose code
+ * was all inlined lives only in its function's frames.  -1 out of memory.
+ */
+static int closures_of(const struct object *o, const char *scope, size_t *escaping, size_t *removed)
+{
+	char **ids = NULL;
+	bool *paired = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -1;
+
+	for_each_func(o, f)
+	{
+		struct cxx_name cx;
+
+		if (strncmp(f->sym->name, "_Z", 2) || cxx_scan(f->sym->name, &cx) < 0)
+			continue;
+		for (size_t k = 0; k < cx.nclosures; k++) {
+			char *sc = cxx_closure_scope(&cx.closures[k]);
+			size_t i;
+
+			if (!sc || strcmp(sc, scope)) {
+				free(sc);
+				continue;
+			}
+			free(sc);
+			for (i = 0; i < n && strcmp(ids[i], cx.closures[k].id); i++)
+				;
+			if (i == n) {
+				bool *p;
+
+				if (grow_array(&ids, &cap, n, sizeof(*ids), 8) < 0 ||
+				    !(p = xrealloc(paired, cap * sizeof(*paired))) ||
+				    !(ids[n] = xstrdup(cx.closures[k].id))) {
+					cxx_name_free(&cx);
+					goto out;
+				}
+				paired = p;
+				paired[n++] = false;
+			}
+			paired[i] |= f->twin != NULL;
+		}
+		cxx_name_free(&cx);
+	}
+	*escaping = n;
+	*removed = 0;
+	for (size_t i = 0; i < n; i++)
+		*removed += !paired[i];
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(paired);
+	return ret;
+}
+
+/* Closures of function `scope` in di whose layout has no equal in `other`'s (a multiset). */
+static size_t layouts_gone(const struct dwarf_info *di, const char *scope,
+			   const struct dwarf_info *other, const char *other_scope, bool *used)
+{
+	size_t gone = 0;
+
+	memset(used, 0, other->nclosures * sizeof(*used));
+	for (size_t i = 0; i < di->nclosures; i++) {
+		size_t j;
+
+		if (strcmp(di->closures[i].scope, scope))
+			continue;
+		for (j = 0; j < other->nclosures; j++)
+			if (!used[j] && !strcmp(other->closures[j].scope, other_scope) &&
+			    !strcmp(other->closures[j].layout, di->closures[i].layout))
+				break;
+		if (j < other->nclosures)
+			used[j] = true;
+		else
+			gone++;
+	}
+	return gone;
+}
+
+/*
+ * A lambda that captures differently: a closure object made before the
+ * patch (held by a std::function, a container, a thread) has the old
+ * captures, which new code would read with the new layout.  Closure types
+ * have no names, and their numbers are places, so they are compared as a
+ * function's set of layouts: when more of them disappear than lambdas of
+ * the function were removed, some lambda that stayed changed its captures.
+ */
+static int check_closures(struct diff *d)
+{
+	const struct dwarf_info *a = d->old.dwarf, *b = d->new.dwarf;
+	bool *used = xcalloc(b->nclosures + 1, sizeof(*used));
+	int ret = -1;
+
+	if (!used)
+		return -1;
+	for (size_t i = 0; i < a->nclosures; i++) {
+		const char *scope = a->closures[i].scope;
+		const struct symbol *s = find_symbol_by_name(&d->old.elf, scope);
+		const struct func *f = s ? func_of(s) : NULL;
+		size_t gone, escaping, removed;
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++)
+			seen |= !strcmp(a->closures[k].scope, scope);
+		if (seen || !f || !f->twin)
+			continue;
+		gone = layouts_gone(a, scope, b, f->twin->sym->name, used);
+		if (!gone)
+			continue;
+		if (closures_of(&d->old, scope, &escaping, &removed) < 0)
+			goto out;
+		if (!escaping || gone <= removed)
+			continue;
+		if (diff_add_finding(
+			    d, scope, true,
+			    xasprintf("the captures of a lambda of this function changed "
+				      "(%zu closure layouts of the baseline are gone); a "
+				      "closure the running process holds (a std::function) "
+				      "keeps the old captures, which the new code would "
+				      "read with the new layout",
+				      gone)) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(used);
+	return ret;
+}
+
 int check_layouts(struct diff *d)
 {
 	const struct dwarf_info *a = d->old.dwarf, *b = d->new.dwarf;
 
 	if (!a || !b)
 		return 0;
+	if (check_closures(d) < 0)
+		return -1;
 	for (size_t i = 0; i < a->ntypes; i++) {
 		const struct dtype *ta = &a->types[i];
 		const struct dtype *tb = dwarf_find_type(b, ta->name);

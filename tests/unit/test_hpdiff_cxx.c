@@ -508,3 +508,37 @@ Test(cxx, destructors_added_are_refused_changed_ones_are_not)
 		  "%s", field(f, "reason"));
 	json_object_put(root);
 }
+
+/*
+ * A lambda stored in a std::function captures one more variable: a
+ * closure made before the patch has the old captures.  Its code alone
+ * changing (same captures) is fine: cxx-lambda-body.
+ */
+Test(cxx, a_lambda_whose_captures_changed_is_refused)
+{
+	static const char old[] =
+		"#include <functional>\n"
+		"std::function<int(int)> kept;\n"
+		"void setup(int k, int v) { kept = [k](int x) { return x * k; }; (void)v; "
+		"}\n";
+	static const char new[] =
+		"#include <functional>\n"
+		"std::function<int(int)> kept;\n"
+		"void setup(int k, int v) { kept = [k, v](int x) { return x * k + v; }; "
+		"}\n";
+
+	for (size_t c = 0; c < ARRAY_SIZE(compilers); c++) {
+		int status;
+		struct json_object *root, *f;
+
+		build_pair(compilers[c], "-O2 -g", old, new);
+		root = diff_json(&status);
+		f = item(root, "findings", "_Z5setupii");
+		cr_expect_eq(status, 3, "%s", compilers[c]);
+		cr_expect(f && strstr(field(f, "reason"),
+				      "the captures of a lambda of this function "
+				      "changed"),
+			  "%s: %s", compilers[c], field(f, "reason"));
+		json_object_put(root);
+	}
+}
