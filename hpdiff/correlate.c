@@ -266,6 +266,19 @@ static uint64_t insn_hash(struct corr *c, const struct func *f, long i, const st
 	return fnv(h, bytes, in->len < sizeof(bytes) ? in->len : sizeof(bytes));
 }
 
+/* A hash of f's key and of what same_content() compares. */
+static uint64_t content_hash(struct corr *c, const struct func *f)
+{
+	uint64_t h = fnv_str(0xcbf29ce484222325ull, finfo(c, f)->key);
+
+	h = fnv(h, &f->size, sizeof(f->size));
+	if (f->ninsns < 0)
+		return fnv(h, f->code, f->size);
+	for (long i = 0; i < f->ninsns; i++)
+		h = insn_hash(c, f, i, NULL, NULL, h);
+	return h;
+}
+
 /* Same code up to the numbering of what it refers to (no twins needed). */
 static bool same_content(struct corr *c, const struct func *a, const struct func *b)
 {
@@ -333,6 +346,7 @@ struct closure {
 	const struct cxx_closure *cx; /* of its first item */
 	struct func **funcs;
 	size_t nfuncs;
+	uint64_t sig; /* its functions' keys and contents, in any order: equal if same_closure() */
 	bool has_data;
 	struct closure *twin;
 	bool done; /* paired or decided */
@@ -398,6 +412,8 @@ static int collect_closures(struct corr *c, int side, struct closure_set *cs)
 				cl->funcs[cl->nfuncs++] = m[k].f;
 			cl->has_data |= !m[k].f;
 		}
+		for (size_t k = 0; k < cl->nfuncs; k++)
+			cl->sig += content_hash(c, cl->funcs[k]);
 	}
 	ret = 0;
 out:
@@ -421,7 +437,7 @@ static bool same_closure(struct corr *c, const struct closure *a, const struct c
 {
 	bool used[64] = {false};
 
-	if (a->nfuncs != b->nfuncs || a->nfuncs > 64 || !a->nfuncs)
+	if (a->nfuncs != b->nfuncs || a->nfuncs > 64 || !a->nfuncs || a->sig != b->sig)
 		return false;
 	for (size_t i = 0; i < a->nfuncs; i++) {
 		size_t j;

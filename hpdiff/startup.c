@@ -174,6 +174,7 @@ struct reach {
 
 #define FROM_INIT  1
 #define FROM_OTHER 2
+#define INIT_ENTRY 4 /* the function is a constructor table's entry */
 
 static void visit(struct reach *r, const struct func *f, uint8_t bit)
 {
@@ -221,19 +222,18 @@ static int follow(struct reach *r, uint8_t bit)
 static int reach_all(struct reach *r, const struct entry *e, size_t ne)
 {
 	/* from constructors */
-	for (size_t k = 0; k < ne; k++)
-		if (e[k].func && table_kind(e[k].table) == TABLE_INIT)
-			visit(r, e[k].func, FROM_INIT);
+	for (size_t k = 0; k < ne; k++) {
+		if (!e[k].func || table_kind(e[k].table) != TABLE_INIT)
+			continue;
+		r->mark[e[k].func - r->o->funcs] |= INIT_ENTRY;
+		visit(r, e[k].func, FROM_INIT);
+	}
 	if (follow(r, FROM_INIT) < 0)
 		return -1;
 	/* from everywhere else: exported functions, destructors, escaped pointers, data */
 	for_each_func(r->o, f)
 	{
-		bool init_entry = false;
-
-		for (size_t k = 0; k < ne; k++)
-			init_entry |= e[k].func == f && table_kind(e[k].table) == TABLE_INIT;
-		if (!is_local_sym(f->sym) && !init_entry)
+		if (!is_local_sym(f->sym) && !(r->mark[f - r->o->funcs] & INIT_ENTRY))
 			visit(r, f, FROM_OTHER);
 		for_each_ref(f, ref) if (ref->t.kind == T_FUNC && !ref->branch)
 			visit(r, ref->t.func, FROM_OTHER);
@@ -461,10 +461,8 @@ static int check_constructors(struct diff *d)
 	for_each_func(&d->new, f)
 	{
 		uint8_t m = r.mark[f - d->new.funcs];
-		bool entry = false;
+		bool entry = m & INIT_ENTRY;
 
-		for (size_t k = 0; k < nn; k++)
-			entry |= en[k].func == f && table_kind(en[k].table) == TABLE_INIT;
 		if (!is_replaced_or_new(f) || !(m & FROM_INIT) || ((m & FROM_OTHER) && !entry))
 			continue;
 		if (refuse_initialiser(d, f, entry) < 0)
