@@ -7,6 +7,7 @@
  *   correlate  functions, data and sections of both sides twinned where they match
  *   compare    every function and data object has a status and a reason; changed
  *              code that no sized function symbol covers is not hotpatchable
+ *   startup    what changed in code that already ran once is not hotpatchable
  *   layouts    type layout changes (from DWARF) recorded as findings
  *   unwind     emitted code that exceptions need unwind information for is refused
  */
@@ -118,7 +119,7 @@ int diff_objects(struct diff *d, const char *name, const char *old_name, const u
 	if ((old && object_analyse(&d->old) < 0) || (new &&object_analyse(&d->new) < 0))
 		return -1;
 	if (correlate(d) < 0 || compare(d) < 0 || refuse_unsized_code(d) < 0 ||
-	    check_layouts(d) < 0 || check_unwind(d) < 0)
+	    check_startup(d) < 0 || check_layouts(d) < 0 || check_unwind(d) < 0)
 		return -1;
 	d->analysed = true;
 	d->differs |= d->nfindings > 0; /* so callers test differs alone */

@@ -276,6 +276,20 @@ int correlate(struct diff *d);
 
 /* compare.c: statuses and reasons */
 int compare(struct diff *d);
+/*
+ * Instruction i of a and j of b are the same: bytes outside reference
+ * fields, references by target identity (twins).  Returns 1 or 0, -1 on
+ * trouble (message said).  Branches inside a function compare as bytes.
+ */
+int insn_equal(const struct func *a, long i, const struct func *b, long j);
+
+/*
+ * startup.c: code that ran once, before the fix could be applied --
+ * constructors (.init_array, .ctors), what only they reach, C++ dynamic
+ * initialisers and guarded initialisation of function-scope statics.
+ * Marks what changed there not hotpatchable.  Returns 0, -1 on trouble.
+ */
+int check_startup(struct diff *d);
 
 /*
  * widen.c: rewrite f's code so that short (rel8) branches leaving it become

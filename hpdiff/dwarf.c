@@ -51,6 +51,28 @@ static bool is_debug(const struct section *s)
 	return false;
 }
 
+/*
+ * Sections libdwarf reads the contents of: the debug sections above, and
+ * every section group.  libdwarf numbers the groups of an object while it
+ * walks the section headers, reading each SHT_GROUP's member list as it
+ * meets it; when it cannot, it stops numbering there.  Once it has put
+ * .debug_info in the base group, a group it cannot read after that leaves
+ * the base group unchosen, and no unit is found: clang++ -O0 -g puts the
+ * first COMDAT group (DW.ref.__gxx_personality_v0) after .debug_info in
+ * any object with a global std::string, which was "malformed DWARF".
+ */
+static bool is_served(const struct section *s)
+{
+	return is_debug(s) || s->type == SHT_GROUP;
+}
+
+/*
+ * Every section as it is (type, size, entry size, link, info), so that
+ * libdwarf's view of the object is complete; the ones it need not read
+ * are renamed out of its way (is_debug()).  Relocation sections keep their
+ * types and links, but libdwarf applies nothing without a relocation
+ * method: load_section() serves sections relocated already.
+ */
 static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *ret, int *err)
 {
 	struct access *a = obj;
@@ -63,7 +85,9 @@ static int get_section_info(void *obj, Dwarf_Half i, Dwarf_Obj_Access_Section *r
 	memset(ret, 0, sizeof(*ret));
 	ret->type = s->type;
 	ret->size = s->size;
-	ret->name = is_debug(s) ? s->name : ".hpdiff.unused";
+	ret->name = is_served(s) ? s->name : ".hpdiff.unused";
+	ret->link = s->link;
+	ret->info = s->info;
 	ret->entrysize = s->entsize;
 	return DW_DLV_OK;
 }
@@ -132,9 +156,9 @@ static int load_section(void *obj, Dwarf_Half i, Dwarf_Small **data, int *err)
 	if (i >= a->o->elf.nsecs)
 		return DW_DLV_NO_ENTRY;
 	s = &a->o->elf.secs[i];
-	if (!s->data || !is_debug(s))
+	if (!s->data || !is_served(s))
 		return DW_DLV_NO_ENTRY;
-	if (!s->nrelocs) {
+	if (!s->nrelocs || !is_debug(s)) {
 		*data = (Dwarf_Small *)s->data;
 		return DW_DLV_OK;
 	}
@@ -326,24 +350,72 @@ static Dwarf_Half die_tag(struct walker *w, Dwarf_Die die)
 	return tag;
 }
 
-/* Name of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
-static char *origin_name(struct walker *w, Dwarf_Die die, int depth)
+/*
+ * The DIE a definition completes: its declaration (DW_AT_specification,
+ * C++ members and namespace functions) or, for an inlined or out-of-line
+ * instance, its abstract origin.  NULL if none.
+ */
+static Dwarf_Die origin_of(struct walker *w, Dwarf_Die die)
 {
-	char *n = die_name(w, die);
 	Dwarf_Off off;
-	Dwarf_Die o;
 
-	if (n || depth > 4)
-		return n;
-	if (!get_ref(w, die, DW_AT_abstract_origin, &off) &&
-	    !get_ref(w, die, DW_AT_specification, &off))
+	if (!get_ref(w, die, DW_AT_specification, &off) &&
+	    !get_ref(w, die, DW_AT_abstract_origin, &off))
 		return NULL;
-	o = die_at(w, off);
-	if (!o)
-		return NULL;
-	n = origin_name(w, o, depth + 1);
+	return die_at(w, off);
+}
+
+/*
+ * The symbol name of a function or variable: its DW_AT_linkage_name (C++:
+ * "_ZNK7session4leftEv"), else its name, wherever along its declarations
+ * either is.  Points into the string section, or NULL.
+ */
+static const char *symbol_name(struct walker *w, Dwarf_Die die, int depth)
+{
+	Dwarf_Attribute at;
+	Dwarf_Error err = NULL;
+	char *s = NULL;
+	Dwarf_Die o;
+	const char *n;
+
+	for (Dwarf_Half an = DW_AT_linkage_name; an;
+	     an = an == DW_AT_linkage_name ? DW_AT_MIPS_linkage_name : 0) {
+		if (dwarf_attr(die, an, &at, &err) != DW_DLV_OK) {
+			drop_err(w, &err);
+			continue;
+		}
+		if (dwarf_formstring(at, &s, &err) != DW_DLV_OK) {
+			drop_err(w, &err);
+			s = NULL;
+		}
+		dwarf_dealloc_attribute(at);
+		if (s)
+			return s;
+	}
+	if (depth > 4 || !(o = origin_of(w, die)))
+		return die_name(w, die);
+	n = symbol_name(w, o, depth + 1);
 	dwarf_dealloc_die(o);
-	return n;
+	return n ? n : die_name(w, die);
+}
+
+/*
+ * Does the DIE or a declaration it completes carry the flag?  The
+ * definition of a C++ member or namespace function is a DIE of its own
+ * whose DW_AT_external sits on the declaration inside the class.
+ */
+static bool origin_has(struct walker *w, Dwarf_Die die, Dwarf_Half an, int depth)
+{
+	Dwarf_Die o;
+	bool yes;
+
+	if (has_attr(w, die, an))
+		return true;
+	if (depth > 4 || !(o = origin_of(w, die)))
+		return false;
+	yes = origin_has(w, o, an, depth + 1);
+	dwarf_dealloc_die(o);
+	return yes;
 }
 
 /* DW_AT_type of a DIE, following its abstract origin when it has none. */
@@ -383,7 +455,7 @@ static char *type_name(struct walker *w, Dwarf_Off off, int depth)
 		return xstrdup("?");
 	tag = die_tag(w, die);
 	n = die_name(w, die);
-	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type &&
+	if (tag != DW_TAG_structure_type && tag != DW_TAG_class_type && tag != DW_TAG_union_type &&
 	    tag != DW_TAG_enumeration_type && tag != DW_TAG_array_type && n) {
 		s = xstrdup(n);
 		goto out;
@@ -404,6 +476,9 @@ static char *type_name(struct walker *w, Dwarf_Off off, int depth)
 		break;
 	case DW_TAG_structure_type:
 		s = xasprintf("struct %s", n ? n : "<anonymous>");
+		break;
+	case DW_TAG_class_type:
+		s = xasprintf("class %s", n ? n : "<anonymous>");
 		break;
 	case DW_TAG_union_type:
 		s = xasprintf("union %s", n ? n : "<anonymous>");
@@ -503,7 +578,8 @@ out:
 	return size;
 }
 
-static int add_member(struct walker *w, struct dtype *t, Dwarf_Die m)
+/* A member, or a base class (DW_TAG_inheritance), named by its type. */
+static int add_member(struct walker *w, struct dtype *t, Dwarf_Die m, bool base)
 {
 	struct dmember *v = xrealloc(t->members, (t->nmembers + 1) * sizeof(*v));
 	struct dmember *mm;
@@ -539,10 +615,21 @@ static int add_member(struct walker *w, struct dtype *t, Dwarf_Die m)
 	} else {
 		mm->type = xstrdup("?");
 	}
+	if (base && mm->name && mm->type) {
+		free(mm->name);
+		mm->name = xstrdup(mm->type);
+		mm->base = true;
+	}
 	return mm->name && mm->type ? 0 : -1;
 }
 
-static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half tag)
+/*
+ * A struct, class or union, named by its kind and its name qualified by
+ * the namespaces and classes around it ("struct net::peer", "class
+ * conn", "struct outer::inner"); `scope` is that qualification ("net::").
+ */
+static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half tag,
+		    const char *scope)
 {
 	struct dwarf_info *di = w->di;
 	struct dtype *t;
@@ -571,7 +658,12 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 	memset(t, 0, sizeof(*t));
 	t->is_union = tag == DW_TAG_union_type;
 	t->size = size;
-	t->name = n ? xasprintf("%s %s", t->is_union ? "union" : "struct", n) : NULL;
+	t->name = n ? xasprintf("%s %s%s",
+				t->is_union		   ? "union"
+				: tag == DW_TAG_class_type ? "class"
+							   : "struct",
+				scope, n)
+		    : NULL;
 	Dwarf_Off *v = xrealloc(w->type_off, (w->ntype_off + 1) * sizeof(*v));
 	Dwarf_Off **mt = v ? xrealloc(w->member_types, (w->ntype_off + 1) * sizeof(*mt)) : NULL;
 	size_t *nmt = mt ? xrealloc(w->nmember_types, (w->ntype_off + 1) * sizeof(*nmt)) : NULL;
@@ -591,7 +683,10 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 	while (rc == DW_DLV_OK) {
 		Dwarf_Die next = NULL;
 
-		if (die_tag(w, child) == DW_TAG_member && add_member(w, t, child) < 0) {
+		Dwarf_Half ct = die_tag(w, child);
+
+		if ((ct == DW_TAG_member || ct == DW_TAG_inheritance) &&
+		    add_member(w, t, child, ct == DW_TAG_inheritance) < 0) {
 			dwarf_dealloc_die(child);
 			return -1;
 		}
@@ -600,6 +695,62 @@ static int add_type(struct walker *w, Dwarf_Die die, Dwarf_Off off, Dwarf_Half t
 		dwarf_dealloc_die(child);
 		child = next;
 	}
+	return 0;
+}
+
+/* ---- closures --------------------------------------------------------------------------- */
+
+/* A lambda's closure type: an unnamed class with an operator(). */
+static bool is_closure(struct walker *w, Dwarf_Die die)
+{
+	Dwarf_Die child = NULL;
+	Dwarf_Error err = NULL;
+	bool found = false;
+	int rc = dwarf_child(die, &child, &err);
+
+	drop_err(w, &err);
+	while (rc == DW_DLV_OK && !found) {
+		Dwarf_Die next = NULL;
+		const char *n = die_tag(w, child) == DW_TAG_subprogram ? die_name(w, child) : NULL;
+
+		found = n && !strcmp(n, "operator()");
+		rc = dwarf_siblingof_b(w->dbg, child, 1, &next, &err);
+		drop_err(w, &err);
+		dwarf_dealloc_die(child);
+		child = next;
+	}
+	if (child)
+		dwarf_dealloc_die(child);
+	return found;
+}
+
+/* Record closure type t (just added) of function `scope`: its size and captures. */
+static int add_closure(struct walker *w, const struct dtype *t, const char *scope)
+{
+	struct dwarf_info *di = w->di;
+	struct dclosure *v = xrealloc(di->closures, (di->nclosures + 1) * sizeof(*v));
+	char *layout;
+
+	if (!v)
+		return -1;
+	di->closures = v;
+	layout = xasprintf("%llu:", (unsigned long long)t->size);
+	for (size_t i = 0; layout && i < t->nmembers; i++) {
+		const struct dmember *m = &t->members[i];
+		char *n = xasprintf("%s %s %s @%llu/%u", layout, m->name, m->type,
+				    (unsigned long long)m->offset, m->bit_offset);
+
+		free(layout);
+		layout = n;
+	}
+	v[di->nclosures].scope = xstrdup(scope);
+	v[di->nclosures].layout = layout;
+	if (!v[di->nclosures].scope || !layout) {
+		free(v[di->nclosures].scope);
+		free(layout);
+		return -1;
+	}
+	di->nclosures++;
 	return 0;
 }
 
@@ -624,8 +775,17 @@ static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
 	const char *path, *base;
 
 	if (!get_udata(w, die, DW_AT_decl_file, &file) ||
-	    !get_udata(w, die, DW_AT_decl_line, &line))
-		return 0;
+	    !get_udata(w, die, DW_AT_decl_line, &line)) {
+		Dwarf_Die o =
+			origin_of(w, die); /* a C++ definition may leave them to its declaration */
+		bool ok = o && get_udata(w, o, DW_AT_decl_file, &file) &&
+			  get_udata(w, o, DW_AT_decl_line, &line);
+
+		if (o)
+			dwarf_dealloc_die(o);
+		if (!ok)
+			return 0;
+	}
 	if (file >= (Dwarf_Unsigned)w->nfiles || !w->files[file])
 		return 0;
 	path = w->files[file];
@@ -642,12 +802,12 @@ static int add_loc(struct walker *w, Dwarf_Die die, const char *name)
 	return 0;
 }
 
-static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
-		int depth);
+static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct, int depth,
+		const char *scope);
 
 /* `direct`: the children are the subprogram's own (its parameters are its signature). */
 static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct,
-			 int depth)
+			 int depth, const char *scope)
 {
 	Dwarf_Die child = NULL;
 	Dwarf_Error err = NULL;
@@ -658,7 +818,7 @@ static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool
 		Dwarf_Die next = NULL;
 		Dwarf_Off at = 0, next_at = 0;
 
-		if (walk(w, child, func, ext, direct, depth + 1) < 0) {
+		if (walk(w, child, func, ext, direct, depth + 1, scope) < 0) {
 			dwarf_dealloc_die(child);
 			return -1;
 		}
@@ -685,7 +845,27 @@ static int walk_children(struct walker *w, Dwarf_Die die, const char *func, bool
 	return 0;
 }
 
-static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct, int depth)
+/*
+ * The children of a namespace or of a class, struct or union, with their
+ * names qualified by it: "net::" + "peer".  An anonymous namespace is
+ * "(anonymous namespace)::", as compilers print it.
+ */
+static int walk_scope(struct walker *w, Dwarf_Die die, const char *func, bool ext, int depth,
+		      const char *scope)
+{
+	const char *n = die_name(w, die);
+	char *inner = xasprintf("%s%s::", scope, n ? n : "(anonymous namespace)");
+	int ret;
+
+	if (!inner)
+		return -1;
+	ret = walk_children(w, die, func, ext, false, depth, inner);
+	free(inner);
+	return ret;
+}
+
+static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, bool direct, int depth,
+		const char *scope)
 {
 	Dwarf_Half tag = die_tag(w, die);
 	Dwarf_Off off = 0, type;
@@ -703,20 +883,40 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 		drop_err(w, &err);
 	switch (tag) {
 	case DW_TAG_structure_type:
-	case DW_TAG_union_type:
-		if (add_type(w, die, off, tag) < 0)
+	case DW_TAG_class_type:
+	case DW_TAG_union_type: {
+		size_t before = w->di->ntypes;
+
+		if (add_type(w, die, off, tag, scope) < 0)
 			return -1;
+		if (func && !die_name(w, die) && w->di->ntypes > before && is_closure(w, die) &&
+		    add_closure(w, &w->di->types[w->di->ntypes - 1], func) < 0)
+			return -1;
+	}
+		/* its nested types: struct outer { struct inner { ... } in; } */
+		if (die_name(w, die))
+			return walk_scope(w, die, func, ext, depth, scope);
 		break;
+	case DW_TAG_namespace:
+		return walk_scope(w, die, func, ext, depth, scope);
 	case DW_TAG_subprogram:
-		name = origin_name(w, die, 0);
+		/*
+		 * Users are named by their symbols (C++ linkage names) so that
+		 * typelayout.c finds them among the object's functions.  A
+		 * member function's `this` is one of its parameters: an
+		 * exported method passes its class across the object's
+		 * boundary like any exported function.
+		 */
+		name = (char *)symbol_name(w, die, 0);
 		if (!name || has_attr(w, die, DW_AT_declaration))
 			break;
-		ext = has_attr(w, die, DW_AT_external);
-		if (!func && die_name(w, die) && add_loc(w, die, name) < 0)
+		ext = origin_has(w, die, DW_AT_external, 0);
+		if (!func && (die_name(w, die) || has_attr(w, die, DW_AT_specification)) &&
+		    add_loc(w, die, name) < 0)
 			return -1;
 		if (die_type(w, die, &type, 0) && add_use(w, type, name, USE_SIGNATURE, ext) < 0)
 			return -1;
-		return walk_children(w, die, name, ext, true, depth);
+		return walk_children(w, die, name, ext, true, depth, scope);
 	case DW_TAG_formal_parameter:
 	case DW_TAG_variable:
 		if (!die_type(w, die, &type, 0))
@@ -727,9 +927,9 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 			if (add_use(w, type, func, sig ? USE_SIGNATURE : USE_BODY, ext) < 0)
 				return -1;
 		} else if (tag == DW_TAG_variable) {
-			name = origin_name(w, die, 0);
+			name = (char *)symbol_name(w, die, 0);
 			if (name && add_use(w, type, name, USE_VARIABLE,
-					    has_attr(w, die, DW_AT_external)) < 0)
+					    origin_has(w, die, DW_AT_external, 0)) < 0)
 				return -1;
 		}
 		break;
@@ -743,7 +943,7 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 				return -1;
 			w->aliases = a;
 			a[w->naliases].type = type;
-			a[w->naliases].name = xstrdup(name);
+			a[w->naliases].name = xasprintf("%s%s", scope, name);
 			if (!a[w->naliases++].name)
 				return -1;
 		}
@@ -753,7 +953,7 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 	}
 	if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine ||
 	    tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit)
-		return walk_children(w, die, func, ext, false, depth);
+		return walk_children(w, die, func, ext, false, depth, scope);
 	return 0;
 }
 
@@ -1099,7 +1299,7 @@ static int walk_units(struct walker *w)
 		}
 		rc = load_files(w, cu);
 		if (rc == 0)
-			rc = walk(w, cu, NULL, false, false, 0);
+			rc = walk(w, cu, NULL, false, false, 0, "");
 		free_files(w);
 		dwarf_dealloc_die(cu);
 		if (rc < 0)
@@ -1110,22 +1310,29 @@ static int walk_units(struct walker *w)
 /*
  * Is there debug info, and is it usable?  Any needed section compressed
  * (gcc -gz) or .debug_abbrev missing means the layout check cannot run.
+ * So do type units (-fdebug-types-section): the types sit in .debug_types
+ * or in further .debug_info sections of COMDAT groups, which libdwarf
+ * shows one group at a time, and the unit's own DIEs name them only by
+ * signature.  Read as usual, a struct that gained a member would simply
+ * not be seen.
  */
-static bool has_debug_info(const struct object *o, bool *compressed, bool *abbrev)
+static bool has_debug_info(const struct object *o, bool *compressed, bool *abbrev, bool *type_units)
 {
-	bool info = false;
+	int info = 0;
 
-	*compressed = *abbrev = false;
+	*compressed = *abbrev = *type_units = false;
 	for (size_t i = 0; i < o->elf.nsecs; i++) {
 		const struct section *s = &o->elf.secs[i];
 
+		*type_units |= !strcmp(s->name, ".debug_types");
 		if (!is_debug(s))
 			continue;
-		info |= !strcmp(s->name, ".debug_info");
+		info += !strcmp(s->name, ".debug_info");
 		*abbrev |= !strcmp(s->name, ".debug_abbrev");
 		*compressed |= (s->flags & SHF_COMPRESSED) != 0;
 	}
-	return info;
+	*type_units |= info > 1;
+	return info > 0;
 }
 
 /*
@@ -1153,11 +1360,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 	Dwarf_Obj_Access_Interface iface = {&a, &methods};
 	struct walker w;
 	Dwarf_Error err = NULL;
-	bool compressed, abbrev;
+	bool compressed, abbrev, type_units;
 	int ret = 0;
 
 	*out = NULL;
-	if (!has_debug_info(o, &compressed, &abbrev))
+	if (!has_debug_info(o, &compressed, &abbrev, &type_units))
 		return 0;
 	/*
 	 * Debug info that is there but cannot be read is an error, not "no
@@ -1169,6 +1376,11 @@ static int dwarf_load_locked(struct object *o, struct dwarf_info **out)
 			     o->name);
 	if (!abbrev)
 		return error("%s: malformed DWARF: .debug_info without .debug_abbrev", o->name);
+	if (type_units)
+		return error(
+			"%s: DWARF type units (-fdebug-types-section) are not supported; build "
+			"the objects without -fdebug-types-section",
+			o->name);
 	memset(&w, 0, sizeof(w));
 	for (size_t i = 0; i < o->elf.nsecs; i++)
 		if (!strcmp(o->elf.secs[i].name, ".debug_info"))
@@ -1227,6 +1439,11 @@ void dwarf_free(struct dwarf_info *di)
 	for (size_t i = 0; i < di->nnames; i++)
 		free(di->names[i]);
 	free(di->names);
+	for (size_t i = 0; i < di->nclosures; i++) {
+		free(di->closures[i].scope);
+		free(di->closures[i].layout);
+	}
+	free(di->closures);
 	free(di);
 }
 

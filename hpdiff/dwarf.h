@@ -1,7 +1,8 @@
 /*
  * What hpdiff takes from DWARF: where each function is in the source, and
- * the layout of every struct and union with the functions and variables
- * that use it.  dwarf.c is the only libdwarf user; a missing or unreadable
+ * the layout of every struct, class and union (in namespaces and classes
+ * too, with its base classes) with the functions and variables that use
+ * it, named by their symbols.  dwarf.c is the only libdwarf user; a missing or unreadable
  * .debug_info simply means no DWARF (with a warning if it was unreadable).
  */
 #ifndef HPDIFF_DWARF_H
@@ -19,6 +20,7 @@ struct dmember {
 	uint64_t offset;	       /* byte offset */
 	uint64_t size;		       /* byte size of the member's type */
 	uint32_t bit_offset, bit_size; /* bit-fields; 0 otherwise */
+	bool base;		       /* a base class: name is its type, "struct base" */
 };
 
 /* How a user reaches a type. */
@@ -36,7 +38,7 @@ struct duser {
 };
 
 struct dtype {
-	char *name; /* "struct conn", "union value", or a typedef's name */
+	char *name; /* "struct conn", "class net::peer", "union value", or a typedef's name */
 	int is_union;
 	uint64_t size;
 	struct dmember *members;
@@ -45,9 +47,20 @@ struct dtype {
 	size_t nusers;
 };
 
+/*
+ * A C++ closure type (a lambda's), defined in a function: unnamed, so not
+ * among the types; its captures are its members.
+ */
+struct dclosure {
+	char *scope;  /* the function it is defined in, by symbol: "_Z5setupi" */
+	char *layout; /* size and members: "4: __k int @0" */
+};
+
 struct dwarf_info {
 	struct dtype *types; /* one per distinct name, sorted by name */
 	size_t ntypes;
+	struct dclosure *closures; /* in the order of the DWARF */
+	size_t nclosures;
 	struct dloc *locs; /* function locations, sorted by name */
 	size_t nlocs;
 	char **names; /* the users' names, each once: dtype.users point here */

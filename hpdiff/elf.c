@@ -256,6 +256,8 @@ static int load_sections(struct elf *elf, Elf *e)
 		s->size = sh.sh_size;
 		s->align = sh.sh_addralign;
 		s->entsize = sh.sh_entsize;
+		s->link = sh.sh_link;
+		s->info = sh.sh_info;
 		if (i && sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL) {
 			Elf_Data *d;
 

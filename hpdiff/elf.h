@@ -29,6 +29,7 @@ struct section {
 	uint32_t type;	/* SHT_* */
 	uint64_t flags; /* SHF_* */
 	uint64_t size, align, entsize;
+	uint32_t link, info;  /* sh_link, sh_info */
 	const uint8_t *data;  /* NULL for SHT_NOBITS */
 	struct reloc *relocs; /* relocations applying here, sorted by offset */
 	size_t nrelocs;

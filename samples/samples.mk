@@ -3,29 +3,39 @@
 # Standalone:   make -f samples/samples.mk O=build samples
 # Included:     include samples/samples.mk   (from the top Makefile, which sets O)
 #
-# For every scenario S (a directory samples/diff/S/ holding old.c and new.c)
-# and every variant V (compiler + flags, see SAMPLE_VARIANTS) this builds
+# For every scenario S (a directory samples/diff/S/ holding old.c and new.c,
+# or old.cc and new.cc for C++) and every variant V (compiler + flags, see
+# SAMPLE_VARIANTS) this builds
 #
 #   $(O)/samples/V/S/old.o   $(O)/samples/V/S/new.o     the objects to diff
 #   $(O)/samples/V/S/old     $(O)/samples/V/S/new       runnable programs
 #
 # The programs are driver.o + probe.o + old.o (resp. new.o).  A scenario
 # without probe.c (main-changed) defines its own main: old.o alone -> old.
+# A C++ scenario is compiled with the variant's C++ compiler (g++ for gcc,
+# clang++ for clang), its probe is probe.cc, and its programs are linked by
+# that compiler.
 #
 # old.c and new.c are first copied to $(O)/samples/src/{old,new}/S.c and
 # compiled from inside that directory, so both objects carry the same file
-# name (STT_FILE symbol, DW_AT_name, __FILE__): S.c.  Headers (*.h) in the
-# scenario directory are found through -I.
+# name (STT_FILE symbol, DW_AT_name, __FILE__): S.c (S.cc for C++).
+# Headers (*.h) in the scenario directory are found through -I.
 
 SAMPLES_MK  := $(lastword $(MAKEFILE_LIST))
 SAMPLES_DIR := $(patsubst %/,%,$(dir $(SAMPLES_MK)))
 O ?= build
 
+# The C++ scenarios need g++ (clang++ comes with clang).
+DEB_PACKAGES += g++
+
 # Do not let this fragment change the including makefile's default goal.
 samples_saved_goal := $(.DEFAULT_GOAL)
 
-SAMPLE_SCENARIOS := $(sort $(patsubst $(SAMPLES_DIR)/diff/%/old.c,%,\
-                      $(wildcard $(SAMPLES_DIR)/diff/*/old.c)))
+SAMPLE_C_SCENARIOS := $(sort $(patsubst $(SAMPLES_DIR)/diff/%/old.c,%,\
+                        $(wildcard $(SAMPLES_DIR)/diff/*/old.c)))
+SAMPLE_CXX_SCENARIOS := $(sort $(patsubst $(SAMPLES_DIR)/diff/%/old.cc,%,\
+                          $(wildcard $(SAMPLES_DIR)/diff/*/old.cc)))
+SAMPLE_SCENARIOS := $(SAMPLE_C_SCENARIOS) $(SAMPLE_CXX_SCENARIOS)
 
 SAMPLE_VARIANTS := gcc-O2 gcc-O2-fs gcc-O2-pic gcc-O2-nopie gcc-O2-nog \
                    gcc-O0 gcc-O3 gcc-O3-fs \
@@ -106,7 +116,11 @@ SAMPLE_CFLAGS.clang-O3    := -O3 -g -fPIE
 SAMPLE_LDFLAGS.clang-O3   := -pie
 SAMPLE_TOKENS.clang-O3    := clang O3 nofs pie g
 
-# Extra flags for the harness sources only (driver.c, probe.c).
+# The C++ compiler of each variant: the C compiler's own.
+$(foreach v,$(SAMPLE_VARIANTS),$(eval SAMPLE_CXX.$(v) := \
+  $(patsubst gcc,g++,$(patsubst clang,clang++,$(SAMPLE_CC.$(v))))))
+
+# Extra flags for the harness sources only (driver.c, probe.c, probe.cc).
 SAMPLE_HARNESS_CFLAGS := -Wall
 
 SAMPLE_OUT     := $(O)/samples
@@ -116,9 +130,9 @@ SAMPLE_ABS_DIR := $(abspath $(SAMPLES_DIR))
 SAMPLE_TARGETS :=
 
 # Source copies: $(O)/samples/src/{old,new}/S.c  (variant independent).
-# $(1) = scenario, $(2) = old|new
+# $(1) = scenario, $(2) = old|new, $(3) = c|cc
 define samples_src_rule
-$(SAMPLE_OUT)/src/$(2)/$(1).c: $(SAMPLES_DIR)/diff/$(1)/$(2).c
+$(SAMPLE_OUT)/src/$(2)/$(1).$(3): $(SAMPLES_DIR)/diff/$(1)/$(2).$(3)
 	@mkdir -p $$(@D)
 	cp $$< $$@
 endef
@@ -166,11 +180,43 @@ endif
 SAMPLE_TARGETS += $(addprefix $(SAMPLE_OUT)/$(1)/$(2)/,old.o new.o old new)
 endef
 
-$(foreach s,$(SAMPLE_SCENARIOS),$(foreach w,old new,\
-  $(eval $(call samples_src_rule,$(s),$(w)))))
+# Per variant and C++ scenario.  $(1) = variant, $(2) = scenario
+define samples_cxx_scenario_rule
+samples_hdrs := $(wildcard $(SAMPLES_DIR)/diff/$(2)/*.h)
+
+$(SAMPLE_OUT)/$(1)/$(2)/old.o: $(SAMPLE_OUT)/src/old/$(2).cc $$(samples_hdrs) $(SAMPLES_MK)
+	@mkdir -p $$(@D)
+	cd $(SAMPLE_OUT)/src/old && $(SAMPLE_CXX.$(1)) $(SAMPLE_CFLAGS.$(1)) \
+		-I$(SAMPLE_ABS_DIR)/diff/$(2) -c $(2).cc -o $$(abspath $$@)
+
+$(SAMPLE_OUT)/$(1)/$(2)/new.o: $(SAMPLE_OUT)/src/new/$(2).cc $$(samples_hdrs) $(SAMPLES_MK)
+	@mkdir -p $$(@D)
+	cd $(SAMPLE_OUT)/src/new && $(SAMPLE_CXX.$(1)) $(SAMPLE_CFLAGS.$(1)) \
+		-I$(SAMPLE_ABS_DIR)/diff/$(2) -c $(2).cc -o $$(abspath $$@)
+
+$(SAMPLE_OUT)/$(1)/$(2)/probe.o: $(SAMPLES_DIR)/diff/$(2)/probe.cc $$(samples_hdrs) $(SAMPLES_MK)
+	@mkdir -p $$(@D)
+	$(SAMPLE_CXX.$(1)) $(SAMPLE_CFLAGS.$(1)) $(SAMPLE_HARNESS_CFLAGS) \
+		-I$(SAMPLES_DIR)/diff/$(2) -c $$< -o $$@
+
+$(SAMPLE_OUT)/$(1)/$(2)/old: $(SAMPLE_OUT)/$(1)/driver.o $(SAMPLE_OUT)/$(1)/$(2)/probe.o $(SAMPLE_OUT)/$(1)/$(2)/old.o
+	$(SAMPLE_CXX.$(1)) $(SAMPLE_LDFLAGS.$(1)) -o $$@ $$^
+
+$(SAMPLE_OUT)/$(1)/$(2)/new: $(SAMPLE_OUT)/$(1)/driver.o $(SAMPLE_OUT)/$(1)/$(2)/probe.o $(SAMPLE_OUT)/$(1)/$(2)/new.o
+	$(SAMPLE_CXX.$(1)) $(SAMPLE_LDFLAGS.$(1)) -o $$@ $$^
+
+SAMPLE_TARGETS += $(addprefix $(SAMPLE_OUT)/$(1)/$(2)/,old.o new.o old new)
+endef
+
+$(foreach s,$(SAMPLE_C_SCENARIOS),$(foreach w,old new,\
+  $(eval $(call samples_src_rule,$(s),$(w),c))))
+$(foreach s,$(SAMPLE_CXX_SCENARIOS),$(foreach w,old new,\
+  $(eval $(call samples_src_rule,$(s),$(w),cc))))
 $(foreach v,$(SAMPLE_VARIANTS),$(eval $(call samples_variant_rule,$(v))))
-$(foreach v,$(SAMPLE_VARIANTS),$(foreach s,$(SAMPLE_SCENARIOS),\
+$(foreach v,$(SAMPLE_VARIANTS),$(foreach s,$(SAMPLE_C_SCENARIOS),\
   $(eval $(call samples_scenario_rule,$(v),$(s)))))
+$(foreach v,$(SAMPLE_VARIANTS),$(foreach s,$(SAMPLE_CXX_SCENARIOS),\
+  $(eval $(call samples_cxx_scenario_rule,$(v),$(s)))))
 
 # kvd, the multi-threaded demo server (make demo, tests/cli/load_test.sh)
 include $(SAMPLES_DIR)/server/server.mk

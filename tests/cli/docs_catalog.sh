@@ -38,7 +38,8 @@ calls_for() {
 	local msgs="error warn usage_error =why"
 	case $base in
 	hpdiff/emit.c) echo "$msgs return refuse xasprintf xstrdup snprintf append" ;;
-	hpdiff/compare.c | hpdiff/typelayout.c | hpdiff/diff.c | hpdiff/object.c)
+	hpdiff/compare.c | hpdiff/typelayout.c | hpdiff/diff.c | hpdiff/object.c | hpdiff/startup.c | \
+	hpdiff/correlate.c)
 		echo "$msgs refuse xasprintf xstrdup snprintf append" ;;
 	hpdiff/report.c | hpdiff/inspect.c | hpdiff/main.c | common/cli.c | common/mem.c)
 		echo "$msgs fprintf printf fputs puts xasprintf snprintf" ;;

@@ -376,17 +376,32 @@ ParameterizedTest(struct scenario *s, samples, scenario, .timeout = 120)
 	cr_assert(fails == 0, "%s: %d mismatches", s->name, fails);
 }
 
-/* The parameterized test runs once per scenario: none found would pass silently. */
+/*
+ * The parameterized test runs once per scenario that has an expect file:
+ * none found would pass silently, and a scenario without one (C: old.c,
+ * C++: old.cc) would never be checked.
+ */
 Test(samples, every_scenario_has_an_expected_result)
 {
 	char **names, dir[4200];
-	int n;
+	int n, with_c, with_cc;
 
 	snprintf(dir, sizeof(dir), "%s/samples/diff", HP_SRCDIR);
 	n = list_dirs(dir, "expect", &names);
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	/* the issue's 16 named scenarios, and the ones added since: 21 */
-	cr_assert_geq(n, 21, "only %d scenarios with an expect file in %s", n, dir);
+	with_c = list_dirs(dir, "old.c", &names);
+	for (int i = 0; i < with_c; i++)
+		free(names[i]);
+	free(names);
+	with_cc = list_dirs(dir, "old.cc", &names);
+	for (int i = 0; i < with_cc; i++)
+		free(names[i]);
+	free(names);
+	cr_assert_eq(n, with_c + with_cc, "%d scenarios, %d expect files in %s", with_c + with_cc,
+		     n, dir);
+	/* the issue's 16 named scenarios, the ones added since, and issue 9's C++ ones */
+	cr_assert_geq(n, 27, "only %d scenarios with an expect file in %s", n, dir);
+	cr_assert_geq(with_cc, 5, "only %d C++ scenarios in %s", with_cc, dir);
 }

@@ -1,0 +1,20 @@
+/*
+ * banner.cc - the greeting and the size limits, C++ globals initialised
+ * when the program starts (by their dynamic initialisers).
+ */
+#include <string>
+#include <vector>
+#include "api.h"
+
+std::string banner = "kvd 1.0 ready";
+std::vector<std::size_t> limits = {64, 4096, 65536};
+
+const char *banner_text()
+{
+	return banner.c_str();
+}
+
+std::size_t banner_limit(std::size_t i)
+{
+	return i < limits.size() ? limits[i] : 0;
+}
