@@ -293,7 +293,7 @@ bool arch_is_syscall_stub(const uint8_t *b, size_t n);
 size_t arch_syscall_stub(const regs_t *resume, uint8_t *out, size_t size);
 
 /*
- * The commit stub: it opens /proc/self/mem, then for each entry of a table
+ * The commit stub: it opens /proc/thread-self/mem, then for each entry of a table
  * pwrite64(fd, src, len, dst) (patching code through it), then stores 1 in
  * the flag byte (which marks the new state record committed), then
  * close(fd).  If the open fails, or a write does not write all its bytes,

@@ -34,6 +34,7 @@
 #include "arch/arch.h"
 #include "verify/verify.h"
 #include "hpapply/apply.h"
+#include "hpapply/blockers.h"
 #include "hpapply/placement.h"
 #include "hpapply/safety.h"
 #include "hpapply/session.h"
@@ -45,9 +46,17 @@
 
 #define MAX_ATTEMPTS 12
 
+/*
+ * A failure seen in the process (memory that cannot be read) is said as
+ * what it is, unless the process has exited meanwhile: then that is said,
+ * once, instead.  -1 either way.
+ */
+#define fail(o, ...) (tracee_check_exited(&(o)->s.tr) ? -1 : error(__VA_ARGS__))
+
 /* One apply or revert. */
 struct op {
 	struct session s;
+	const char *doing; /* "the apply", "the revert" */
 	bool verbose;
 	bool committed;
 	uint8_t *pkg; /* the one in-memory copy of the package */
@@ -116,8 +125,9 @@ static enum outcome check_memory(struct op *o)
 			return OUTCOME_TROUBLE;
 		if (baseline_bytes(o->s.tr.mem, &o->cur, base + m->funcs[i].offset,
 				   m->funcs[i].size, b) < 0) {
-			error("process %d: cannot read %s: %s", (int)o->s.pid, m->funcs[i].name,
-			      strerror(errno));
+			fail(o, "process %d: checking the code: cannot read %s at 0x%llx: %s",
+			     (int)o->s.pid, m->funcs[i].name,
+			     (unsigned long long)(base + m->funcs[i].offset), strerror(errno));
 			out = OUTCOME_TROUBLE;
 		} else if (hp_sha256(b, m->funcs[i].size, h) < 0) {
 			error("%s: cannot hash its bytes", m->funcs[i].name);
@@ -156,7 +166,9 @@ static enum outcome plan_redirects(struct op *o)
 
 		if (baseline_bytes(o->s.tr.mem, &o->cur, entry,
 				   m->funcs[i].size < 16 ? m->funcs[i].size : 16, head) < 0) {
-			error("%s: cannot read it", m->funcs[i].name);
+			fail(o, "process %d: planning the redirects: cannot read %s at 0x%llx: %s",
+			     (int)o->s.pid, m->funcs[i].name, (unsigned long long)entry,
+			     strerror(errno));
 			return OUTCOME_TROUBLE;
 		}
 		/* keep the landing pad: indirect branches must still find it */
@@ -338,10 +350,17 @@ static int check_written(struct op *o)
 	for (size_t i = 0; i < o->nwrites; i++) {
 		uint8_t b[ARCH_WRITE_MAX];
 
-		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0 ||
-		    memcmp(b, o->writes[i].bytes, o->writes[i].len))
-			return error("process %d: the code at 0x%llx does not read back as written",
-				     (int)o->s.pid, (unsigned long long)o->writes[i].dst);
+		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0)
+			return fail(
+				o,
+				"process %d: after the commit: cannot read the code at 0x%llx: %s",
+				(int)o->s.pid, (unsigned long long)o->writes[i].dst,
+				strerror(errno));
+		if (memcmp(b, o->writes[i].bytes, o->writes[i].len))
+			return error(
+				"process %d: after the commit: the code at 0x%llx does not read "
+				"back as written",
+				(int)o->s.pid, (unsigned long long)o->writes[i].dst);
 	}
 	return 0;
 }
@@ -361,9 +380,11 @@ static int read_before(struct op *o)
 				     (int)o->s.pid, (unsigned long long)o->writes[i].len,
 				     (unsigned long long)o->writes[i].dst);
 		if (proc_read(o->s.tr.mem, o->writes[i].dst, o->before[i], o->writes[i].len) < 0)
-			return error("process %d: cannot read the code at 0x%llx: %s",
-				     (int)o->s.pid, (unsigned long long)o->writes[i].dst,
-				     strerror(errno));
+			return fail(
+				o,
+				"process %d: before the commit: cannot read the code at 0x%llx: %s",
+				(int)o->s.pid, (unsigned long long)o->writes[i].dst,
+				strerror(errno));
 	}
 	return 0;
 }
@@ -379,8 +400,13 @@ static int commit_failed(struct op *o)
 	for (size_t i = 0; i < o->nwrites; i++) {
 		uint8_t b[ARCH_WRITE_MAX];
 
-		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0 ||
-		    memcmp(b, o->before[i], o->writes[i].len))
+		if (proc_read(o->s.tr.mem, o->writes[i].dst, b, o->writes[i].len) < 0)
+			return fail(o,
+				    "process %d: after a failed commit: cannot read the code at "
+				    "0x%llx: %s",
+				    (int)o->s.pid, (unsigned long long)o->writes[i].dst,
+				    strerror(errno));
+		if (memcmp(b, o->before[i], o->writes[i].len))
 			return error("process %d: the commit stub wrote only part of the redirects "
 				     "through /proc/self/mem",
 				     (int)o->s.pid);
@@ -392,13 +418,73 @@ static int commit_failed(struct op *o)
 }
 
 /*
+ * Why no attempt can be made now, known without stopping anything: a
+ * thread in vfork() or uninterruptible sleep (worth waiting for), or a
+ * frozen cgroup (not: *final).  false if none.
+ */
+static bool held_now(struct op *o, char *why, size_t size, bool *final)
+{
+	*final = blockers_frozen(o->s.pid, o->s.view, why, size) != BLOCK_NONE;
+	return *final || blockers_threads(o->s.pid, why, size) != BLOCK_NONE;
+}
+
+/*
+ * One attempt: stop everything, check, and commit if no thread is busy.
+ * 0 committed, 1 busy or a thread could not be stopped (why; *final if
+ * waiting cannot help), -1 trouble.  Every thread runs again afterwards.
+ */
+static int attempt(struct op *o, bool first, char *why, size_t size, bool *final)
+{
+	int64_t t0;
+	int r;
+
+	*final = false;
+	if (held_now(o, why, size, final))
+		return 1;
+	t0 = now_ns();
+	r = tracee_stop_all(&o->s.tr);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		snprintf(why, size, "%s", o->s.tr.why);
+		*final = blockers_frozen(o->s.pid, o->s.view, why, size) != BLOCK_NONE;
+	} else {
+		r = safety_check(&o->s.tr, &o->s.m, o->busy, o->nbusy, why, size);
+		if (r < 0)
+			return -1;
+	}
+	if (r == 0) {
+		int c;
+
+		if (!first && write_commit_stub(o) < 0)
+			return -1;
+		/* from here the stub may run to its end even if we lose track of it */
+		o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
+		c = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);
+		if (c < 0)
+			return -1;
+		if (c == 1) {
+			commit_failed(o);
+			return -1;
+		}
+		o->committed = true;
+		if (check_written(o) < 0)
+			return -1;
+	}
+	if (tracee_resume_all(&o->s.tr) < 0)
+		return -1;
+	o->pause_ns = now_ns() - t0;
+	return r;
+}
+
+/*
  * Stop everything, check, commit, resume; retry with backoff while a
- * thread is busy in what is being replaced.  A thread that stays busy is
- * a refusal.
+ * thread is busy in what is being replaced, or cannot be stopped.  A
+ * thread that stays so is a refusal; so is a frozen cgroup, at once.
  */
 static enum outcome commit(struct op *o)
 {
-	char why[256] = "";
+	char why[512] = "";
 	int64_t backoff_us = 1000;
 
 	/*
@@ -408,40 +494,20 @@ static enum outcome commit(struct op *o)
 	 */
 	if (write_commit_stub(o) < 0 || read_before(o) < 0)
 		return OUTCOME_TROUBLE;
-	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-		int64_t t0 = now_ns();
-		int busy;
+	for (int n = 1; n <= MAX_ATTEMPTS; n++) {
+		bool final;
+		int r = attempt(o, n == 1, why, sizeof(why), &final);
 
-		if (tracee_stop_all(&o->s.tr) < 0)
+		if (r < 0)
 			return OUTCOME_TROUBLE;
-		busy = safety_check(&o->s.tr, &o->s.m, o->busy, o->nbusy, why, sizeof(why));
-		if (busy < 0)
-			return OUTCOME_TROUBLE;
-		if (!busy) {
-			int r;
-
-			if (attempt > 1 && write_commit_stub(o) < 0)
-				return OUTCOME_TROUBLE;
-			/* from here the stub may run to its end even if we lose track of it */
-			o->s.commit_flag = o->state_at + STATE_COMMITTED_AT;
-			r = remote_commit(&o->s.rc, o->s.op_addr, o->s.commit_flag);
-			if (r < 0)
-				return OUTCOME_TROUBLE;
-			if (r == 1) {
-				commit_failed(o);
-				return OUTCOME_TROUBLE;
-			}
-			o->committed = true;
-			if (check_written(o) < 0)
-				return OUTCOME_TROUBLE;
-		}
-		if (tracee_resume_all(&o->s.tr) < 0)
-			return OUTCOME_TROUBLE;
-		o->pause_ns = now_ns() - t0;
-		if (!busy)
+		if (r == 0)
 			return OUTCOME_OK;
+		if (final) {
+			error("process %d: refused: %s", (int)o->s.pid, why);
+			return OUTCOME_REFUSED;
+		}
 		if (o->verbose)
-			fprintf(stderr, "hpapply: attempt %d: %s; retrying\n", attempt, why);
+			fprintf(stderr, "hpapply: attempt %d: %s; retrying\n", n, why);
 		usleep((useconds_t)backoff_us);
 		backoff_us = backoff_us * 2 > 200000 ? 200000 : backoff_us * 2;
 	}
@@ -526,7 +592,7 @@ static int place(struct op *o)
 
 	if (!imports)
 		return -1;
-	if (symbols_resolve(o->s.pid, &o->s.m, pl, imports) == 0 &&
+	if (symbols_resolve(o->s.view, &o->s.m, pl, imports) == 0 &&
 	    layout_plan(pl, o->machine, &o->plan) == 0 &&
 	    layout_place(&o->plan, &o->s.m, o->img.lo, o->img.hi, &o->region) == 0 &&
 	    layout_fill(&o->plan, pl, o->region, o->img.base, imports, &o->rx, &o->rw) == 0)
@@ -609,13 +675,17 @@ static void op_free(struct op *o)
 }
 
 /*
- * End the session and free the operation; the outcome stays.  A commit
- * that finished late (session_close says so) is still trouble: nothing
- * checked what it wrote, nor tidied after it.
+ * End the session and free the operation; the outcome stays, unless the
+ * process exited meanwhile (trouble).  A commit that finished late
+ * (session_close says so) is still trouble: nothing checked what it
+ * wrote, nor tidied after it.
  */
 static enum outcome finish(struct op *o, enum outcome out)
 {
 	session_close(&o->s, o->committed);
+	/* a process that exited meanwhile runs nothing, patched or not (said once) */
+	if (tracee_exited(&o->s.tr))
+		out = OUTCOME_TROUBLE;
 	op_free(o);
 	return out;
 }
@@ -657,7 +727,7 @@ static enum outcome check_state(struct op *o)
 	}
 	if (!c->nr && !c->nregions)
 		return OUTCOME_OK;
-	r = target_find(o->s.pid, &o->s.m, c->build_id, c->build_id_len, &img);
+	r = target_find(o->s.view, &o->s.m, c->build_id, c->build_id_len, &img);
 	if (r < 0)
 		return OUTCOME_TROUBLE;
 	if (r == 0 && img.base != c->image_base)
@@ -705,8 +775,9 @@ static enum outcome begin(struct op *o, pid_t pid)
 	enum outcome out;
 	int r;
 
-	if (session_open(&o->s, pid) < 0)
-		return OUTCOME_TROUBLE;
+	out = session_open(&o->s, pid, o->doing);
+	if (out != OUTCOME_OK)
+		return out;
 	r = state_read(pid, o->s.tr.mem, &o->s.m, &o->cur, &o->cur_at);
 	if (r < 0)
 		return OUTCOME_TROUBLE;
@@ -743,7 +814,7 @@ static enum outcome switch_code(struct op *o, struct apply_result *res)
 static enum outcome find_baseline(struct op *o, const struct apply_opts *a)
 {
 	struct hp_verify_opts vo = {.ca_file = a->ca, .crl_file = a->crl};
-	int r = o->hint ? target_find(a->pid, &o->s.m, o->hint->build_id, o->hint->build_id_len,
+	int r = o->hint ? target_find(o->s.view, &o->s.m, o->hint->build_id, o->hint->build_id_len,
 				      &o->img)
 			: 1;
 
@@ -766,6 +837,7 @@ enum outcome do_apply(const struct apply_opts *a, struct apply_result *res)
 	enum outcome out;
 
 	memset(&o, 0, sizeof(o));
+	o.doing = "the apply";
 	o.verbose = a->verbose;
 	if (read_package(&o, a->package) < 0)
 		return OUTCOME_TROUBLE;
@@ -816,6 +888,7 @@ enum outcome do_revert(pid_t pid, bool verbose, struct apply_result *res)
 	enum outcome out;
 
 	memset(&o, 0, sizeof(o));
+	o.doing = "the revert";
 	o.verbose = verbose;
 	if (!proc_alive(pid)) {
 		error("process %d: no such process", (int)pid);

@@ -90,18 +90,20 @@ enum outcome do_list(pid_t pid, bool json)
 	struct maps m;
 	struct state s;
 	uint64_t at;
+	pid_t view;
 	int mem, r;
 
 	if (!proc_alive(pid)) {
 		error("process %d: no such process", (int)pid);
 		return OUTCOME_TROUBLE;
 	}
-	mem = proc_mem_open(pid);
+	view = proc_view(pid);
+	mem = proc_mem_open(view);
 	if (mem < 0) {
 		error("process %d: cannot read its memory: %s", (int)pid, strerror(errno));
 		return OUTCOME_TROUBLE;
 	}
-	if (proc_maps(pid, &m) < 0) {
+	if (proc_maps(view, &m) < 0) {
 		error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
 		close(mem);
 		return OUTCOME_TROUBLE;

@@ -218,3 +218,55 @@ bool proc_alive(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return stat(path, &st) == 0;
 }
+
+char proc_thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *st;
+	char state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	/* the command name may hold anything, ')' included: the state follows the last one */
+	if (fgets(buf, sizeof(buf), f) && (st = strrchr(buf, ')')) && st[1] == ' ')
+		state = st[2];
+	fclose(f);
+	return state;
+}
+
+static bool ended_state(char st)
+{
+	return !st || st == 'Z' || st == 'X' || st == 'x';
+}
+
+/* The first thread of pid that has not ended, or 0. */
+static pid_t live_thread(pid_t pid)
+{
+	pid_t *tids, live = 0;
+	size_t n;
+
+	if (proc_tasks(pid, &tids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && !live; i++)
+		if (!ended_state(proc_thread_state(pid, tids[i])))
+			live = tids[i];
+	free(tids);
+	return live;
+}
+
+bool proc_ended(pid_t pid)
+{
+	return !live_thread(pid);
+}
+
+pid_t proc_view(pid_t pid)
+{
+	pid_t live;
+
+	if (!ended_state(proc_thread_state(pid, pid)))
+		return pid;
+	live = live_thread(pid);
+	return live ? live : pid;
+}

@@ -45,5 +45,19 @@ uint64_t proc_auxv(pid_t pid, uint64_t type);
 int proc_map_file(pid_t pid, const struct mapping *m, uint8_t **data, size_t *len);
 /* Does the process exist? */
 bool proc_alive(pid_t pid);
+/*
+ * The thread's state letter from /proc/PID/task/TID/stat ('R', 'S', 'D',
+ * 'Z' ...), or 0 if it is gone.
+ */
+char proc_thread_state(pid_t pid, pid_t tid);
+/* Is the process gone, or every thread of it ended (a zombie, or dead)? */
+bool proc_ended(pid_t pid);
+/*
+ * Whose /proc entry shows the process: pid itself, or, once its main
+ * thread has ended (pthread_exit in main leaves it a zombie whose maps,
+ * mem and fd entries are empty), a thread that still runs.  /proc/TID
+ * shows the same process as /proc/PID for any of its threads.
+ */
+pid_t proc_view(pid_t pid);
 
 #endif

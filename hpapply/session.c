@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hpapply/blockers.h"
 #include "hpapply/session.h"
 #include "hpapply/target.h"
 #include "common/cli.h"
@@ -37,12 +38,12 @@
  */
 static const char leftover_name[] = "/memfd:hpapply";
 
-static bool is_leftover(pid_t pid, long fd)
+static bool is_leftover(pid_t view, long fd)
 {
 	char path[64], link[sizeof(leftover_name)];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)view, fd);
 	n = readlink(path, link, sizeof(link));
 	return n == (ssize_t)sizeof(link) && !memcmp(link, leftover_name, sizeof(link) - 1);
 }
@@ -54,7 +55,7 @@ static void find_leftover_fds(struct session *s)
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->pid);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->view);
 	d = opendir(dir);
 	if (!d)
 		return;
@@ -62,51 +63,85 @@ static void find_leftover_fds(struct session *s)
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
 
-		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && !*end && is_leftover(s->pid, fd))
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && !*end && is_leftover(s->view, fd))
 			s->leftover[s->nleftover++] = fd;
 	}
 	closedir(d);
 }
 
-int session_open(struct session *s, pid_t pid)
+/*
+ * The thread that runs the remote calls and the commit: the main thread
+ * if it can be stopped (it lives as long as the process), else another
+ * one (pthread_exit in main, or the main thread held in the kernel).
+ */
+static enum outcome pick_caller(struct session *s)
 {
+	size_t order[2] = {s->tr.n, s->tr.n};
+	char why[sizeof(s->tr.why)] = "";
+
+	for (size_t i = 0; i < s->tr.n; i++)
+		if (s->tr.t[i].tid == s->pid)
+			order[0] = i;
+	for (size_t k = 0; k <= s->tr.n; k++) {
+		size_t i = k == 0 ? order[0] : k - 1;
+		int r;
+
+		if (i >= s->tr.n || (k > 0 && i == order[0]))
+			continue;
+		r = tracee_stop(&s->tr, i);
+		if (r < 0)
+			return OUTCOME_TROUBLE;
+		if (r == 1 && !why[0])
+			snprintf(why, sizeof(why), "%s", s->tr.why);
+		if (r == 0 && !s->tr.t[i].gone) {
+			s->caller = i;
+			return OUTCOME_OK;
+		}
+	}
+	if (tracee_exited(&s->tr))
+		return OUTCOME_TROUBLE;
+	if (why[0]) {
+		error("process %d: refused: no thread of it can be stopped: %s", (int)s->pid, why);
+		return OUTCOME_REFUSED;
+	}
+	error("process %d: no thread to work with", (int)s->pid);
+	return OUTCOME_TROUBLE;
+}
+
+enum outcome session_open(struct session *s, pid_t pid, const char *doing)
+{
+	enum outcome out;
+	char why[512];
 	uint64_t slack;
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
+	s->view = proc_view(pid);
 	s->op_fd = -1;
-	find_leftover_fds(s);
-	if (tracee_attach(&s->tr, pid) < 0)
-		return -1;
-	/*
-	 * The main thread runs the calls: it lives as long as the process.
-	 * Only if it has ended (pthread_exit from main) does another one do.
-	 */
-	s->caller = s->tr.n;
-	for (size_t i = 0; i < s->tr.n; i++)
-		if (s->tr.t[i].tid == pid)
-			s->caller = i;
-	if (s->caller < s->tr.n && tracee_stop(&s->tr, s->caller) < 0)
-		return -1;
-	if (s->caller == s->tr.n || s->tr.t[s->caller].gone) {
-		for (s->caller = 0; s->caller < s->tr.n; s->caller++) {
-			if (tracee_stop(&s->tr, s->caller) < 0)
-				return -1;
-			if (!s->tr.t[s->caller].gone)
-				break;
-		}
+	/* known without stopping anything: refused before the attach */
+	if (blockers_frozen(pid, s->view, why, sizeof(why)) != BLOCK_NONE) {
+		error("process %d: refused: %s", (int)pid, why);
+		return OUTCOME_REFUSED;
 	}
-	if (s->caller == s->tr.n)
-		return error("process %d: no thread to work with", (int)pid);
-	if (proc_maps(pid, &s->m) < 0)
-		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
-	if (target_slack(pid, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
-		return -1;
+	find_leftover_fds(s);
+	if (tracee_attach(&s->tr, pid, s->view, doing) < 0)
+		return OUTCOME_TROUBLE;
+	out = pick_caller(s);
+	if (out != OUTCOME_OK)
+		return out;
+	if (proc_maps(s->view, &s->m) < 0) {
+		if (!tracee_exited(&s->tr))
+			error("process %d: cannot read its mappings: %s", (int)pid,
+			      strerror(errno));
+		return OUTCOME_TROUBLE;
+	}
+	if (target_slack(s->view, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
+		return OUTCOME_TROUBLE;
 	if (remote_begin(&s->rc, &s->tr, s->caller, slack) < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	/* From here on s->caller is a valid thread and s->rc.stub the slack. */
 	s->opened = true;
-	return 0;
+	return OUTCOME_OK;
 }
 
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
@@ -119,13 +154,15 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 		return error("process %d: no remote call channel", (int)s->pid);
 	if (remote_call(&s->rc, nr, a, &r) < 0)
 		return -1;
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return -1;
-	}
 	if (ret)
 		*ret = r;
 	return 0;
+}
+
+/* The error of a call's result (-errno), or 0 if it did not fail. */
+static int call_error(long r)
+{
+	return r < 0 && r > -4096 ? (int)-r : 0;
 }
 
 /*
@@ -145,13 +182,23 @@ static int ensure_channel(struct session *s)
 	if (!s->opened)
 		return error("process %d: no remote call channel", (int)s->pid);
 	t = &s->tr.t[s->caller];
-	if (tracee_stop(&s->tr, s->caller) < 0)
+	switch (tracee_stop(&s->tr, s->caller)) {
+	case 0:
+		break;
+	case 1:
+		return error("process %d: thread %d cannot be stopped again: %s", (int)s->pid,
+			     (int)t->tid, s->tr.why);
+	default:
 		return -1;
+	}
 	for (int steps = 0;; steps++) {
 		uint64_t pc;
 
-		if (t->gone)
+		if (t->gone) {
+			if (tracee_exited(&s->tr))
+				return -1;
 			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
+		}
 		pc = arch_pc(&t->regs);
 		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size) {
 			/*
@@ -193,29 +240,35 @@ int session_memfd(struct session *s, const char *name, const uint8_t *data, size
 		  bool keep_local, long *tfd, int *lfd)
 {
 	char path[64];
-	int fd;
+	int fd, err;
 
 	*lfd = -1;
 	if (strlen(name) + 1 > s->rc.scratch_len)
 		return error("memfd name too long: %s", name);
-	if (proc_write(s->tr.mem, s->rc.scratch, name, strlen(name) + 1) < 0 ||
-	    session_call(s, SYS_memfd_create, s->rc.scratch, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0, 0,
+	if (proc_write(s->tr.mem, s->rc.scratch, name, strlen(name) + 1) < 0)
+		return error("process %d: creating memory for %s: cannot write its name at 0x%llx: "
+			     "%s",
+			     (int)s->pid, name, (unsigned long long)s->rc.scratch, strerror(errno));
+	if (session_call(s, SYS_memfd_create, s->rc.scratch, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0, 0,
 			 0, 0, tfd) < 0)
-		return error("process %d: cannot create memory for %s: %s", (int)s->pid, name,
-			     strerror(errno));
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)s->pid, *tfd);
+		return -1;
+	if ((err = call_error(*tfd)))
+		return error("process %d: creating memory for %s: memfd_create failed in it: %s",
+			     (int)s->pid, name, strerror(err));
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)s->view, *tfd);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)len) < 0 ||
 	    (len && pwrite(fd, data, len, 0) != (ssize_t)len) ||
 	    (seal && fcntl(fd, F_ADD_SEALS,
 			   F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)) {
-		int saved = errno;
+		/* a short write sets no errno */
+		int saved = fd >= 0 && errno == 0 ? ENOSPC : errno;
 
 		if (fd >= 0)
 			close(fd);
 		session_call(s, SYS_close, (uint64_t)*tfd, 0, 0, 0, 0, 0, NULL);
-		return error("process %d: cannot fill memory for %s: %s", (int)s->pid, name,
-			     strerror(saved));
+		return error("process %d: cannot fill memory for %s through %s: %s", (int)s->pid,
+			     name, path, strerror(saved));
 	}
 	if (keep_local)
 		*lfd = fd;
@@ -228,30 +281,39 @@ int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot
 		uint64_t offset, uint64_t *got)
 {
 	long r = 0;
+	int err;
 
 	if (at)
 		flags |= MAP_FIXED_NOREPLACE;
 	if (session_call(s, SYS_mmap, at, len, (uint64_t)prot, (uint64_t)flags, (uint64_t)tfd,
 			 offset, &r) < 0)
-		return error("process %d: cannot map %llu bytes at 0x%llx: %s", (int)s->pid,
-			     (unsigned long long)len, (unsigned long long)at, strerror(errno));
-	if (at && (uint64_t)r != at) {
+		return -1;
+	if ((err = call_error(r)))
+		return error("process %d: cannot map %llu bytes at 0x%llx: mmap failed in it: %s",
+			     (int)s->pid, (unsigned long long)len, (unsigned long long)at,
+			     strerror(err));
+	if ((at && (uint64_t)r != at) || s->ncreated == MAX_CREATED) {
 		session_call(s, SYS_munmap, (uint64_t)r, len, 0, 0, 0, 0, NULL);
+		if (s->ncreated == MAX_CREATED)
+			return error("process %d: more than %d mappings to create", (int)s->pid,
+				     MAX_CREATED);
 		return error("process %d: 0x%llx is taken", (int)s->pid, (unsigned long long)at);
 	}
-	if (s->ncreated < MAX_CREATED)
-		s->created[s->ncreated++] = (struct region){(uint64_t)r, len};
+	s->created[s->ncreated++] = (struct region){(uint64_t)r, len};
 	*got = (uint64_t)r;
 	return 0;
 }
 
 int session_unmap(struct session *s, uint64_t start, uint64_t len)
 {
-	if (ensure_channel(s) < 0)
+	long r = 0;
+	int err;
+
+	if (ensure_channel(s) < 0 || session_call(s, SYS_munmap, start, len, 0, 0, 0, 0, &r) < 0)
 		return -1;
-	if (session_call(s, SYS_munmap, start, len, 0, 0, 0, 0, NULL) < 0)
-		return error("process %d: cannot unmap 0x%llx: %s", (int)s->pid,
-			     (unsigned long long)start, strerror(errno));
+	if ((err = call_error(r)))
+		return error("process %d: cannot unmap 0x%llx: munmap failed in it: %s",
+			     (int)s->pid, (unsigned long long)start, strerror(err));
 	return 0;
 }
 
@@ -269,14 +331,17 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 static int close_leftover_fds(struct session *s)
 {
 	for (size_t i = 0; i < s->nleftover; i++) {
-		long fd = s->leftover[i];
+		long fd = s->leftover[i], r = 0;
 
 		/* still ours now that the process is held (a run may have ended meanwhile) */
-		if (is_leftover(s->pid, fd) &&
-		    session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 &&
-		    errno != EBADF)
-			return error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
-				     strerror(errno));
+		if (!is_leftover(s->view, fd))
+			continue;
+		if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, &r) < 0)
+			return -1;
+		if (call_error(r) && call_error(r) != EBADF)
+			return error("process %d: cannot close descriptor %ld: close failed in it: "
+				     "%s",
+				     (int)s->pid, fd, strerror(call_error(r)));
 	}
 	return 0;
 }
@@ -308,7 +373,8 @@ bool session_close(struct session *s, bool committed)
 	 * Otherwise reopening it also brings the caller out of the commit
 	 * stub, if it is still in there.
 	 */
-	bool channel = s->opened && (s->rc.ready || ensure_channel(s) == 0);
+	bool channel = s->opened && !s->rc.in_flight && !s->tr.exited &&
+		       (s->rc.ready || ensure_channel(s) == 0);
 	bool unsure = false;
 
 	/*
@@ -320,7 +386,7 @@ bool session_close(struct session *s, bool committed)
 	 * created; 0: the stub may still run.  Either way unmap nothing; the
 	 * next run sweeps whatever ends up unused.
 	 */
-	if (!committed && s->commit_flag) {
+	if (!committed && s->commit_flag && !s->tr.exited) {
 		uint8_t done = 0;
 
 		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done == 1) {

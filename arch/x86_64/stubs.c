@@ -309,7 +309,8 @@ static void land(struct asm_buf *a, size_t at)
 size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *w, size_t n,
 			uint64_t flag, uint64_t sigmask, uint8_t *out, size_t size, size_t *tail)
 {
-	static const char path[16] = "/proc/self/mem";
+	/* the thread's own entry: /proc/self/mem is empty once the main thread has ended */
+	static const char path[24] = "/proc/thread-self/mem";
 	/* every general register but rsp, restored from the data area */
 	static const int regs[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8,
 				   R9,	R10, R11, R12, R13, R14, R15};

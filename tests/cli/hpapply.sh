@@ -135,8 +135,10 @@ finish "$rpid"
 start m "$work/v0/busy" 2
 mpid=$pid
 base=$(awk '$6 ~ /v0\/busy$/ { split($1, a, "-"); print a[1]; exit }' "/proc/$mpid/maps")
-off=$(nm "$work/v0/busy" | awk '$3 == "version" { print $1 }')
-printf '\x90' | dd of="/proc/$mpid/mem" bs=1 seek=$((0x$base + 0x$off + 16)) conv=notrunc status=none 2>/dev/null
+# a byte in the middle of spin(), which package 2 replaces and no thread runs here
+read -r off size < <(nm -S "$work/v0/busy" | awk '$4 == "spin" { print $1, $2 }')
+printf '\x90' | dd of="/proc/$mpid/mem" bs=1 seek=$((0x$base + 0x$off + 0x$size / 2)) conv=notrunc \
+	status=none 2>/dev/null
 "$bin/hpapply" "$mpid" "$work/p2.hpk" --ca "$pki/root.pem" >"$work/m.log" 2>&1
 st=$?
 if [ $st = 1 ] && grep -q "differ from the baseline" "$work/m.log" && [ "$(ours "$mpid")" = 0 ] &&

@@ -9,6 +9,15 @@
  * EPERM in every thread (hpapply's commit stub then cannot patch the code).
  * A line starting with 'm' first creates a memory file named as hpapply
  * names its own, and leaves it open (what a killed hpapply may leave).
+ *
+ * Shapes of processes that are hard to stop or to work in, each set by the
+ * environment: BUSY_EXIT_MS=N, the main thread calls _exit(3) after N ms
+ * (and reads nothing); BUSY_MAIN_EXIT=1, the main thread ends with
+ * pthread_exit once another thread serves stdin; BUSY_VFORK=1, a thread
+ * calls vfork() and its child sleeps for a minute before _exit (the
+ * thread waits in the kernel meanwhile); BUSY_STAT=PATH, a thread calls
+ * stat(PATH) (on a file system that never answers, it sleeps
+ * uninterruptibly).
  * Built three times: the baseline (FIX 0), a fix of score() (FIX 1), and
  * a fix of score() and version() (FIX 2).
  */
@@ -23,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,7 +105,9 @@ static void *spinner(void *arg)
 /* Make one system call fail with EPERM from now on (threads created later inherit it). */
 static void deny(const char *name)
 {
-	long nr = !strcmp(name, "pwrite64") ? SYS_pwrite64 : !strcmp(name, "openat") ? SYS_openat : -1;
+	long nr = !strcmp(name, "pwrite64") ? SYS_pwrite64
+		  : !strcmp(name, "openat") ? SYS_openat
+					    : -1;
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -113,10 +126,45 @@ static void deny(const char *name)
 	}
 }
 
+/* The child runs in the parent's memory until it exits: only system calls here. */
+static void *vforker(void *arg)
+{
+	struct timespec minute = {60, 0};
+
+	(void)arg;
+	if (vfork() == 0) {
+		syscall(SYS_nanosleep, &minute, NULL);
+		syscall(SYS_exit, 0);
+	}
+	return NULL;
+}
+
+static void *stat_path(void *arg)
+{
+	struct stat st;
+
+	stat(arg, &st);
+	return NULL;
+}
+
+static void *serve(void *arg)
+{
+	char line[64];
+
+	(void)arg;
+	while (fgets(line, sizeof(line), stdin)) {
+		if (line[0] == 'm' && memfd_create("hpapply-op", MFD_CLOEXEC) < 0)
+			perror("busy: memfd_create");
+		printf("score(500) = %d, version = %s\n--\n", score(500), version());
+		fflush(stdout);
+	}
+	stop = 1;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int workers = argc > 1 ? atoi(argv[1]) : 4;
-	char line[64];
 	pthread_t t;
 
 	if (getenv("BUSY_SIGNALS"))
@@ -127,12 +175,18 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, worker, NULL);
 	if (argc > 2)
 		pthread_create(&t, NULL, spinner, NULL);
-	while (fgets(line, sizeof(line), stdin)) {
-		if (line[0] == 'm' && memfd_create("hpapply-op", MFD_CLOEXEC) < 0)
-			perror("busy: memfd_create");
-		printf("score(500) = %d, version = %s\n--\n", score(500), version());
-		fflush(stdout);
+	if (getenv("BUSY_VFORK"))
+		pthread_create(&t, NULL, vforker, NULL);
+	if (getenv("BUSY_STAT"))
+		pthread_create(&t, NULL, stat_path, getenv("BUSY_STAT"));
+	if (getenv("BUSY_EXIT_MS")) {
+		usleep((useconds_t)atoi(getenv("BUSY_EXIT_MS")) * 1000);
+		_exit(3);
 	}
-	stop = 1;
+	if (getenv("BUSY_MAIN_EXIT")) {
+		pthread_create(&t, NULL, serve, NULL);
+		pthread_exit(NULL);
+	}
+	serve(NULL);
 	return 0;
 }

@@ -1,0 +1,216 @@
+#!/bin/bash
+# hpapply on targets that are hard to stop or to work in: it patches them
+# correctly or refuses with the reason, in bounded time, and the target is
+# alive and answers as the fixed build (or, after a refusal or a revert,
+# as the baseline) afterwards.
+#
+#   a process whose main thread calls _exit while hpapply works
+#   a process whose main thread has ended (pthread_exit in main)
+#   a thread in vfork(), a thread in uninterruptible sleep, a frozen cgroup
+#
+# Every hpapply runs under timeout(1): a hang is a failure, not a stuck
+# test.  Environment: HP_BIN (tool directory).
+set -uo pipefail
+bin=${HP_BIN:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+cli_begin robust
+
+# ---- programs and packages --------------------------------------------------------------
+
+cc=(gcc -O2 -g -fPIE -pthread)
+for fix in 0 1; do
+	mkdir -p "$work/v$fix"
+	(cd "$work/v$fix" && "${cc[@]}" -DFIX=$fix -c "$here/progs/busy.c" -o busy.o &&
+		"${cc[@]}" -pie busy.o -o busy) || { echo "cannot build the test program"; exit 1; }
+done
+"$bin/hpdiff" -o "$work/fix1.hpd" "$work/v0/busy.o" "$work/v1/busy.o" >/dev/null
+"$bin/hppack" --baseline "$work/v0/busy" --seq 1 -o "$work/p1.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/fix1.hpd" >/dev/null ||
+	{ echo "cannot pack"; exit 1; }
+base_answer="score(500) = 1000, version = baseline"
+fix_answer="score(500) = -1, version = baseline"
+
+# hp LOG ARGS...: hpapply ARGS under a time limit, output in LOG; prints the
+# exit status (124 if it had to be stopped)
+hp() {
+	local log=$1
+	shift
+	timeout 60 "$bin/hpapply" "$@" >"$log" 2>&1
+	echo $?
+}
+apply() { hp "$1" "$2" "$work/p1.hpk" --ca "$pki/root.pem"; }
+
+# untouched NAME PID WHAT: still the baseline, running, nothing of ours mapped
+untouched() {
+	local a
+	a=$(fifo_ask "$1")
+	if [ "$a" != "$base_answer" ]; then
+		bad "$3: the process answers '$a'"
+	elif is_stopped "$2"; then
+		bad "$3: the process is stopped"
+	elif [ "$(hp_maps "$2")" != 0 ]; then
+		bad "$3: hpapply mappings left behind: $(grep hpapply "/proc/$2/maps")"
+	else
+		ok "$3"
+	fi
+}
+
+# patched NAME PID WHAT: apply works now, and the process answers as the fix
+patched() {
+	local st
+	st=$(apply "$work/$1.apply.log" "$2")
+	if [ "$st" = 0 ] && [ "$(fifo_ask "$1")" = "$fix_answer" ]; then
+		ok "$3"
+	else
+		bad "$3: exit $st: $(cat "$work/$1.apply.log")"
+	fi
+}
+
+# ---- the process exits while hpapply works ----------------------------------------------
+
+# A thread spins in score(): hpapply retries for a second or more, and the
+# main thread calls _exit(3) in the middle of that.  The kernel reports the
+# traced main thread's end only after the other traced threads were reaped.
+BUSY_EXIT_MS=300 "$work/v0/busy" 2 spin </dev/null >/dev/null 2>&1 &
+epid=$!
+pids+=("$epid")
+st=$(apply "$work/exit.log" "$epid")
+wait "$epid"
+est=$?
+if [ "$st" = 2 ] && grep -qxF "hpapply: process $epid exited during the apply" "$work/exit.log" &&
+	[ "$est" = 3 ] && [ ! -e "/proc/$epid" ]; then
+	ok "the process exits during the retries: exit 2, 'exited during the apply', its own exit status"
+else
+	bad "exit during the apply: hpapply exit $st, process exit $est: $(cat "$work/exit.log")"
+fi
+
+# The same at many moments of an apply, with 8 threads: applied, or the exit
+# said; never a hang, and the process always ends by its own _exit.
+good=0
+for ms in 0 5 10 20 30 40 50 60 80 100 125 150; do
+	BUSY_EXIT_MS=$ms "$work/v0/busy" 8 </dev/null >/dev/null 2>&1 &
+	epid=$!
+	pids+=("$epid")
+	sleep 0.002
+	st=$(apply "$work/exit.log" "$epid")
+	wait "$epid"
+	est=$?
+	case $st in
+	0) ;;
+	2) grep -qE "process $epid( exited during the apply|: no such process)" "$work/exit.log" ||
+		{ bad "exit after $ms ms: $(cat "$work/exit.log")"; continue; } ;;
+	*) bad "exit after $ms ms: hpapply exit $st: $(cat "$work/exit.log")"; continue ;;
+	esac
+	[ "$est" = 3 ] || { bad "exit after $ms ms: the process ended with $est"; continue; }
+	good=$((good + 1))
+done
+[ "$good" = 12 ] && ok "the process exits at 12 moments of an apply: never a hang, its own exit"
+
+# ---- the main thread has ended ------------------------------------------------------------
+
+BUSY_MAIN_EXIT=1 fifo_start me "$work/v0/busy" 2
+mpid=$pid
+[ "$(fifo_ask me)" = "$base_answer" ] || bad "main thread gone: baseline answer $(fifo_ask me)"
+patched me "$mpid" "main thread gone (pthread_exit in main): applied"
+if "$bin/hpapply" --list "$mpid" --json 2>&1 | grep -q '"applied":true'; then
+	ok "main thread gone: --list shows the package"
+else
+	bad "main thread gone: --list: $("$bin/hpapply" --list "$mpid" 2>&1)"
+fi
+st=$(hp "$work/me.log" --revert "$mpid")
+[ "$st" = 0 ] && [ "$(fifo_ask me)" = "$base_answer" ] && ok "main thread gone: reverted" ||
+	bad "main thread gone: revert exit $st: $(cat "$work/me.log")"
+
+# ---- threads that cannot be stopped ------------------------------------------------------------
+
+# A thread in vfork(): it waits in the kernel while the child runs in the
+# process's memory.  Refused, naming it; once the child is gone, applied.
+BUSY_VFORK=1 fifo_start vf "$work/v0/busy" 2
+vpid=$pid
+sleep 0.1
+child=$(cat /proc/"$vpid"/task/*/children | tr -d ' \n')
+[ -n "$child" ] && pids+=("$child")
+st=$(apply "$work/vf.log" "$vpid")
+if [ "$st" = 1 ] && grep -q "is in vfork(): it waits while its child $child runs" "$work/vf.log"; then
+	untouched vf "$vpid" "a thread in vfork(): refused (exit 1), naming it and the child"
+else
+	bad "vfork: exit $st: $(cat "$work/vf.log")"
+fi
+kill -9 "$child" 2>/dev/null
+sleep 0.1
+patched vf "$vpid" "the vfork child gone: applied"
+
+# A thread in uninterruptible sleep: stat() on a FUSE file system that never
+# answers.
+fuse_mnt=$work/fuse
+mkdir -p "$fuse_mnt"
+gcc -O2 -o "$work/fusehang" "$here/progs/fusehang.c" || { echo "cannot build fusehang"; exit 1; }
+"$work/fusehang" "$fuse_mnt" >"$work/fuse.out" 2>&1 &
+fpid=$!
+pids+=("$fpid")
+for _ in $(seq 100); do grep -q mounted "$work/fuse.out" && break; sleep 0.01; done
+if grep -q mounted "$work/fuse.out"; then
+	BUSY_STAT=$fuse_mnt/x fifo_start d "$work/v0/busy" 2
+	dpid=$pid
+	sleep 0.2
+	st=$(apply "$work/d.log" "$dpid")
+	if [ "$st" = 1 ] && grep -q "is in uninterruptible sleep (state D, in " "$work/d.log" &&
+		grep -q "after 12 attempts" "$work/d.log"; then
+		untouched d "$dpid" "a thread in uninterruptible sleep: refused (exit 1), naming it"
+	else
+		bad "uninterruptible sleep: exit $st: $(cat "$work/d.log")"
+	fi
+	kill -9 "$fpid"
+	wait "$fpid" 2>/dev/null
+	umount -l "$fuse_mnt" 2>/dev/null
+	for _ in $(seq 100); do grep -q ' D ' /proc/"$dpid"/task/*/stat || break; sleep 0.01; done
+	patched d "$dpid" "the sleep over: applied"
+else
+	echo "skip  uninterruptible sleep: cannot mount FUSE here: $(cat "$work/fuse.out")"
+	kill -9 "$fpid" 2>/dev/null
+fi
+
+# A frozen cgroup: cgroup v2 (cgroup.freeze), and the v1 freezer.  Refused at
+# once, the process untouched; thawed, applied.
+cg_frozen() { # cg_frozen KIND DIR FREEZE THAW: one case
+	local kind=$1 dir=$2 freeze=$3 thaw=$4 st
+	mkdir -p "$dir" || { echo "skip  $kind: cannot make a cgroup"; return; }
+	fifo_start fz "$work/v0/busy" 2
+	local zpid=$pid
+	echo "$zpid" >"$dir/cgroup.procs" && eval "$freeze" || {
+		echo "skip  $kind: cannot freeze"
+		kill -9 "$zpid"
+		return
+	}
+	sleep 0.1
+	st=$(apply "$work/fz.log" "$zpid")
+	eval "$thaw"
+	if [ "$st" = 1 ] && grep -q "process $zpid: refused: process $zpid is in a frozen cgroup" \
+		"$work/fz.log" && ! grep -q attempts "$work/fz.log"; then
+		untouched fz "$zpid" "$kind: refused at once (exit 1), naming the cgroup"
+	else
+		bad "$kind: exit $st: $(cat "$work/fz.log")"
+	fi
+	patched fz "$zpid" "$kind thawed: applied"
+	kill -9 "$zpid"
+	wait "$zpid" 2>/dev/null
+	rmdir "$dir" 2>/dev/null
+}
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+cg1=$(awk '$9 == "cgroup" && $NF ~ /(^|,)freezer(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$cg2" ] && [ -w "$cg2" ]; then
+	d=$cg2/hp-robust-$$
+	cg_frozen "cgroup v2 freezer" "$d" "echo 1 >$d/cgroup.freeze" "echo 0 >$d/cgroup.freeze"
+else
+	echo "skip  cgroup v2 freezer: no writable cgroup2 mount"
+fi
+if [ -n "$cg1" ] && [ -w "$cg1" ]; then
+	d=$cg1/hp-robust-$$
+	cg_frozen "cgroup v1 freezer" "$d" "echo FROZEN >$d/freezer.state" \
+		"echo THAWED >$d/freezer.state"
+else
+	echo "skip  cgroup v1 freezer: not mounted"
+fi
+
+exit $fail
