@@ -61,6 +61,13 @@ uint16_t arch_machine(const char *name);
 /* The machine hpapply's own process runs (the processes it can patch). */
 uint16_t arch_host_machine(void);
 
+/*
+ * The architecture number (AUDIT_ARCH_*) a seccomp filter sees in
+ * seccomp_data.arch for the system calls of arch_host_machine()'s
+ * processes, made the way hpapply's stubs make them.
+ */
+uint32_t arch_seccomp_arch(void);
+
 /* ---- relocation questions ------------------------------------------- */
 
 /* Description of a relocation type, or NULL if the formats do not carry it. */

@@ -684,6 +684,8 @@ static enum outcome finish(struct op *o, enum outcome out)
 {
 	session_close(&o->s, o->committed);
 	/* a process that exited meanwhile runs nothing, patched or not (said once) */
+	if (out != OUTCOME_OK && tracee_check_exited(&o->s.tr))
+		out = OUTCOME_TROUBLE;
 	if (tracee_exited(&o->s.tr))
 		out = OUTCOME_TROUBLE;
 	op_free(o);
@@ -733,6 +735,8 @@ static enum outcome check_state(struct op *o)
 	if (r == 0 && img.base != c->image_base)
 		r = 1;
 	loaded_free(&img);
+	if (r == 1 && tracee_check_exited(&o->s.tr))
+		return OUTCOME_TROUBLE;
 	if (r == 1) {
 		error("process %d: the object the applied package %s patched is no longer loaded "
 		      "at 0x%llx: refusing to write or unmap anything",
@@ -822,6 +826,9 @@ static enum outcome find_baseline(struct op *o, const struct apply_opts *a)
 		return OUTCOME_TROUBLE;
 	if (r == 0)
 		return OUTCOME_OK;
+	/* its files cannot be read once it has exited */
+	if (tracee_check_exited(&o->s.tr))
+		return OUTCOME_TROUBLE;
 	if (hp_verify(o->pkg, o->pkg_len, &vo, &o->v) < 0)
 		error("%s: refused (%s): %s", a->package, hp_vclass_name(o->v.cls), o->v.message);
 	else

@@ -188,6 +188,8 @@ static int wait_thread(struct tracee *tr, struct thread *t, int *st, int64_t dea
 
 bool tracee_check_exited(struct tracee *tr)
 {
+	if (!tr->pid)
+		return false; /* never attached */
 	if (!tr->exited) {
 		reap_others(tr, NULL);
 		if (!tr->exited && proc_ended(tr->pid))
@@ -587,6 +589,11 @@ static int resume(struct tracee *tr, struct thread *t, bool deliver)
 	t->stopped = false;
 	t->dirty = false;
 	return 0;
+}
+
+int tracee_resume(struct tracee *tr, size_t i)
+{
+	return resume(tr, &tr->t[i], true);
 }
 
 int tracee_resume_all(struct tracee *tr)

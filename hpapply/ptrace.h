@@ -91,6 +91,8 @@ bool tracee_exited(struct tracee *tr);
 bool tracee_check_exited(struct tracee *tr);
 /* Resume every stopped thread with its resume state, delivering held signals. */
 int tracee_resume_all(struct tracee *tr);
+/* The same for thread i only. */
+int tracee_resume(struct tracee *tr, size_t i);
 /* Let one stopped thread run one instruction (or up to its next stop), signals held back. */
 int tracee_step_held(struct tracee *tr, size_t i);
 /*

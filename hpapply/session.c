@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "hpapply/blockers.h"
+#include "hpapply/seccomp.h"
 #include "hpapply/session.h"
 #include "hpapply/target.h"
 #include "common/cli.h"
@@ -69,39 +71,86 @@ static void find_leftover_fds(struct session *s)
 	closedir(d);
 }
 
+#define ARG(i) (1u << (i))
+
+/*
+ * Every system call hpapply makes in the target, with the arguments it
+ * knows in advance: the remote calls of this file (memfd_create, mmap,
+ * munmap, close) and those of the commit stub (arch/arch.h: openat of
+ * /proc/thread-self/mem, pwrite64, close, rt_sigprocmask; the stub loads
+ * 32-bit immediates, so AT_FDCWD arrives zero-extended).
+ */
+static const struct sc_call injected[] = {
+	{"memfd_create", SYS_memfd_create, ARG(1), {0, MFD_CLOEXEC | MFD_ALLOW_SEALING}},
+	/* the package's code, read+exec; its variables, a private read+write copy */
+	{"mmap",
+	 SYS_mmap,
+	 ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED_NOREPLACE, 0, 0}},
+	{"mmap",
+	 SYS_mmap,
+	 ARG(2) | ARG(3),
+	 {0, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE}},
+	/* the state record, read+write; the commit stub, read+exec; anywhere */
+	{"mmap",
+	 SYS_mmap,
+	 ARG(0) | ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0}},
+	{"mmap",
+	 SYS_mmap,
+	 ARG(0) | ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_EXEC, MAP_SHARED, 0, 0}},
+	{"munmap", SYS_munmap, 0, {0}},
+	{"close", SYS_close, 0, {0}},
+	{"openat", SYS_openat, ARG(0) | ARG(2), {(uint32_t)AT_FDCWD, 0, O_RDWR | O_CLOEXEC}},
+	{"pwrite64", SYS_pwrite64, 0, {0}},
+	{"rt_sigprocmask", SYS_rt_sigprocmask, ARG(0) | ARG(2) | ARG(3), {SIG_SETMASK, 0, 0, 8}},
+};
+
 /*
  * The thread that runs the remote calls and the commit: the main thread
- * if it can be stopped (it lives as long as the process), else another
- * one (pthread_exit in main, or the main thread held in the kernel).
+ * if it can be stopped and its seccomp state allows every call hpapply
+ * makes (it lives as long as the process), else another one (pthread_exit
+ * in main, or the main thread held in the kernel).
  */
 static enum outcome pick_caller(struct session *s)
 {
-	size_t order[2] = {s->tr.n, s->tr.n};
-	char why[sizeof(s->tr.why)] = "";
+	size_t order0 = s->tr.n;
+	char why[sizeof(s->tr.why) + 256] = "";
 
 	for (size_t i = 0; i < s->tr.n; i++)
 		if (s->tr.t[i].tid == s->pid)
-			order[0] = i;
+			order0 = i;
 	for (size_t k = 0; k <= s->tr.n; k++) {
-		size_t i = k == 0 ? order[0] : k - 1;
+		size_t i = k == 0 ? order0 : k - 1;
+		char w[sizeof(why)];
 		int r;
 
-		if (i >= s->tr.n || (k > 0 && i == order[0]))
+		if (i >= s->tr.n || (k > 0 && i == order0))
 			continue;
 		r = tracee_stop(&s->tr, i);
 		if (r < 0)
 			return OUTCOME_TROUBLE;
 		if (r == 1 && !why[0])
 			snprintf(why, sizeof(why), "%s", s->tr.why);
-		if (r == 0 && !s->tr.t[i].gone) {
+		if (r != 0 || s->tr.t[i].gone)
+			continue;
+		/* before anything runs in it */
+		if (seccomp_check(s->pid, s->tr.t[i].tid, injected, ARRAY_SIZE(injected), w,
+				  sizeof(w)) == 0) {
 			s->caller = i;
 			return OUTCOME_OK;
 		}
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", w);
+		if (tracee_resume(&s->tr, i) < 0)
+			return OUTCOME_TROUBLE;
 	}
 	if (tracee_exited(&s->tr))
 		return OUTCOME_TROUBLE;
 	if (why[0]) {
-		error("process %d: refused: no thread of it can be stopped: %s", (int)s->pid, why);
+		error("process %d: refused: no thread of it can run hpapply's system calls: %s",
+		      (int)s->pid, why);
 		return OUTCOME_REFUSED;
 	}
 	error("process %d: no thread to work with", (int)s->pid);

@@ -7,6 +7,8 @@
 #   a process whose main thread calls _exit while hpapply works
 #   a process whose main thread has ended (pthread_exit in main)
 #   a thread in vfork(), a thread in uninterruptible sleep, a frozen cgroup
+#   seccomp: strict mode, a filter that kills on a call hpapply makes, one
+#   that does not
 #
 # Every hpapply runs under timeout(1): a hang is a failure, not a stuck
 # test.  Environment: HP_BIN (tool directory).
@@ -212,5 +214,38 @@ if [ -n "$cg1" ] && [ -w "$cg1" ]; then
 else
 	echo "skip  cgroup v1 freezer: not mounted"
 fi
+
+# ---- seccomp ------------------------------------------------------------------------------
+
+# A filter that kills the process on memfd_create: known before anything
+# runs in it.
+BUSY_KILL=memfd_create fifo_start sk "$work/v0/busy" 2
+st=$(apply "$work/sk.log" "$pid")
+if [ "$st" = 1 ] && grep -qF "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) for hpapply's memfd_create" "$work/sk.log"; then
+	untouched sk "$pid" "seccomp filter killing memfd_create: refused, the process alive"
+else
+	bad "seccomp kill: exit $st: $(cat "$work/sk.log")"
+fi
+! grep -q ": Success" "$work/sk.log" || bad "a message ends in ': Success'"
+
+# A filter against memory both writable and executable: hpapply never asks
+# for that, so the filter allows every call it makes.
+BUSY_WX=1 fifo_start wx "$work/v0/busy" 2
+patched wx "$pid" "seccomp filter denying write+exec mappings: applied"
+st=$(hp "$work/wx.log" --revert "$pid")
+[ "$st" = 0 ] && [ "$(fifo_ask wx)" = "$base_answer" ] && ok "  and reverted" ||
+	bad "seccomp write+exec: revert exit $st: $(cat "$work/wx.log")"
+
+# Strict mode: the only thread may read, write and exit.  Refused; with
+# other threads there, one of them does the work.
+BUSY_STRICT=1 fifo_start ss "$work/v0/busy" 0
+st=$(apply "$work/ss.log" "$pid")
+if [ "$st" = 1 ] && grep -qF "is in seccomp strict mode" "$work/ss.log"; then
+	untouched ss "$pid" "seccomp strict mode: refused, the process alive"
+else
+	bad "strict mode: exit $st: $(cat "$work/ss.log")"
+fi
+BUSY_STRICT=1 fifo_start sm "$work/v0/busy" 2
+patched sm "$pid" "main thread in strict mode, others not: applied through another thread"
 
 exit $fail

@@ -4,9 +4,11 @@
  * returns), and each line on stdin prints what score() and version()
  * answer now.  With BUSY_SIGNALS set in the environment, a SIGUSR1
  * handler makes system calls of its own (a signal stream while hpapply
- * works must not confuse its remote calls).  With BUSY_DENY=pwrite64 or
- * BUSY_DENY=openat, a seccomp filter makes that system call fail with
- * EPERM in every thread (hpapply's commit stub then cannot patch the code).
+ * works must not confuse its remote calls).  seccomp, in every thread:
+ * BUSY_DENY=CALL makes that system call (pwrite64, openat, memfd_create,
+ * mmap) fail with EPERM, BUSY_KILL=CALL kills the process on it, BUSY_WX=1
+ * kills it on an mmap or mprotect asking for write and exec at once;
+ * BUSY_STRICT=1 puts the main thread alone in strict mode.
  * A line starting with 'm' first creates a memory file named as hpapply
  * names its own, and leaves it open (what a killed hpapply may leave).
  *
@@ -102,27 +104,90 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
-/* Make one system call fail with EPERM from now on (threads created later inherit it). */
-static void deny(const char *name)
+static void install(struct sock_filter *f, unsigned short n)
 {
-	long nr = !strcmp(name, "pwrite64") ? SYS_pwrite64
-		  : !strcmp(name, "openat") ? SYS_openat
-					    : -1;
+	struct sock_fprog prog = {n, f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("busy: seccomp");
+		exit(1);
+	}
+}
+
+/*
+ * From now on (threads created later inherit it), one system call ends in
+ * `action`: SECCOMP_RET_ERRNO | EPERM (it fails), SECCOMP_RET_KILL_PROCESS.
+ */
+static void deny(const char *name, unsigned action)
+{
+	long nr = !strcmp(name, "pwrite64")	  ? SYS_pwrite64
+		  : !strcmp(name, "openat")	  ? SYS_openat
+		  : !strcmp(name, "memfd_create") ? SYS_memfd_create
+		  : !strcmp(name, "mmap")	  ? SYS_mmap
+						  : -1;
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
 
-	if (nr < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-		perror("busy: seccomp");
+	if (nr < 0) {
+		fprintf(stderr, "busy: cannot deny %s\n", name);
 		exit(1);
+	}
+	install(f, sizeof(f) / sizeof(f[0]));
+}
+
+/*
+ * Memory never both writable and executable (as systemd's
+ * MemoryDenyWriteExecute): mmap and mprotect with PROT_WRITE and PROT_EXEC
+ * together kill the process.  hpapply never asks for both.
+ */
+static void deny_wx(void)
+{
+	const unsigned wx = PROT_WRITE | PROT_EXEC;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 6),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, wx),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, wx, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+
+	install(f, sizeof(f) / sizeof(f[0]));
+}
+
+/*
+ * The main thread in seccomp strict mode (read, write, _exit, sigreturn):
+ * it serves stdin with those alone, formatting into a buffer.
+ */
+static void serve_strict(void)
+{
+	char in[64], out[128];
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) < 0) {
+		perror("busy: strict mode");
+		exit(1);
+	}
+	for (;;) {
+		long n = syscall(SYS_read, 0, in, sizeof(in));
+		int len;
+
+		if (n <= 0)
+			syscall(SYS_exit, 0);
+		len = snprintf(out, sizeof(out), "score(500) = %d, version = %s\n--\n", score(500),
+			       version());
+		syscall(SYS_write, 1, out, (size_t)len);
 	}
 }
 
@@ -170,7 +235,11 @@ int main(int argc, char **argv)
 	if (getenv("BUSY_SIGNALS"))
 		signal(SIGUSR1, on_usr1);
 	if (getenv("BUSY_DENY"))
-		deny(getenv("BUSY_DENY"));
+		deny(getenv("BUSY_DENY"), SECCOMP_RET_ERRNO | EPERM);
+	if (getenv("BUSY_KILL"))
+		deny(getenv("BUSY_KILL"), SECCOMP_RET_KILL_PROCESS);
+	if (getenv("BUSY_WX"))
+		deny_wx();
 	for (int i = 0; i < workers; i++)
 		pthread_create(&t, NULL, worker, NULL);
 	if (argc > 2)
@@ -183,6 +252,8 @@ int main(int argc, char **argv)
 		usleep((useconds_t)atoi(getenv("BUSY_EXIT_MS")) * 1000);
 		_exit(3);
 	}
+	if (getenv("BUSY_STRICT"))
+		serve_strict();
 	if (getenv("BUSY_MAIN_EXIT")) {
 		pthread_create(&t, NULL, serve, NULL);
 		pthread_exit(NULL);
