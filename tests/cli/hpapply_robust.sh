@@ -9,6 +9,8 @@
 #   a thread in vfork(), a thread in uninterruptible sleep, a frozen cgroup
 #   seccomp: strict mode, a filter that kills on a call hpapply makes, one
 #   that does not
+#   stacks: a return into the package's code 10 MiB deep, from an alternate
+#   signal stack, and a pc a signal interrupted there: no revert while so
 #
 # Every hpapply runs under timeout(1): a hang is a failure, not a stuck
 # test.  Environment: HP_BIN (tool directory).
@@ -30,6 +32,14 @@ done
 "$bin/hppack" --baseline "$work/v0/busy" --seq 1 -o "$work/p1.hpk" --key "$pki/p256.key" \
 	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/fix1.hpd" >/dev/null ||
 	{ echo "cannot pack"; exit 1; }
+for fix in 0 1; do
+	(cd "$work/v$fix" && "${cc[@]}" -DFIX=$fix -c "$here/progs/deep.c" -o deep.o &&
+		"${cc[@]}" -pie deep.o -o deep) || { echo "cannot build deep"; exit 1; }
+done
+"$bin/hpdiff" -o "$work/deep.hpd" "$work/v0/deep.o" "$work/v1/deep.o" >/dev/null
+"$bin/hppack" --baseline "$work/v0/deep" --seq 1 -o "$work/deep.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/deep.hpd" >/dev/null ||
+	{ echo "cannot pack deep"; exit 1; }
 base_answer="score(500) = 1000, version = baseline"
 fix_answer="score(500) = -1, version = baseline"
 
@@ -214,6 +224,40 @@ if [ -n "$cg1" ] && [ -w "$cg1" ]; then
 else
 	echo "skip  cgroup v1 freezer: not mounted"
 fi
+
+# ---- the whole stack ------------------------------------------------------------------------
+
+# The worker goes into the package's entry(), then waits where its return
+# into the package's code is: below 10 MiB of frames, beyond an alternate
+# signal stack, or as the pc a signal interrupted.  A revert would unmap
+# that code: refused while it waits; once it has returned, reverted.
+fifo_start deep "$work/v0/deep"
+kpid=$pid
+[ "$(fifo_ask deep)" = "entry = 0" ] || bad "deep: baseline answer $(fifo_ask deep)"
+for mode in d:"will return into the applied package's code":"10 MiB deep" \
+	a:"will return into the applied package's code":"from an alternate signal stack" \
+	s:"was interrupted in the applied package's code by a signal":"interrupted by a signal"; do
+	IFS=: read -r cmd msg what <<<"$mode"
+	st=$(hp "$work/deep.log" "$kpid" "$work/deep.hpk" --ca "$pki/root.pem")
+	[ "$st" = 0 ] && [ "$(fifo_ask deep)" = "entry = 1000" ] ||
+		{ bad "deep ($what): apply exit $st: $(cat "$work/deep.log")"; continue; }
+	[ "$(fifo_ask deep "$cmd")" = waiting ] || { bad "deep ($what): the worker does not wait"; continue; }
+	st=$(hp "$work/deep.log" --revert "$kpid")
+	if [ "$st" = 1 ] && grep -qF "$msg" "$work/deep.log"; then
+		ok "a thread returning into the package's code ($what): revert refused"
+	else
+		bad "deep ($what): revert exit $st: $(cat "$work/deep.log")"
+	fi
+	a=$(fifo_ask deep r)
+	case $a in
+	"returned 100"[01]) ok "  the thread returned through the package's code" ;;
+	*) bad "deep ($what): after the refusal the worker answers '$a'" ;;
+	esac
+	st=$(hp "$work/deep.log" --revert "$kpid")
+	[ "$st" = 0 ] && [ "$(fifo_ask deep)" = "entry = 0" ] && ok "  then reverted" ||
+		bad "deep ($what): revert after the return: exit $st: $(cat "$work/deep.log")"
+done
+kill -0 "$kpid" 2>/dev/null || bad "deep: the process died"
 
 # ---- seccomp ------------------------------------------------------------------------------
 
