@@ -288,7 +288,7 @@ dd if="$work/v0/busy" bs=1 skip=$((func - 0x$base)) count=9 status=none |
 before=$(grep hpapply "/proc/$epid/maps")
 "$bin/hpapply" --revert "$epid" >"$work/e.log" 2>&1
 st=$?
-if [ $st = 1 ] && grep -q "not that redirect" "$work/e.log" && [ "$(ask e)" = "$fix1_answer" ] &&
+if [ $st = 1 ] && grep -q "changed by something else" "$work/e.log" && [ "$(ask e)" = "$fix1_answer" ] &&
 	[ "$(grep hpapply "/proc/$epid/maps")" = "$before" ] && ! stopped "$epid"; then
 	ok "a redirect changed by something else: revert refused, nothing touched"
 else

@@ -11,6 +11,8 @@
 #   that does not
 #   stacks: a return into the package's code 10 MiB deep, from an alternate
 #   signal stack, and a pc a signal interrupted there: no revert while so
+#   a library loaded three times (dlopen of a copy, dlmopen): every instance
+#   patched and reverted; unloaded and loaded again: the record is stale
 #
 # Every hpapply runs under timeout(1): a hang is a failure, not a stuck
 # test.  Environment: HP_BIN (tool directory).
@@ -40,6 +42,17 @@ done
 "$bin/hppack" --baseline "$work/v0/deep" --seq 1 -o "$work/deep.hpk" --key "$pki/p256.key" \
 	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/deep.hpd" >/dev/null ||
 	{ echo "cannot pack deep"; exit 1; }
+for fix in 0 1; do
+	(cd "$work/v$fix" && gcc -O2 -g -fPIC -DFIX=$fix -c "$here/progs/libscore.c" -o libscore.o &&
+		gcc -shared -Wl,--build-id -o libscore.so libscore.o) || { echo "cannot build the library"; exit 1; }
+done
+gcc -O2 -g -o "$work/libuser" "$here/progs/libuser.c" || { echo "cannot build libuser"; exit 1; }
+mkdir -p "$work/copy"
+cp "$work/v0/libscore.so" "$work/copy/libscore-copy.so"
+"$bin/hpdiff" -o "$work/lib.hpd" "$work/v0/libscore.o" "$work/v1/libscore.o" >/dev/null
+"$bin/hppack" --baseline "$work/v0/libscore.so" --seq 1 -o "$work/lib.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/lib.hpd" >/dev/null ||
+	{ echo "cannot pack the library"; exit 1; }
 base_answer="score(500) = 1000, version = baseline"
 fix_answer="score(500) = -1, version = baseline"
 
@@ -258,6 +271,64 @@ for mode in d:"will return into the applied package's code":"10 MiB deep" \
 		bad "deep ($what): revert after the return: exit $st: $(cat "$work/deep.log")"
 done
 kill -0 "$kpid" 2>/dev/null || bad "deep: the process died"
+
+# ---- a library loaded more than once, unloaded, loaded again -------------------------------------
+
+lib() { hp "$1" "$2" "$work/lib.hpk" --ca "$pki/root.pem"; }
+fifo_start lu "$work/libuser"
+lpid=$pid
+fifo_ask lu "o $work/v0/libscore.so" >/dev/null
+fifo_ask lu "o $work/copy/libscore-copy.so" >/dev/null
+fifo_ask lu "m $work/v0/libscore.so" >/dev/null
+a=$(fifo_ask lu)
+[ "$a" = "lib_score(500) = 1500 1500 1500" ] || bad "three instances: baseline answer '$a'"
+st=$(lib "$work/lu.log" "$lpid")
+a=$(fifo_ask lu)
+if [ "$st" = 0 ] && [ "$a" = "lib_score(500) = -1 -1 -1" ] &&
+	[ "$(grep -c '^  instance ' "$work/lu.log")" = 3 ]; then
+	ok "a library loaded three times (a copy, dlmopen): every instance patched, each listed"
+else
+	bad "three instances: exit $st, answer '$a': $(cat "$work/lu.log")"
+fi
+"$bin/hpapply" --list "$lpid" >"$work/lu.list" 2>&1
+[ "$(grep -c '^  baseline ' "$work/lu.list")" = 3 ] && [ "$(grep -c '^  redirected lib_score' "$work/lu.list")" = 3 ] &&
+	ok "  --list shows the three instances" || bad "three instances: --list: $(cat "$work/lu.list")"
+st=$(hp "$work/lu.log" --revert "$lpid")
+a=$(fifo_ask lu)
+[ "$st" = 0 ] && [ "$a" = "lib_score(500) = 1500 1500 1500" ] && ok "  and each reverted" ||
+	bad "three instances: revert exit $st, answer '$a': $(cat "$work/lu.log")"
+
+# dlclose after an apply: the record names code no longer loaded
+fifo_ask lu c >/dev/null
+fifo_ask lu "o $work/v0/libscore.so" >/dev/null
+st=$(lib "$work/lu.log" "$lpid")
+[ "$st" = 0 ] && [ "$(fifo_ask lu)" = "lib_score(500) = -1" ] || bad "dlclose: apply exit $st: $(cat "$work/lu.log")"
+fifo_ask lu c >/dev/null
+grep -v hpapply "/proc/$lpid/maps" | grep -q "libscore.so" && bad "dlclose: the library is still mapped"
+"$bin/hpapply" --list "$lpid" >"$work/lu.list" 2>&1
+"$bin/hpapply" --list "$lpid" --json >"$work/lu.json" 2>&1
+if grep -q "^process $lpid: nothing applied" "$work/lu.list" && grep -q "unloaded since" "$work/lu.list" &&
+	grep -q '"applied":false' "$work/lu.json"; then
+	ok "the library unloaded (dlclose): --list says nothing is applied, the record stale"
+else
+	bad "dlclose: --list: $(cat "$work/lu.list" "$work/lu.json")"
+fi
+st=$(hp "$work/lu.log" --revert "$lpid")
+[ "$st" = 1 ] && grep -q "nothing is applied" "$work/lu.log" && ok "  revert: nothing to revert (exit 1)" ||
+	bad "dlclose: revert exit $st: $(cat "$work/lu.log")"
+# loaded again: it runs the baseline, and a new apply works
+fifo_ask lu "o $work/v0/libscore.so" >/dev/null
+[ "$(fifo_ask lu)" = "lib_score(500) = 1500" ] || bad "dlopen again: answer $(fifo_ask lu)"
+"$bin/hpapply" --list "$lpid" --json >"$work/lu.json" 2>&1
+grep -q '"applied":false' "$work/lu.json" || bad "dlopen again: --list: $(cat "$work/lu.json")"
+st=$(lib "$work/lu.log" "$lpid")
+a=$(fifo_ask lu)
+[ "$st" = 0 ] && [ "$a" = "lib_score(500) = -1" ] && ok "  loaded again (dlopen): applied anew" ||
+	bad "dlopen again: apply exit $st, answer '$a': $(cat "$work/lu.log")"
+st=$(hp "$work/lu.log" --revert "$lpid")
+[ "$st" = 0 ] && [ "$(fifo_ask lu)" = "lib_score(500) = 1500" ] && ok "  and reverted" ||
+	bad "dlopen again: revert exit $st: $(cat "$work/lu.log")"
+[ "$(hp_maps "$lpid")" = 1 ] || bad "dlopen again: mappings left: $(grep hpapply "/proc/$lpid/maps")"
 
 # ---- seccomp ------------------------------------------------------------------------------
 
