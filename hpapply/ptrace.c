@@ -818,9 +818,13 @@ int remote_end(struct remote *rc)
 	if (!rc->ready || rc->in_flight)
 		return 0;
 	rc->ready = false;
-	if (proc_write(rc->tr->mem, rc->stub, rc->saved, rc->saved_len) < 0)
-		return error("process %d: cannot restore the bytes at 0x%llx: %s", (int)rc->tr->pid,
-			     (unsigned long long)rc->stub, strerror(errno));
+	if (proc_write(rc->tr->mem, rc->stub, rc->saved, rc->saved_len) < 0) {
+		if (tracee_check_exited(rc->tr))
+			return -1;
+		return error("process %d: cannot restore the bytes at 0x%llx under hpapply's "
+			     "system call stub: %s",
+			     (int)rc->tr->pid, (unsigned long long)rc->stub, strerror(errno));
+	}
 	return 0;
 }
 
