@@ -490,6 +490,12 @@ static int attempt(struct op *o, bool first, char *why, size_t size, bool *final
 		if (r < 0)
 			return -1;
 	}
+	/* the thread that was to run the commit has ended meanwhile: another one does */
+	if (r == 0 && o->s.tr.t[o->s.caller].gone) {
+		if (session_new_caller(&o->s, true) < 0 || remote_end(&o->s.rc) < 0)
+			return -1;
+		first = false;
+	}
 	if (r == 0) {
 		int c;
 

@@ -109,16 +109,38 @@ bool tracee_exited(struct tracee *tr)
 }
 
 /*
- * Thread t has ended (its end reaped) or is no longer ours.  If it was the
- * leader, the whole process has: the kernel reports a traced leader's end
- * only after every other thread's.
+ * Thread t has ended, its end reaped (or no longer ours), or it is a
+ * zombie whose end cannot be reaped yet.  A leader's end reaped means the
+ * whole process has ended: the kernel reports a traced leader's end only
+ * after every other thread's.  A leader that is a zombie may have called
+ * pthread_exit while the others run on.
  */
-static void thread_gone(struct tracee *tr, struct thread *t)
+static void thread_ended(struct tracee *tr, struct thread *t, bool reaped)
 {
 	t->gone = true;
 	t->attached = t->stopped = t->interrupted = false;
-	if (!tr->exited && (t->tid == tr->pid || proc_ended(tr->pid)))
+	if (!tr->exited && ((reaped && t->tid == tr->pid) || proc_ended(tr->pid)))
 		tr->exited = true;
+}
+
+static void thread_gone(struct tracee *tr, struct thread *t)
+{
+	thread_ended(tr, t, true);
+}
+
+/*
+ * A thread that does not stop may have ended without its end being
+ * reported yet (a leader that called pthread_exit stays a zombie until
+ * the last thread ends): it runs no code any more; true if so.
+ */
+static bool ended_unreaped(struct tracee *tr, struct thread *t)
+{
+	char st = proc_thread_state(tr->pid, t->tid);
+
+	if (st && st != 'Z' && st != 'X' && st != 'x')
+		return false;
+	thread_ended(tr, t, false);
+	return true;
 }
 
 /*
@@ -386,6 +408,19 @@ static int collect_stops(struct tracee *tr)
 		if (!late)
 			return 0;
 		if (now_ns() >= ask) {
+			/* the ones that ended, unreaped, run no code: nothing to wait for */
+			late = NULL;
+			for (size_t i = 0; i < tr->n; i++) {
+				struct thread *t = &tr->t[i];
+
+				if (t->attached && !t->gone && !t->stopped &&
+				    !ended_unreaped(tr, t) && !late)
+					late = t;
+			}
+			if (tracee_exited(tr))
+				return -1;
+			if (!late)
+				return 0;
 			if (cannot_stop(tr, late, now_ns() - start))
 				return 1;
 			ask = now_ns() + STOP_ASK_NS / 2;
@@ -420,6 +455,8 @@ int tracee_stop(struct tracee *tr, size_t i)
 		if (r == 0)
 			return got_stop(tr, t, st, false) < 0 ? -1 : 0;
 		if (r == 1)
+			return tracee_exited(tr) ? -1 : 0;
+		if (ended_unreaped(tr, t))
 			return tracee_exited(tr) ? -1 : 0;
 		if (cannot_stop(tr, t, now_ns() - start))
 			return 1;

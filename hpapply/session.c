@@ -108,6 +108,31 @@ static const struct sc_call injected[] = {
 };
 
 /*
+ * Can thread i run hpapply's calls: stopped, and its seccomp state allows
+ * them?  0 yes (it stays stopped), 1 no (why; it runs again unless
+ * keep_stopped), -1 trouble.
+ */
+static int usable(struct session *s, size_t i, bool keep_stopped, char *why, size_t size)
+{
+	int r = tracee_stop(&s->tr, i);
+
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		snprintf(why, size, "%s", s->tr.why);
+		return 1;
+	}
+	if (s->tr.t[i].gone)
+		return 1;
+	/* before anything runs in it */
+	if (seccomp_check(s->pid, s->tr.t[i].tid, injected, ARRAY_SIZE(injected), why, size) == 0)
+		return 0;
+	if (keep_stopped)
+		return 1;
+	return tracee_resume(&s->tr, i) < 0 ? -1 : 1;
+}
+
+/*
  * The thread that runs the remote calls and the commit: the main thread
  * if it can be stopped and its seccomp state allows every call hpapply
  * makes (it lives as long as the process), else another one (pthread_exit
@@ -123,28 +148,20 @@ static enum outcome pick_caller(struct session *s)
 			order0 = i;
 	for (size_t k = 0; k <= s->tr.n; k++) {
 		size_t i = k == 0 ? order0 : k - 1;
-		char w[sizeof(why)];
+		char w[sizeof(why)] = "";
 		int r;
 
 		if (i >= s->tr.n || (k > 0 && i == order0))
 			continue;
-		r = tracee_stop(&s->tr, i);
+		r = usable(s, i, false, w, sizeof(w));
 		if (r < 0)
 			return OUTCOME_TROUBLE;
-		if (r == 1 && !why[0])
-			snprintf(why, sizeof(why), "%s", s->tr.why);
-		if (r != 0 || s->tr.t[i].gone)
-			continue;
-		/* before anything runs in it */
-		if (seccomp_check(s->pid, s->tr.t[i].tid, injected, ARRAY_SIZE(injected), w,
-				  sizeof(w)) == 0) {
+		if (r == 0) {
 			s->caller = i;
 			return OUTCOME_OK;
 		}
-		if (!why[0])
+		if (!why[0] && w[0])
 			snprintf(why, sizeof(why), "%s", w);
-		if (tracee_resume(&s->tr, i) < 0)
-			return OUTCOME_TROUBLE;
 	}
 	if (tracee_exited(&s->tr))
 		return OUTCOME_TROUBLE;
@@ -155,6 +172,31 @@ static enum outcome pick_caller(struct session *s)
 	}
 	error("process %d: no thread to work with", (int)s->pid);
 	return OUTCOME_TROUBLE;
+}
+
+int session_new_caller(struct session *s, bool keep_stopped)
+{
+	char why[sizeof(s->tr.why) + 256] = "";
+
+	s->rc.ready = false; /* the old caller's channel: its stub stays in the slack */
+	for (size_t i = 0; i < s->tr.n; i++) {
+		int r;
+
+		if (i == s->caller || s->tr.t[i].gone)
+			continue;
+		r = usable(s, i, keep_stopped, why, sizeof(why));
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			s->caller = i;
+			return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
+		}
+	}
+	if (tracee_exited(&s->tr))
+		return -1;
+	return error("process %d: the thread hpapply worked through has ended, and no other can "
+		     "take its place%s%s",
+		     (int)s->pid, why[0] ? ": " : "", why);
 }
 
 enum outcome session_open(struct session *s, pid_t pid, const char *doing)
@@ -243,11 +285,9 @@ static int ensure_channel(struct session *s)
 	for (int steps = 0;; steps++) {
 		uint64_t pc;
 
-		if (t->gone) {
-			if (tracee_exited(&s->tr))
-				return -1;
-			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
-		}
+		/* ended (pthread_exit): another thread takes the channel */
+		if (t->gone)
+			return session_new_caller(s, false);
 		pc = arch_pc(&t->regs);
 		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size) {
 			/*

@@ -53,6 +53,14 @@ struct session {
  */
 enum outcome session_open(struct session *s, pid_t pid, const char *doing);
 /*
+ * The thread running the remote calls has ended (pthread_exit): make
+ * another stoppable thread whose seccomp state allows hpapply's calls the
+ * caller, with a channel of its own.  keep_stopped: every thread is
+ * stopped (a commit attempt) and stays so.  -1 after a message if none can.
+ */
+int session_new_caller(struct session *s, bool keep_stopped);
+
+/*
  * Remove what was created (unless committed), close the channel, detach.
  * Returns whether the commit took effect: a commit reported as failed may
  * still have finished (its stub ran on after hpapply gave up waiting).

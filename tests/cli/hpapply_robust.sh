@@ -42,9 +42,14 @@ done
 "$bin/hppack" --baseline "$work/v0/deep" --seq 1 -o "$work/deep.hpk" --key "$pki/p256.key" \
 	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/deep.hpd" >/dev/null ||
 	{ echo "cannot pack deep"; exit 1; }
-for fix in 0 1; do
+# libscore.so needs libhelp.so (whose help_sign its FIX 2 calls)
+mkdir -p "$work/v2" "$work/help"
+gcc -O2 -g -fPIC -shared -o "$work/help/libhelp.so" "$here/progs/libhelp.c" ||
+	{ echo "cannot build libhelp"; exit 1; }
+for fix in 0 1 2; do
 	(cd "$work/v$fix" && gcc -O2 -g -fPIC -DFIX=$fix -c "$here/progs/libscore.c" -o libscore.o &&
-		gcc -shared -Wl,--build-id -o libscore.so libscore.o) || { echo "cannot build the library"; exit 1; }
+		gcc -shared -Wl,--build-id -o libscore.so libscore.o -L"$work/help" -Wl,--no-as-needed \
+			-lhelp -Wl,-rpath,"$work/help") || { echo "cannot build the library"; exit 1; }
 done
 gcc -O2 -g -o "$work/libuser" "$here/progs/libuser.c" || { echo "cannot build libuser"; exit 1; }
 mkdir -p "$work/copy"
@@ -53,6 +58,11 @@ cp "$work/v0/libscore.so" "$work/copy/libscore-copy.so"
 "$bin/hppack" --baseline "$work/v0/libscore.so" --seq 1 -o "$work/lib.hpk" --key "$pki/p256.key" \
 	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/lib.hpd" >/dev/null ||
 	{ echo "cannot pack the library"; exit 1; }
+# the same fix through a call to libhelp.so: the package imports help_sign
+"$bin/hpdiff" -o "$work/lib2.hpd" "$work/v0/libscore.o" "$work/v2/libscore.o" >/dev/null
+"$bin/hppack" --baseline "$work/v0/libscore.so" --seq 1 -o "$work/lib2.hpk" --key "$pki/p256.key" \
+	--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$work/lib2.hpd" >/dev/null ||
+	{ echo "cannot pack the library's second fix"; exit 1; }
 base_answer="score(500) = 1000, version = baseline"
 fix_answer="score(500) = -1, version = baseline"
 
@@ -134,7 +144,7 @@ done
 
 # ---- the main thread has ended ------------------------------------------------------------
 
-BUSY_MAIN_EXIT=1 fifo_start me "$work/v0/busy" 2
+BUSY_MAIN_EXIT=0 fifo_start me "$work/v0/busy" 2
 mpid=$pid
 [ "$(fifo_ask me)" = "$base_answer" ] || bad "main thread gone: baseline answer $(fifo_ask me)"
 patched me "$mpid" "main thread gone (pthread_exit in main): applied"
@@ -146,6 +156,20 @@ fi
 st=$(hp "$work/me.log" --revert "$mpid")
 [ "$st" = 0 ] && [ "$(fifo_ask me)" = "$base_answer" ] && ok "main thread gone: reverted" ||
 	bad "main thread gone: revert exit $st: $(cat "$work/me.log")"
+
+# The main thread (the one hpapply works through) calls pthread_exit 50 ms
+# after hpapply attached, during the retries: while a thread spins in
+# spin(), refused for that; once the spinning is over (300 ms after the
+# attach), applied through another thread.
+BUSY_MAIN_EXIT=traced fifo_start mx "$work/v0/busy" 2 spin
+st=$(apply "$work/mx.log" "$pid")
+if [ "$st" = 1 ] && grep -q "executing in spin, after 12 attempts" "$work/mx.log"; then
+	untouched mx "$pid" "main thread ends during the retries: refused for the busy thread, cleaned up"
+else
+	bad "main thread ends during the retries: exit $st: $(cat "$work/mx.log")"
+fi
+BUSY_MAIN_EXIT=traced BUSY_SPIN_MS=300 fifo_start my "$work/v0/busy" 2 spin
+patched my "$pid" "main thread ends before the commit: applied through another thread"
 
 # ---- threads that cannot be stopped ------------------------------------------------------------
 
@@ -282,6 +306,14 @@ fifo_ask lu "o $work/copy/libscore-copy.so" >/dev/null
 fifo_ask lu "m $work/v0/libscore.so" >/dev/null
 a=$(fifo_ask lu)
 [ "$a" = "lib_score(500) = 1500 1500 1500" ] || bad "three instances: baseline answer '$a'"
+# the new code calling libhelp.so, of which the dlmopen namespace has its own copy
+st=$(hp "$work/lu.log" "$lpid" "$work/lib2.hpk" --ca "$pki/root.pem")
+if [ "$st" = 1 ] && grep -q "the package calls help_sign, defined in .*libhelp.so, which is loaded more than once" "$work/lu.log" &&
+	[ "$(fifo_ask lu)" = "lib_score(500) = 1500 1500 1500" ] && [ "$(hp_maps "$lpid")" = 0 ]; then
+	ok "an import from a library loaded twice (dlmopen): refused, naming it, nothing changed"
+else
+	bad "import from a library loaded twice: exit $st: $(cat "$work/lu.log")"
+fi
 st=$(lib "$work/lu.log" "$lpid")
 a=$(fifo_ask lu)
 if [ "$st" = 0 ] && [ "$a" = "lib_score(500) = -1 -1 -1" ] &&
@@ -329,6 +361,13 @@ st=$(hp "$work/lu.log" --revert "$lpid")
 [ "$st" = 0 ] && [ "$(fifo_ask lu)" = "lib_score(500) = 1500" ] && ok "  and reverted" ||
 	bad "dlopen again: revert exit $st: $(cat "$work/lu.log")"
 [ "$(hp_maps "$lpid")" = 1 ] || bad "dlopen again: mappings left: $(grep hpapply "/proc/$lpid/maps")"
+# with libhelp.so loaded once, the package that imports from it applies
+fifo_start l2 "$work/libuser"
+fifo_ask l2 "o $work/v0/libscore.so" >/dev/null
+st=$(hp "$work/l2.log" "$pid" "$work/lib2.hpk" --ca "$pki/root.pem")
+[ "$st" = 0 ] && [ "$(fifo_ask l2)" = "lib_score(500) = -1" ] &&
+	ok "the package importing from another library (loaded once): applied" ||
+	bad "import: exit $st: $(cat "$work/l2.log")"
 
 # ---- seccomp ------------------------------------------------------------------------------
 

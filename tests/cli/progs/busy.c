@@ -14,8 +14,11 @@
  *
  * Shapes of processes that are hard to stop or to work in, each set by the
  * environment: BUSY_EXIT_MS=N, the main thread calls _exit(3) after N ms
- * (and reads nothing); BUSY_MAIN_EXIT=1, the main thread ends with
- * pthread_exit once another thread serves stdin; BUSY_VFORK=1, a thread
+ * (and reads nothing); BUSY_MAIN_EXIT=N, the main thread ends with
+ * pthread_exit N ms after another thread began to serve stdin, or, with
+ * N=traced, 50 ms after the process is first traced (hpapply attached);
+ * BUSY_SPIN_MS=N, spin() returns N ms after the process is first traced;
+ * BUSY_VFORK=1, a thread
  * calls vfork() and its child sleeps for a minute before _exit (the
  * thread waits in the kernel meanwhile); BUSY_STAT=PATH, a thread calls
  * stat(PATH) (on a file system that never answers, it sleeps
@@ -204,6 +207,33 @@ static void *vforker(void *arg)
 	return NULL;
 }
 
+/* Wait until a tracer (hpapply) attaches: TracerPid in /proc/self/status. */
+static void wait_traced(void)
+{
+	for (;;) {
+		char line[128];
+		int tracer = 0;
+		FILE *f = fopen("/proc/self/status", "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+				break;
+		if (f)
+			fclose(f);
+		if (tracer)
+			return;
+		usleep(1000);
+	}
+}
+
+static void *stop_later(void *arg)
+{
+	wait_traced();
+	usleep((useconds_t)atoi(arg) * 1000);
+	stop = 1;
+	return NULL;
+}
+
 static void *stat_path(void *arg)
 {
 	struct stat st;
@@ -244,6 +274,8 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, worker, NULL);
 	if (argc > 2)
 		pthread_create(&t, NULL, spinner, NULL);
+	if (getenv("BUSY_SPIN_MS"))
+		pthread_create(&t, NULL, stop_later, getenv("BUSY_SPIN_MS"));
 	if (getenv("BUSY_VFORK"))
 		pthread_create(&t, NULL, vforker, NULL);
 	if (getenv("BUSY_STAT"))
@@ -256,6 +288,10 @@ int main(int argc, char **argv)
 		serve_strict();
 	if (getenv("BUSY_MAIN_EXIT")) {
 		pthread_create(&t, NULL, serve, NULL);
+		if (!strcmp(getenv("BUSY_MAIN_EXIT"), "traced")) {
+			wait_traced();
+			usleep(50000);
+		}
 		pthread_exit(NULL);
 	}
 	serve(NULL);
