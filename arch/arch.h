@@ -61,6 +61,13 @@ uint16_t arch_machine(const char *name);
 /* The machine hpapply's own process runs (the processes it can patch). */
 uint16_t arch_host_machine(void);
 
+/*
+ * The architecture number (AUDIT_ARCH_*) a seccomp filter sees in
+ * seccomp_data.arch for the system calls of arch_host_machine()'s
+ * processes, made the way hpapply's stubs make them.
+ */
+uint32_t arch_seccomp_arch(void);
+
 /* ---- relocation questions ------------------------------------------- */
 
 /* Description of a relocation type, or NULL if the formats do not carry it. */
@@ -302,6 +309,28 @@ bool arch_jump(uint64_t at, uint64_t to, uint8_t out[ARCH_JUMP_LEN]);
  */
 bool arch_follows_call(const uint8_t *pre, size_t pre_len);
 
+/*
+ * Signal frames on a thread's stack.  A handler returns to the sigreturn
+ * trampoline: the frame the kernel built begins with that return address,
+ * and holds the interrupted context (its pc is where the thread resumes
+ * once the handler returns, exactly, not a return address).
+ */
+#define ARCH_SIGRETURN_LEN 9   /* bytes arch_is_sigreturn looks at */
+#define ARCH_SIGFRAME_LEN  184 /* bytes of a frame arch_signal_frame reads */
+/* Do these bytes begin with the sigreturn trampoline (mov $15, %rax; syscall)? */
+bool arch_is_sigreturn(const uint8_t *code, size_t len);
+/*
+ * The interrupted pc and stack pointer of the signal frame at frame[0]
+ * (ARCH_SIGFRAME_LEN bytes, its first word the trampoline's address).
+ */
+void arch_signal_frame(const uint8_t *frame, uint64_t *pc, uint64_t *sp);
+
+/*
+ * Register `regno` of a stopped thread in DWARF's numbering for the
+ * machine (which libunwind's follows): false if regs_t does not hold it.
+ */
+bool arch_dwarf_reg(const regs_t *r, int regno, uint64_t *val);
+
 /* An absolute-jump stub: jmp *[rip+0] followed by the target (14 bytes). */
 #define ARCH_FAR_STUB_LEN 14
 void arch_far_stub(uint64_t target, uint8_t out[ARCH_FAR_STUB_LEN]);
@@ -318,7 +347,7 @@ bool arch_is_syscall_stub(const uint8_t *b, size_t n);
 size_t arch_syscall_stub(const regs_t *resume, uint8_t *out, size_t size);
 
 /*
- * The commit stub: it opens /proc/self/mem, then for each entry of a table
+ * The commit stub: it opens /proc/thread-self/mem, then for each entry of a table
  * pwrite64(fd, src, len, dst) (patching code through it), then stores 1 in
  * the flag byte (which marks the new state record committed), then
  * close(fd).  If the open fails, or a write does not write all its bytes,

@@ -20,7 +20,7 @@ struct apply_opts {
 
 struct apply_result {
 	int64_t pause_ns; /* how long every thread was stopped for the commit */
-	char summary[512];
+	char summary[4096];
 };
 
 /*

@@ -4,8 +4,9 @@
  *
  * Exit status (docs/hpapply.1): 0 done; 1 refused, the process untouched
  * (invalid package, wrong baseline, bytes differ, sequence not newer, a
- * thread stayed busy in what would be replaced); 2 trouble (no such process,
- * no permission, bad usage).
+ * thread stayed busy in what would be replaced or where it cannot be
+ * stopped, a frozen cgroup, seccomp); 2 trouble (no such process, the
+ * process exited during the work, no permission, bad usage).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "format/hp.h"
@@ -29,11 +30,12 @@ int proc_maps(pid_t pid, struct maps *m)
 	while (getline(&line, &cap, f) > 0) {
 		struct mapping *e;
 		unsigned long long start, end, off, inode;
+		unsigned major, minor;
 		char perms[8];
 		int pos = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %llu %n", &start, &end, perms, &off,
-			   &inode, &pos) < 5)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
+			   &major, &minor, &inode, &pos) < 7)
 			continue;
 		if (grow_array(&m->v, &vcap, m->n, sizeof(*m->v), 64) < 0)
 			goto fail;
@@ -41,6 +43,7 @@ int proc_maps(pid_t pid, struct maps *m)
 		e->start = start;
 		e->end = end;
 		e->offset = off;
+		e->dev = makedev(major, minor);
 		e->inode = inode;
 		memcpy(e->perms, perms, 4);
 		e->perms[4] = 0;
@@ -75,6 +78,39 @@ const struct mapping *maps_find(const struct maps *m, uint64_t addr)
 		if (addr >= m->v[i].start && addr < m->v[i].end)
 			return &m->v[i];
 	return NULL;
+}
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct mapping *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int maps_copy_reserved(const struct maps *m, const struct region_span *r, size_t n,
+		       struct maps *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->v = xcalloc(m->n + n + 1, sizeof(*out->v));
+	if (!out->v)
+		return -1;
+	for (size_t i = 0; i < m->n + n; i++) {
+		struct mapping *e = &out->v[out->n];
+
+		if (i < m->n)
+			*e = m->v[i];
+		else
+			*e = (struct mapping){
+				r[i - m->n].start, r[i - m->n].end, 0, "---p", 0, 0, NULL};
+		e->path = xstrdup(i < m->n ? m->v[i].path : "");
+		out->n++;
+		if (!e->path) {
+			maps_free(out);
+			return -1;
+		}
+	}
+	sort(out->v, out->n, sizeof(*out->v), cmp_mapping);
+	return 0;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -217,4 +253,56 @@ bool proc_alive(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return stat(path, &st) == 0;
+}
+
+char proc_thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *st;
+	char state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	/* the command name may hold anything, ')' included: the state follows the last one */
+	if (fgets(buf, sizeof(buf), f) && (st = strrchr(buf, ')')) && st[1] == ' ')
+		state = st[2];
+	fclose(f);
+	return state;
+}
+
+static bool ended_state(char st)
+{
+	return !st || st == 'Z' || st == 'X' || st == 'x';
+}
+
+/* The first thread of pid that has not ended, or 0. */
+static pid_t live_thread(pid_t pid)
+{
+	pid_t *tids, live = 0;
+	size_t n;
+
+	if (proc_tasks(pid, &tids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && !live; i++)
+		if (!ended_state(proc_thread_state(pid, tids[i])))
+			live = tids[i];
+	free(tids);
+	return live;
+}
+
+bool proc_ended(pid_t pid)
+{
+	return !live_thread(pid);
+}
+
+pid_t proc_view(pid_t pid)
+{
+	pid_t live;
+
+	if (!ended_state(proc_thread_state(pid, pid)))
+		return pid;
+	live = live_thread(pid);
+	return live ? live : pid;
 }

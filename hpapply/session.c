@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hpapply/blockers.h"
+#include "hpapply/seccomp.h"
 #include "hpapply/session.h"
 #include "hpapply/target.h"
 #include "common/cli.h"
@@ -37,12 +40,12 @@
  */
 static const char leftover_name[] = "/memfd:hpapply";
 
-static bool is_leftover(pid_t pid, long fd)
+static bool is_leftover(pid_t view, long fd)
 {
 	char path[64], link[sizeof(leftover_name)];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)view, fd);
 	n = readlink(path, link, sizeof(link));
 	return n == (ssize_t)sizeof(link) && !memcmp(link, leftover_name, sizeof(link) - 1);
 }
@@ -54,7 +57,7 @@ static void find_leftover_fds(struct session *s)
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->pid);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)s->view);
 	d = opendir(dir);
 	if (!d)
 		return;
@@ -62,51 +65,174 @@ static void find_leftover_fds(struct session *s)
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
 
-		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && !*end && is_leftover(s->pid, fd))
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && !*end && is_leftover(s->view, fd))
 			s->leftover[s->nleftover++] = fd;
 	}
 	closedir(d);
 }
 
-int session_open(struct session *s, pid_t pid)
+#define ARG(i) (1u << (i))
+
+/*
+ * Every system call hpapply makes in the target, with the arguments it
+ * knows in advance: the remote calls of this file (memfd_create, mmap,
+ * munmap, close) and those of the commit stub (arch/arch.h: openat of
+ * /proc/thread-self/mem, pwrite64, close, rt_sigprocmask; the stub loads
+ * 32-bit immediates, so AT_FDCWD arrives zero-extended).
+ */
+static const struct sc_call injected[] = {
+	{"memfd_create", SYS_memfd_create, ARG(1), {0, MFD_CLOEXEC | MFD_ALLOW_SEALING}},
+	/* the package's code, read+exec; its variables, a private read+write copy */
+	{"mmap",
+	 SYS_mmap,
+	 ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED_NOREPLACE, 0, 0}},
+	{"mmap",
+	 SYS_mmap,
+	 ARG(2) | ARG(3),
+	 {0, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE}},
+	/* the state record, read+write; the commit stub, read+exec; anywhere */
+	{"mmap",
+	 SYS_mmap,
+	 ARG(0) | ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0}},
+	{"mmap",
+	 SYS_mmap,
+	 ARG(0) | ARG(2) | ARG(3) | ARG(5),
+	 {0, 0, PROT_READ | PROT_EXEC, MAP_SHARED, 0, 0}},
+	{"munmap", SYS_munmap, 0, {0}},
+	{"close", SYS_close, 0, {0}},
+	{"openat", SYS_openat, ARG(0) | ARG(2), {(uint32_t)AT_FDCWD, 0, O_RDWR | O_CLOEXEC}},
+	{"pwrite64", SYS_pwrite64, 0, {0}},
+	{"rt_sigprocmask", SYS_rt_sigprocmask, ARG(0) | ARG(2) | ARG(3), {SIG_SETMASK, 0, 0, 8}},
+};
+
+/*
+ * Can thread i run hpapply's calls: stopped, and its seccomp state allows
+ * them?  0 yes (it stays stopped), 1 no (why; it runs again unless
+ * keep_stopped), -1 trouble.
+ */
+static int usable(struct session *s, size_t i, bool keep_stopped, char *why, size_t size)
 {
+	int r = tracee_stop(&s->tr, i);
+
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		snprintf(why, size, "%s", s->tr.why);
+		return 1;
+	}
+	if (s->tr.t[i].gone)
+		return 1;
+	/* before anything runs in it */
+	if (seccomp_check(s->pid, s->tr.t[i].tid, injected, ARRAY_SIZE(injected), why, size) == 0)
+		return 0;
+	if (keep_stopped)
+		return 1;
+	return tracee_resume(&s->tr, i) < 0 ? -1 : 1;
+}
+
+/*
+ * The thread that runs the remote calls and the commit: the main thread
+ * if it can be stopped and its seccomp state allows every call hpapply
+ * makes (it lives as long as the process), else another one (pthread_exit
+ * in main, or the main thread held in the kernel).
+ */
+static enum outcome pick_caller(struct session *s)
+{
+	size_t order0 = s->tr.n;
+	char why[sizeof(s->tr.why) + 256] = "";
+
+	for (size_t i = 0; i < s->tr.n; i++)
+		if (s->tr.t[i].tid == s->pid)
+			order0 = i;
+	for (size_t k = 0; k <= s->tr.n; k++) {
+		size_t i = k == 0 ? order0 : k - 1;
+		char w[sizeof(why)] = "";
+		int r;
+
+		if (i >= s->tr.n || (k > 0 && i == order0))
+			continue;
+		r = usable(s, i, false, w, sizeof(w));
+		if (r < 0)
+			return OUTCOME_TROUBLE;
+		if (r == 0) {
+			s->caller = i;
+			return OUTCOME_OK;
+		}
+		if (!why[0] && w[0])
+			snprintf(why, sizeof(why), "%s", w);
+	}
+	if (tracee_exited(&s->tr))
+		return OUTCOME_TROUBLE;
+	if (why[0]) {
+		error("process %d: refused: no thread of it can run hpapply's system calls: %s",
+		      (int)s->pid, why);
+		return OUTCOME_REFUSED;
+	}
+	error("process %d: no thread to work with", (int)s->pid);
+	return OUTCOME_TROUBLE;
+}
+
+int session_new_caller(struct session *s, bool keep_stopped)
+{
+	char why[sizeof(s->tr.why) + 256] = "";
+
+	s->rc.ready = false; /* the old caller's channel: its stub stays in the slack */
+	for (size_t i = 0; i < s->tr.n; i++) {
+		int r;
+
+		if (i == s->caller || s->tr.t[i].gone)
+			continue;
+		r = usable(s, i, keep_stopped, why, sizeof(why));
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			s->caller = i;
+			return remote_begin(&s->rc, &s->tr, s->caller, s->rc.stub);
+		}
+	}
+	if (tracee_exited(&s->tr))
+		return -1;
+	return error("process %d: the thread hpapply worked through has ended, and no other can "
+		     "take its place%s%s",
+		     (int)s->pid, why[0] ? ": " : "", why);
+}
+
+enum outcome session_open(struct session *s, pid_t pid, const char *doing)
+{
+	enum outcome out;
+	char why[512];
 	uint64_t slack;
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
+	s->view = proc_view(pid);
 	s->op_fd = -1;
-	find_leftover_fds(s);
-	if (tracee_attach(&s->tr, pid) < 0)
-		return -1;
-	/*
-	 * The main thread runs the calls: it lives as long as the process.
-	 * Only if it has ended (pthread_exit from main) does another one do.
-	 */
-	s->caller = s->tr.n;
-	for (size_t i = 0; i < s->tr.n; i++)
-		if (s->tr.t[i].tid == pid)
-			s->caller = i;
-	if (s->caller < s->tr.n && tracee_stop(&s->tr, s->caller) < 0)
-		return -1;
-	if (s->caller == s->tr.n || s->tr.t[s->caller].gone) {
-		for (s->caller = 0; s->caller < s->tr.n; s->caller++) {
-			if (tracee_stop(&s->tr, s->caller) < 0)
-				return -1;
-			if (!s->tr.t[s->caller].gone)
-				break;
-		}
+	/* known without stopping anything: refused before the attach */
+	if (blockers_frozen(pid, s->view, why, sizeof(why)) != BLOCK_NONE) {
+		error("process %d: refused: %s", (int)pid, why);
+		return OUTCOME_REFUSED;
 	}
-	if (s->caller == s->tr.n)
-		return error("process %d: no thread to work with", (int)pid);
-	if (proc_maps(pid, &s->m) < 0)
-		return error("process %d: cannot read its mappings: %s", (int)pid, strerror(errno));
-	if (target_slack(pid, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
-		return -1;
+	find_leftover_fds(s);
+	if (tracee_attach(&s->tr, pid, s->view, doing) < 0)
+		return OUTCOME_TROUBLE;
+	out = pick_caller(s);
+	if (out != OUTCOME_OK)
+		return out;
+	if (proc_maps(s->view, &s->m) < 0) {
+		if (!tracee_exited(&s->tr))
+			error("process %d: cannot read its mappings: %s", (int)pid,
+			      strerror(errno));
+		return OUTCOME_TROUBLE;
+	}
+	if (target_slack(s->view, s->tr.mem, &s->m, REMOTE_AREA, &slack) < 0)
+		return OUTCOME_TROUBLE;
 	if (remote_begin(&s->rc, &s->tr, s->caller, slack) < 0)
-		return -1;
+		return OUTCOME_TROUBLE;
 	/* From here on s->caller is a valid thread and s->rc.stub the slack. */
 	s->opened = true;
-	return 0;
+	return OUTCOME_OK;
 }
 
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
@@ -119,13 +245,15 @@ int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t 
 		return error("process %d: no remote call channel", (int)s->pid);
 	if (remote_call(&s->rc, nr, a, &r) < 0)
 		return -1;
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return -1;
-	}
 	if (ret)
 		*ret = r;
 	return 0;
+}
+
+/* The error of a call's result (-errno), or 0 if it did not fail. */
+static int call_error(long r)
+{
+	return r < 0 && r > -4096 ? (int)-r : 0;
 }
 
 /*
@@ -145,13 +273,21 @@ static int ensure_channel(struct session *s)
 	if (!s->opened)
 		return error("process %d: no remote call channel", (int)s->pid);
 	t = &s->tr.t[s->caller];
-	if (tracee_stop(&s->tr, s->caller) < 0)
+	switch (tracee_stop(&s->tr, s->caller)) {
+	case 0:
+		break;
+	case 1:
+		return error("process %d: thread %d cannot be stopped again: %s", (int)s->pid,
+			     (int)t->tid, s->tr.why);
+	default:
 		return -1;
+	}
 	for (int steps = 0;; steps++) {
 		uint64_t pc;
 
+		/* ended (pthread_exit): another thread takes the channel */
 		if (t->gone)
-			return error("process %d: thread %d has ended", (int)s->pid, (int)t->tid);
+			return session_new_caller(s, false);
 		pc = arch_pc(&t->regs);
 		if (!s->op_addr || pc < s->op_addr || pc >= s->op_addr + s->op_size) {
 			/*
@@ -193,29 +329,35 @@ int session_memfd(struct session *s, const char *name, const uint8_t *data, size
 		  bool keep_local, long *tfd, int *lfd)
 {
 	char path[64];
-	int fd;
+	int fd, err;
 
 	*lfd = -1;
 	if (strlen(name) + 1 > s->rc.scratch_len)
 		return error("memfd name too long: %s", name);
-	if (proc_write(s->tr.mem, s->rc.scratch, name, strlen(name) + 1) < 0 ||
-	    session_call(s, SYS_memfd_create, s->rc.scratch, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0, 0,
+	if (proc_write(s->tr.mem, s->rc.scratch, name, strlen(name) + 1) < 0)
+		return error("process %d: creating memory for %s: cannot write its name at 0x%llx: "
+			     "%s",
+			     (int)s->pid, name, (unsigned long long)s->rc.scratch, strerror(errno));
+	if (session_call(s, SYS_memfd_create, s->rc.scratch, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0, 0,
 			 0, 0, tfd) < 0)
-		return error("process %d: cannot create memory for %s: %s", (int)s->pid, name,
-			     strerror(errno));
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)s->pid, *tfd);
+		return -1;
+	if ((err = call_error(*tfd)))
+		return error("process %d: creating memory for %s: memfd_create failed in it: %s",
+			     (int)s->pid, name, strerror(err));
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)s->view, *tfd);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)len) < 0 ||
 	    (len && pwrite(fd, data, len, 0) != (ssize_t)len) ||
 	    (seal && fcntl(fd, F_ADD_SEALS,
 			   F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)) {
-		int saved = errno;
+		/* a short write sets no errno */
+		int saved = fd >= 0 && errno == 0 ? ENOSPC : errno;
 
 		if (fd >= 0)
 			close(fd);
 		session_call(s, SYS_close, (uint64_t)*tfd, 0, 0, 0, 0, 0, NULL);
-		return error("process %d: cannot fill memory for %s: %s", (int)s->pid, name,
-			     strerror(saved));
+		return error("process %d: cannot fill memory for %s through %s: %s", (int)s->pid,
+			     name, path, strerror(saved));
 	}
 	if (keep_local)
 		*lfd = fd;
@@ -228,30 +370,39 @@ int session_map(struct session *s, long tfd, uint64_t at, uint64_t len, int prot
 		uint64_t offset, uint64_t *got)
 {
 	long r = 0;
+	int err;
 
 	if (at)
 		flags |= MAP_FIXED_NOREPLACE;
 	if (session_call(s, SYS_mmap, at, len, (uint64_t)prot, (uint64_t)flags, (uint64_t)tfd,
 			 offset, &r) < 0)
-		return error("process %d: cannot map %llu bytes at 0x%llx: %s", (int)s->pid,
-			     (unsigned long long)len, (unsigned long long)at, strerror(errno));
-	if (at && (uint64_t)r != at) {
+		return -1;
+	if ((err = call_error(r)))
+		return error("process %d: cannot map %llu bytes at 0x%llx: mmap failed in it: %s",
+			     (int)s->pid, (unsigned long long)len, (unsigned long long)at,
+			     strerror(err));
+	if ((at && (uint64_t)r != at) || s->ncreated == MAX_CREATED) {
 		session_call(s, SYS_munmap, (uint64_t)r, len, 0, 0, 0, 0, NULL);
+		if (s->ncreated == MAX_CREATED)
+			return error("process %d: more than %d mappings to create", (int)s->pid,
+				     MAX_CREATED);
 		return error("process %d: 0x%llx is taken", (int)s->pid, (unsigned long long)at);
 	}
-	if (s->ncreated < MAX_CREATED)
-		s->created[s->ncreated++] = (struct region){(uint64_t)r, len};
+	s->created[s->ncreated++] = (struct region){(uint64_t)r, len};
 	*got = (uint64_t)r;
 	return 0;
 }
 
 int session_unmap(struct session *s, uint64_t start, uint64_t len)
 {
-	if (ensure_channel(s) < 0)
+	long r = 0;
+	int err;
+
+	if (ensure_channel(s) < 0 || session_call(s, SYS_munmap, start, len, 0, 0, 0, 0, &r) < 0)
 		return -1;
-	if (session_call(s, SYS_munmap, start, len, 0, 0, 0, 0, NULL) < 0)
-		return error("process %d: cannot unmap 0x%llx: %s", (int)s->pid,
-			     (unsigned long long)start, strerror(errno));
+	if ((err = call_error(r)))
+		return error("process %d: cannot unmap 0x%llx: munmap failed in it: %s",
+			     (int)s->pid, (unsigned long long)start, strerror(err));
 	return 0;
 }
 
@@ -269,14 +420,17 @@ static bool referenced(const struct state *st, uint64_t st_at, const struct mapp
 static int close_leftover_fds(struct session *s)
 {
 	for (size_t i = 0; i < s->nleftover; i++) {
-		long fd = s->leftover[i];
+		long fd = s->leftover[i], r = 0;
 
 		/* still ours now that the process is held (a run may have ended meanwhile) */
-		if (is_leftover(s->pid, fd) &&
-		    session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, NULL) < 0 &&
-		    errno != EBADF)
-			return error("process %d: cannot close descriptor %ld: %s", (int)s->pid, fd,
-				     strerror(errno));
+		if (!is_leftover(s->view, fd))
+			continue;
+		if (session_call(s, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0, &r) < 0)
+			return -1;
+		if (call_error(r) && call_error(r) != EBADF)
+			return error("process %d: cannot close descriptor %ld: close failed in it: "
+				     "%s",
+				     (int)s->pid, fd, strerror(call_error(r)));
 	}
 	return 0;
 }
@@ -308,7 +462,8 @@ bool session_close(struct session *s, bool committed)
 	 * Otherwise reopening it also brings the caller out of the commit
 	 * stub, if it is still in there.
 	 */
-	bool channel = s->opened && (s->rc.ready || ensure_channel(s) == 0);
+	bool channel = s->opened && !s->rc.in_flight && !s->tr.exited &&
+		       (s->rc.ready || ensure_channel(s) == 0);
 	bool unsure = false;
 
 	/*
@@ -320,7 +475,7 @@ bool session_close(struct session *s, bool committed)
 	 * created; 0: the stub may still run.  Either way unmap nothing; the
 	 * next run sweeps whatever ends up unused.
 	 */
-	if (!committed && s->commit_flag) {
+	if (!committed && s->commit_flag && !s->tr.exited) {
 		uint8_t done = 0;
 
 		if (proc_read(s->tr.mem, s->commit_flag, &done, 1) == 0 && done == 1) {

@@ -14,12 +14,14 @@
 #include "hpapply/proc.h"
 #include "hpapply/ptrace.h"
 #include "hpapply/state.h"
+#include "common/outcome.h"
 
-#define MAX_CREATED  8
+#define MAX_CREATED  64
 #define MAX_LEFTOVER 16 /* descriptors a killed run may have left, closed per run */
 
 struct session {
 	pid_t pid;
+	pid_t view; /* whose /proc entry shows the process (proc_view) */
 	struct maps m;
 	struct tracee tr;
 	struct remote rc;
@@ -42,8 +44,22 @@ struct session {
 	size_t nleftover;
 };
 
-/* Attach, stop one thread and open the remote call channel. */
-int session_open(struct session *s, pid_t pid);
+/*
+ * Attach, stop one thread and open the remote call channel; `doing` names
+ * the work in messages ("the apply").  Refused, with nothing changed, when
+ * no thread can be stopped (a frozen cgroup, every thread held in the
+ * kernel: blockers.h) or the process's seccomp state forbids the system
+ * calls hpapply runs in it; trouble otherwise.
+ */
+enum outcome session_open(struct session *s, pid_t pid, const char *doing);
+/*
+ * The thread running the remote calls has ended (pthread_exit): make
+ * another stoppable thread whose seccomp state allows hpapply's calls the
+ * caller, with a channel of its own.  keep_stopped: every thread is
+ * stopped (a commit attempt) and stays so.  -1 after a message if none can.
+ */
+int session_new_caller(struct session *s, bool keep_stopped);
+
 /*
  * Remove what was created (unless committed), close the channel, detach.
  * Returns whether the commit took effect: a commit reported as failed may
@@ -51,7 +67,10 @@ int session_open(struct session *s, pid_t pid);
  */
 bool session_close(struct session *s, bool committed);
 
-/* A remote system call; -1 after a message (including a failing call). */
+/*
+ * A remote system call: 0 and, in *ret if not NULL, its result (-errno if
+ * it failed in the target); -1 after a message if it could not be run.
+ */
 int session_call(struct session *s, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 		 uint64_t a4, uint64_t a5, long *ret);
 

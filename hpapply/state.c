@@ -3,8 +3,16 @@
  * read back strictly: it sits in the target's memory, which others with
  * ptrace rights can change, so it is untrusted input like any file.
  *
- *   0  "HPSTATE\0"   8  committed u8   9 version u8 (1)   10 reserved u16
+ *   0  "HPSTATE\0"   8  committed u8   9 version u8 (1 or 2)   10 reserved u16
  *   12 length u32    16 generation u64 ... fields ... zero padding to a page
+ *
+ * Version 2 (hpapply 0.2) names every instance the package patches: where
+ * version 1 has the image base (u64), it has a count (u32) and per
+ * instance its base, device and inode (u64 each); each redirect ends with
+ * the index of its instance (u32).  Version 1 records (written by hpapply
+ * 0.1, in processes still running) decode as one instance with device
+ * and inode 0, and are written back as version 1 (the fuzz target checks
+ * that decoding and encoding give the same bytes).
  *
  * The last field, after the regions, is a u32 that must be 0: it was the
  * count of a second region list ("retired" regions) that no version of
@@ -36,13 +44,16 @@ static void put_regions(struct hp_wbuf *wb, const struct region *r, uint32_t n)
 
 int state_encode(const struct state *s, uint8_t **out, size_t *len)
 {
+	uint8_t version = s->version ? s->version : STATE_VERSION;
 	struct hp_wbuf wb;
 	size_t body;
 
+	if (version == 1 && (s->ninst > 1 || (s->ninst && (s->inst[0].dev || s->inst[0].inode))))
+		return error("a version 1 state record holds one instance, with no file identity");
 	hp_wbuf_init(&wb);
 	hp_put_bytes(&wb, magic, 8);
 	hp_put_u8(&wb, 0);
-	hp_put_u8(&wb, 1);
+	hp_put_u8(&wb, version);
 	hp_put_u16(&wb, 0);
 	hp_put_u32(&wb, 0); /* length, patched below */
 	hp_put_u64(&wb, s->generation);
@@ -55,7 +66,16 @@ int state_encode(const struct state *s, uint8_t **out, size_t *len)
 	hp_put_str(&wb, s->manifest ? s->manifest : "");
 	hp_put_u32(&wb, s->build_id_len);
 	hp_put_bytes(&wb, s->build_id, s->build_id_len);
-	hp_put_u64(&wb, s->image_base);
+	if (version == 1) {
+		hp_put_u64(&wb, s->ninst ? s->inst[0].base : 0);
+	} else {
+		hp_put_u32(&wb, s->ninst);
+		for (uint32_t i = 0; i < s->ninst; i++) {
+			hp_put_u64(&wb, s->inst[i].base);
+			hp_put_u64(&wb, s->inst[i].dev);
+			hp_put_u64(&wb, s->inst[i].inode);
+		}
+	}
 	hp_put_u32(&wb, s->nr);
 	for (uint32_t i = 0; i < s->nr; i++) {
 		const struct redirect *r = &s->r[i];
@@ -67,6 +87,8 @@ int state_encode(const struct state *s, uint8_t **out, size_t *len)
 		hp_put_u64(&wb, r->func);
 		hp_put_u64(&wb, r->func_size);
 		hp_put_str(&wb, r->name ? r->name : "");
+		if (version != 1)
+			hp_put_u32(&wb, r->instance);
 	}
 	put_regions(&wb, s->regions, s->nregions);
 	hp_put_zeros(&wb, 4); /* reserved: the never-used retired region count */
@@ -106,6 +128,33 @@ static struct region *get_regions(struct hp_rbuf *rb, uint32_t *n)
 	return r;
 }
 
+/* Version 1: one image base; version 2: the instances. */
+static void get_instances(struct hp_rbuf *rb, struct state *s)
+{
+	uint32_t n = 1;
+
+	if (s->version != 1) {
+		n = hp_get_count(rb, MAX_ITEMS, "instances");
+		if (!rb->failed && (uint64_t)n * 24 > hp_rbuf_left(rb))
+			hp_rbuf_fail(rb, HP_ETRUNC, "instances");
+	}
+	if (rb->failed || !n)
+		return;
+	s->inst = calloc(n, sizeof(*s->inst));
+	if (!s->inst) {
+		hp_rbuf_fail(rb, HP_ENOMEM, "instances");
+		return;
+	}
+	s->ninst = n;
+	for (uint32_t i = 0; i < n; i++) {
+		s->inst[i].base = hp_get_u64(rb, "image base");
+		if (s->version != 1) {
+			s->inst[i].dev = hp_get_u64(rb, "device");
+			s->inst[i].inode = hp_get_u64(rb, "inode");
+		}
+	}
+}
+
 int state_decode(const uint8_t *buf, size_t len, struct state *s)
 {
 	struct hp_rbuf rb;
@@ -113,8 +162,10 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 	uint32_t body;
 
 	memset(s, 0, sizeof(*s));
-	if (len < 24 || memcmp(buf, magic, 8) || buf[9] != 1 || buf[10] || buf[11])
+	if (len < 24 || memcmp(buf, magic, 8) || buf[9] < 1 || buf[9] > STATE_VERSION || buf[10] ||
+	    buf[11])
 		return -1;
+	s->version = buf[9];
 	body = (uint32_t)buf[12] | (uint32_t)buf[13] << 8 | (uint32_t)buf[14] << 16 |
 	       (uint32_t)buf[15] << 24;
 	if (body < 24 || body > len)
@@ -135,10 +186,10 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 	p = hp_get_bytes(&rb, s->build_id_len, "build-id");
 	if (p)
 		memcpy(s->build_id, p, s->build_id_len);
-	s->image_base = hp_get_u64(&rb, "image base");
+	get_instances(&rb, s);
 	s->nr = hp_get_count(&rb, MAX_ITEMS, "redirects");
-	/* addr 8, len 1, saved 16, written 16, func 8, size 8, name length 4 */
-	if (!rb.failed && (uint64_t)s->nr * 61 > hp_rbuf_left(&rb))
+	/* addr 8, len 1, saved 16, written 16, func 8, size 8, name length 4 (, instance 4) */
+	if (!rb.failed && (uint64_t)s->nr * (s->version == 1 ? 61 : 65) > hp_rbuf_left(&rb))
 		hp_rbuf_fail(&rb, HP_ETRUNC, "redirects");
 	if (!rb.failed && s->nr && !(s->r = calloc(s->nr, sizeof(*s->r))))
 		hp_rbuf_fail(&rb, HP_ENOMEM, "redirects");
@@ -162,6 +213,10 @@ int state_decode(const uint8_t *buf, size_t len, struct state *s)
 		r->func = hp_get_u64(&rb, "function");
 		r->func_size = hp_get_u64(&rb, "function size");
 		r->name = hp_get_str(&rb, 65536, true, "function name");
+		if (s->version != 1)
+			r->instance = hp_get_u32(&rb, "instance");
+		if (!rb.failed && r->instance >= s->ninst)
+			hp_rbuf_fail(&rb, HP_ELIMIT, "instance");
 	}
 	s->regions = get_regions(&rb, &s->nregions);
 	hp_get_reserved(&rb, 4, "reserved region count");
@@ -181,6 +236,7 @@ void state_free(struct state *s)
 		free(s->r[i].name);
 	free(s->r);
 	free(s->regions);
+	free(s->inst);
 	memset(s, 0, sizeof(*s));
 }
 

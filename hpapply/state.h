@@ -8,6 +8,11 @@
  * generation; the commit stub sets its `committed` byte as its last write.
  * The current state is the committed record with the highest generation;
  * anything else named hpapply-* is left over from an interrupted run.
+ *
+ * A package applies to every instance of its baseline in the process (a
+ * library loaded twice, under two names or in two dlmopen namespaces):
+ * the record names each instance by its load address and the device and
+ * inode of its file, and each redirect says which instance it patches.
  */
 #ifndef HPAPPLY_STATE_H
 #define HPAPPLY_STATE_H
@@ -23,6 +28,7 @@
 #define STATE_MAX	   (16u << 20)
 
 struct redirect {
+	uint32_t instance; /* index into state.inst */
 	uint64_t addr;	   /* where the jump is written */
 	uint8_t len;	   /* bytes written (<= 16) */
 	uint8_t saved[16]; /* the baseline's bytes there */
@@ -35,7 +41,16 @@ struct region {
 	uint64_t start, size;
 };
 
+/* One loaded instance of the baseline that the applied package patches. */
+struct instance {
+	uint64_t base;	     /* runtime address of image offset 0 */
+	uint64_t dev, inode; /* of the mapped file; 0 in version 1 records */
+};
+
+#define STATE_VERSION 2
+
 struct state {
+	uint8_t version; /* of the record decoded; 0: the current one, when encoding */
 	uint64_t generation;
 	uint64_t floor;	       /* no package with a lower sequence may be applied */
 	uint64_t seq, min_seq; /* of the applied package; seq 0: nothing applied */
@@ -43,14 +58,19 @@ struct state {
 	char *package_id, *signer, *manifest; /* "" when nothing is applied */
 	uint8_t build_id[64];
 	uint32_t build_id_len;
-	uint64_t image_base;
+	/* version 1 names one instance, with no device and inode */
+	struct instance *inst;
+	uint32_t ninst;
 	struct redirect *r;
 	uint32_t nr;
 	struct region *regions; /* the applied package's code and data */
 	uint32_t nregions;
 };
 
-/* Encode (committed byte 0); *out is malloc'ed, its size a page multiple. */
+/*
+ * Encode (committed byte 0), in s->version's layout (0: the current one;
+ * 1 holds one instance); *out is malloc'ed, its size a page multiple.
+ */
 int state_encode(const struct state *s, uint8_t **out, size_t *len);
 /* Strict decode; -1 if malformed. */
 int state_decode(const uint8_t *buf, size_t len, struct state *s);

@@ -73,6 +73,8 @@ int target_objects(pid_t pid, const struct maps *m, struct loaded **out, size_t 
 		l->base = mp->start;
 		l->lo = mp->start;
 		l->hi = mp->end;
+		l->dev = mp->dev;
+		l->inode = mp->inode;
 		/* the object's other mappings follow, same path */
 		for (size_t k = i + 1;
 		     k < m->n && !strcmp(m->v[k].path, mp->path) && m->v[k].offset != 0; k++)
@@ -113,37 +115,86 @@ void objects_free(struct loaded *v, size_t n)
 	free(v);
 }
 
+int target_find_all(pid_t pid, const struct maps *m, const uint8_t *build_id, size_t len,
+		    struct loaded **out, size_t *n)
+{
+	struct loaded *v;
+	size_t nv, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (target_objects(pid, m, &v, &nv) < 0)
+		return -1;
+	for (size_t i = 0; i < nv; i++) {
+		const struct mapping *mp = maps_find(m, v[i].base);
+		struct hp_error e;
+		char msg[200];
+		bool same = false;
+
+		/* the same file mapped again (dlmopen): its bytes are read already */
+		for (size_t j = 0; j < k && !same; j++)
+			if (v[j].dev == v[i].dev && v[j].inode == v[i].inode && v[j].file) {
+				v[i].file = xmalloc(v[j].len ? v[j].len : 1);
+				if (!v[i].file)
+					goto fail;
+				memcpy(v[i].file, v[j].file, v[j].len);
+				v[i].len = v[j].len;
+				same = true;
+			}
+		if (!same && (!mp || proc_map_file(pid, mp, &v[i].file, &v[i].len) < 0))
+			continue;
+		if (hp_image_parse(v[i].file, v[i].len, &v[i].img, &e) < 0) {
+			if (!same)
+				warn("%s: %s", v[i].path, hp_error_text(&e, msg, sizeof(msg)));
+			free(v[i].file);
+			v[i].file = NULL;
+			continue;
+		}
+		if (v[i].img.build_id_len != len || memcmp(v[i].img.build_id, build_id, len)) {
+			free(v[i].file);
+			v[i].file = NULL;
+			continue;
+		}
+		/* image offsets count from the first segment's page */
+		v[i].img.file = v[i].file;
+		if (i != k) {
+			struct loaded t = v[k];
+
+			v[k] = v[i];
+			v[i] = t;
+		}
+		k++;
+	}
+	/* the matches first, the rest freed */
+	for (size_t i = k; i < nv; i++)
+		loaded_free(&v[i]);
+	if (!k) {
+		free(v);
+		return 1;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+fail:
+	objects_free(v, nv);
+	return -1;
+}
+
 int target_find(pid_t pid, const struct maps *m, const uint8_t *build_id, size_t len,
 		struct loaded *out)
 {
 	struct loaded *v;
 	size_t n;
-	int ret = 1;
+	int r = target_find_all(pid, m, build_id, len, &v, &n);
 
 	memset(out, 0, sizeof(*out));
-	if (target_objects(pid, m, &v, &n) < 0)
-		return -1;
-	for (size_t i = 0; i < n && ret == 1; i++) {
-		const struct mapping *mp = maps_find(m, v[i].base);
-		struct hp_error e;
-		char msg[200];
-
-		if (!mp || proc_map_file(pid, mp, &v[i].file, &v[i].len) < 0)
-			continue;
-		if (hp_image_parse(v[i].file, v[i].len, &v[i].img, &e) < 0) {
-			warn("%s: %s", v[i].path, hp_error_text(&e, msg, sizeof(msg)));
-			continue;
-		}
-		if (v[i].img.build_id_len == len && !memcmp(v[i].img.build_id, build_id, len)) {
-			*out = v[i];
-			memset(&v[i], 0, sizeof(v[i]));
-			/* image offsets count from the first segment's page */
-			out->img.file = out->file;
-			ret = 0;
-		}
-	}
+	if (r != 0)
+		return r;
+	*out = v[0];
+	out->img.file = out->file;
+	memset(&v[0], 0, sizeof(v[0]));
 	objects_free(v, n);
-	return ret;
+	return 0;
 }
 
 /* Does the area hold nothing (zeros) or a syscall stub of an earlier hpapply? */

@@ -17,9 +17,10 @@ struct loaded {
 	uint8_t *file; /* the mapped file's bytes (through map_files) */
 	size_t len;
 	struct hp_image img;
-	uint64_t base;	 /* runtime address of image offset 0 */
-	uint64_t lo, hi; /* runtime range of its mappings */
-	bool is_main;	 /* the program itself (holds AT_ENTRY) */
+	uint64_t base;	     /* runtime address of image offset 0 */
+	uint64_t lo, hi;     /* runtime range of its mappings */
+	uint64_t dev, inode; /* of the mapped file */
+	bool is_main;	     /* the program itself (holds AT_ENTRY) */
 };
 
 /*
@@ -28,6 +29,14 @@ struct loaded {
  */
 int target_find(pid_t pid, const struct maps *m, const uint8_t *build_id, size_t len,
 		struct loaded *out);
+/*
+ * Every loaded instance of the ELF object with this build-id (a library
+ * loaded twice: under a second name, from a copy, in another dlmopen
+ * namespace), each with its file read, in address order.  0 with *n >= 1,
+ * 1 none loaded, -1 after a message.  Free with objects_free.
+ */
+int target_find_all(pid_t pid, const struct maps *m, const uint8_t *build_id, size_t len,
+		    struct loaded **out, size_t *n);
 void loaded_free(struct loaded *l);
 
 /*

@@ -2,6 +2,7 @@
  * Which machine this folder answers for, and its name in packages.
  */
 #include <elf.h>
+#include <linux/audit.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -24,4 +25,10 @@ uint16_t arch_machine(const char *name)
 uint16_t arch_host_machine(void)
 {
 	return EM_X86_64;
+}
+
+uint32_t arch_seccomp_arch(void)
+{
+	return AUDIT_ARCH_X86_64; /* the syscall instruction, 64-bit numbers (not x32, not int 0x80)
+				   */
 }

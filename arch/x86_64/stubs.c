@@ -247,6 +247,54 @@ static uint64_t reg_of(const regs_t *r, int reg)
 	}
 }
 
+bool arch_is_sigreturn(const uint8_t *code, size_t len)
+{
+	/* mov $15 (rt_sigreturn), %rax: 48 c7 c0 0f 00 00 00 ; syscall: 0f 05 */
+	static const uint8_t tramp[ARCH_SIGRETURN_LEN] = {0x48, 0xc7, 0xc0, 0x0f, 0x00,
+							  0x00, 0x00, 0x0f, 0x05};
+
+	return len >= sizeof(tramp) && !memcmp(code, tramp, sizeof(tramp));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+void arch_signal_frame(const uint8_t *frame, uint64_t *pc, uint64_t *sp)
+{
+	/*
+	 * struct rt_sigframe: the return address (8), then struct ucontext:
+	 * uc_flags (8), uc_link (8), uc_stack (24), then uc_mcontext, a
+	 * struct sigcontext: r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx (15 x
+	 * 8), rsp at 120, rip at 128.
+	 */
+	const uint8_t *mc = frame + 8 + 40;
+
+	*sp = get_u64(mc + 120);
+	*pc = get_u64(mc + 128);
+}
+
+bool arch_dwarf_reg(const regs_t *r, int regno, uint64_t *val)
+{
+	/* the psABI's DWARF numbers: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, 16 the return address
+	 */
+	static const int order[] = {RAX, RDX, RCX, RBX, RSI, RDI, RBP, RSP,
+				    R8,	 R9,  R10, R11, R12, R13, R14, R15};
+
+	if (regno == 16) {
+		*val = r->rip;
+		return true;
+	}
+	if (regno < 0 || regno >= (int)(sizeof(order) / sizeof(order[0])))
+		return false;
+	*val = reg_of(r, order[regno]);
+	return true;
+}
+
 bool arch_is_syscall_stub(const uint8_t *b, size_t n)
 {
 	regs_t zero;
@@ -309,7 +357,8 @@ static void land(struct asm_buf *a, size_t at)
 size_t arch_commit_stub(uint64_t at, const regs_t *rs, const struct arch_write *w, size_t n,
 			uint64_t flag, uint64_t sigmask, uint8_t *out, size_t size, size_t *tail)
 {
-	static const char path[16] = "/proc/self/mem";
+	/* the thread's own entry: /proc/self/mem is empty once the main thread has ended */
+	static const char path[24] = "/proc/thread-self/mem";
 	/* every general register but rsp, restored from the data area */
 	static const int regs[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8,
 				   R9,	R10, R11, R12, R13, R14, R15};

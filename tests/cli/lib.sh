@@ -35,3 +35,39 @@ cli_cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$work"
 }
+
+# fifo_start NAME CMD...: run CMD in the background reading the fifo
+# $work/NAME.in, its output in $work/NAME.out; sets $pid and adds it to
+# pids (killed on exit).
+fifo_start() {
+	local name=$1 fd
+	shift
+	rm -f "$work/$name.in" "$work/$name.out"
+	mkfifo "$work/$name.in"
+	"$@" <"$work/$name.in" >"$work/$name.out" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	exec {fd}>"$work/$name.in"
+	eval "fd_$name=$fd"
+	sleep 0.1
+}
+
+# fifo_ask NAME [LINE]: one request (LINE, by default x) to a program that
+# ends each answer with a line "--"; prints the answer (empty after 10 s
+# without one).
+fifo_ask() {
+	local name=$1 out=$work/$1.out fdv n
+	fdv=fd_$name
+	n=$(grep -c '^--$' "$out")
+	echo "${2:-x}" >&"${!fdv}"
+	for _ in $(seq 1000); do
+		[ "$(grep -c '^--$' "$out")" -gt "$n" ] && break
+		sleep 0.01
+	done
+	awk -v n="$n" '/^--$/ { k++; next } k == n { print }' "$out"
+}
+
+# is_stopped PID: is the process (its main thread) in a stopped state?
+is_stopped() { grep -qE '^State:\s+[tT]' "/proc/$1/status"; }
+# hp_maps PID: how many of hpapply's mappings PID has
+hp_maps() { grep -c '/memfd:hpapply' "/proc/$1/maps"; }

@@ -85,10 +85,10 @@ fuzz_state)
 		for ((i = 0; i < $1; i++)); do printf '%02x' $((v & 255)); v=$((v >> 8)); done
 	}
 	str() { printf '%s' "$(le 4 ${#1})"; printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
-	record() { # record NAME COMMITTED BODY-HEX: header, body, zeros to a page
+	record() { # record NAME COMMITTED BODY-HEX [VERSION]: header, body, zeros to a page
 		local body=$3 n
 		n=$((16 + ${#body} / 2))
-		{ printf '4850535441544500%02x010000%s%s' "$2" "$(le 4 $n)" "$body"
+		{ printf '4850535441544500%02x%02x0000%s%s' "$2" "${4:-1}" "$(le 4 $n)" "$body"
 		  printf '%0*d' $(((4096 - n % 4096) % 4096 * 2)) 0; } | xxd -r -p >"$corpus/$1"
 	}
 	# generation, floor, sequence, min-sequence, time
@@ -106,6 +106,15 @@ fuzz_state)
 	body+="$(le 4 20)$(printf '%040x' 0x1234)$(le 8 0x555555554000)$(le 4 1)$redirect"
 	body+="$(le 4 1)$(le 8 0x555555600000)$(le 8 8192)$none"
 	record applied 1 "$body"
+	# version 2: the same package applied to two instances of the library
+	# (base, device, inode each), each redirect naming its instance
+	body="$(hdr 2 2 2 1)$(str busy-2)$(str 'O=test,CN=p256')$(str '{"a":1}')"
+	body+="$(le 4 20)$(printf '%040x' 0x1234)$(le 4 2)"
+	body+="$(le 8 0x7f0000000000)$(le 8 0xfe00)$(le 8 4242)"
+	body+="$(le 8 0x7f1000000000)$(le 8 0xfe00)$(le 8 4243)$(le 4 2)"
+	body+="${redirect}$(le 4 0)${redirect}$(le 4 1)"
+	body+="$(le 4 2)$(le 8 0x7f0000100000)$(le 8 4096)$(le 8 0x7f1000100000)$(le 8 4096)$none"
+	record applied-v2 1 "$body" 2
 	# not committed yet (left by an interrupted run)
 	body="$(hdr 4 2 2 1)$(str busy-2)$(str s)$(str m)$none$(le 8 0)$none$none$none"
 	record pending 0 "$body" ;;
