@@ -273,8 +273,12 @@ done
 g++ -O2 -pie "$d/main.cc" "$d/ti-old.o" -o "$d/ti-prog" &&
 	g++ -O2 -pie "$d/main.cc" "$d/ti-new.o" -o "$d/ti-fixed" || { bad "cannot link"; exit 1; }
 "$bin/hpdiff" "$d/ti-old.o" "$d/ti-new.o" -o "$d/ti.hpd" >/dev/null
-if pack typeinfo "$d/ti-prog" "$d/ti.hpd"; then
-	live typeinfo "$d/ti-prog" "$d/ti-fixed" "$work/typeinfo.hpk" "$(printf '1\n2')"
+# calc calls code that may throw: until packages carry unwind information
+# (issue 9, item 3) it is refused, before its typeinfo reference is resolved.
+if ! pack typeinfo "$d/ti-prog" "$d/ti.hpd" && [ ! -e "$work/typeinfo.hpk" ] &&
+	grep -q "_Z4calci: not hotpatchable: .*an exception can pass through its calls" \
+		"$work/typeinfo.err"; then
+	ok "typeinfo: refused until packages carry unwind information"
 else
 	bad "typeinfo: hppack: $(cat "$work/typeinfo.err")"
 fi

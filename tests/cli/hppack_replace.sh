@@ -177,29 +177,23 @@ for cxx in g++ clang++; do
 		$cxx -O2 -pie "$d/main.cc" "$d/new/a.o" "$d/new/b.o" -o "$d/fixed" ||
 		{ bad "cannot link"; exit 1; }
 	"$bin/hpdiff" "$d/old" "$d/new" -o "$d/hpd" >/dev/null
-	if pack comdat-$cxx "$d/prog" "$d/hpd/a.hpd" "$d/hpd/b.hpd"; then
-		inspect=$("$bin/hppack" --inspect "$work/comdat-$cxx.hpk" --baseline "$d/prog")
-		if [ "$(grep -c '^  replaces *_Z4wordi ' <<<"$inspect")" = 1 ] &&
-			[ "$(grep -c '^  new code *_Z4bumpi' <<<"$inspect")" = 1 ] &&
-			[ "$(grep -c '^  new bss *_ZZ4wordiE5calls' <<<"$inspect")" = 1 ] &&
-			[ "$(grep -c '^  new rodata *string literal' <<<"$inspect")" = 2 ]; then
-			ok "comdat-$cxx: word replaced once, with one bump, one static calls, one of each literal"
+	# word calls bump: until packages carry unwind information (issue 9,
+	# item 3), a changed C++ function that calls anything is not
+	# hotpatchable, so both the same and the different replacements are
+	# refused for that reason, before the replacements are compared.
+	for v in hpd split-hpd; do
+		fixed=$d/new
+		[ "$v" = split-hpd ] && fixed=$d/split
+		"$bin/hpdiff" "$d/old" "$fixed" -o "$d/$v" >/dev/null 2>&1
+		pack $v-$cxx "$d/prog" "$d/$v/a.hpd" "$d/$v/b.hpd"
+		st=$?
+		if [ $st = 1 ] && [ ! -e "$work/$v-$cxx.hpk" ] && grep -q \
+			"_Z4wordi: not hotpatchable: .*an exception can pass through its calls" \
+			"$work/$v-$cxx.err"; then
+			ok "comdat-$cxx ($v): refused until packages carry unwind information"
 		else
-			bad "comdat-$cxx: the package: $inspect"
+			bad "comdat-$cxx ($v): exit $st: $(cat "$work/$v-$cxx.err")"
 		fi
-		live comdat-$cxx "$d/prog" "$d/fixed" "$work/comdat-$cxx.hpk" "$(printf '5\n9\n3\n12\n7')"
-	else
-		bad "comdat-$cxx: hppack: $(cat "$work/comdat-$cxx.err")"
-	fi
-	"$bin/hpdiff" "$d/old" "$d/split" -o "$d/split-hpd" >/dev/null
-	pack split-$cxx "$d/prog" "$d/split-hpd/a.hpd" "$d/split-hpd/b.hpd"
-	st=$?
-	if [ $st = 1 ] && [ ! -e "$work/split-$cxx.hpk" ] && grep -q \
-		"_Z4wordi is replaced by .*split-hpd/a.hpd (a.o) and by .*split-hpd/b.hpd (b.o) with different code" \
-		"$work/split-$cxx.err"; then
-		ok "comdat-$cxx: two different replacements of word are refused, naming both objects"
-	else
-		bad "split-$cxx: exit $st: $(cat "$work/split-$cxx.err")"
-	fi
+	done
 done
 exit $fail
