@@ -889,9 +889,13 @@ static int walk(struct walker *w, Dwarf_Die die, const char *func, bool ext, boo
 
 		if (add_type(w, die, off, tag, scope) < 0)
 			return -1;
-		if (func && !die_name(w, die) && w->di->ntypes > before && is_closure(w, die) &&
-		    add_closure(w, &w->di->types[w->di->ntypes - 1], func) < 0)
-			return -1;
+		if (!die_name(w, die) && w->di->ntypes > before && is_closure(w, die)) {
+			struct dtype *t = &w->di->types[w->di->ntypes - 1];
+
+			t->closure = true;
+			if (func && add_closure(w, t, func) < 0)
+				return -1;
+		}
 	}
 		/* its nested types: struct outer { struct inner { ... } in; } */
 		if (die_name(w, die))
@@ -1162,7 +1166,14 @@ static int finish(struct walker *w)
 	for (size_t i = 0; i < w->naliases; i++) {
 		long t = type_index(w, w->aliases[i].type);
 
-		if (t >= 0 && !di->types[t].name) {
+		/*
+		 * A closure type is not named by the typedefs of templates
+		 * instantiated over it (std::remove_reference<...>::type):
+		 * g++ spells every lambda of a function alike there, clang++
+		 * by its line and column, so one name would stand for another
+		 * lambda in the other object.  check_closures() covers them.
+		 */
+		if (t >= 0 && !di->types[t].name && !di->types[t].closure) {
 			di->types[t].name = w->aliases[i].name;
 			w->aliases[i].name = NULL;
 		}

@@ -40,6 +40,7 @@ struct duser {
 struct dtype {
 	char *name; /* "struct conn", "class net::peer", "union value", or a typedef's name */
 	int is_union;
+	bool closure; /* a lambda's closure type: never named through a typedef */
 	uint64_t size;
 	struct dmember *members;
 	size_t nmembers;

@@ -542,3 +542,44 @@ Test(cxx, a_lambda_whose_captures_changed_is_refused)
 		json_object_put(root);
 	}
 }
+
+/*
+ * At -O0, templates instantiated over a closure name it through typedefs
+ * (std::remove_reference<...>::type): g++ spells every lambda of a
+ * function alike there, clang++ by line and column, so after a lambda is
+ * added such a name stands for another lambda.  No layout finding may come
+ * of it.
+ */
+Test(cxx, typedefs_named_after_lambdas_are_not_layouts)
+{
+	static const char old[] =
+		"#include <functional>\n#include <string>\n#include <vector>\n"
+		"std::vector<std::function<std::string(int)>> fs;\n"
+		"void reg(int base)\n{\n"
+		"\tfs.push_back([base](int x) { return std::to_string(x + base); });\n"
+		"\tfs.push_back([](int x) { return std::to_string(x); });\n"
+		"}\n";
+	static const char new[] =
+		"#include <functional>\n#include <string>\n#include <vector>\n"
+		"std::vector<std::function<std::string(int)>> fs;\n"
+		"void reg(int base)\n{\n"
+		"\tfs.push_back([](int x) { return std::to_string(-x); });\n"
+		"\tfs.push_back([base](int x) { return std::to_string(x + base); });\n"
+		"\tfs.push_back([](int x) { return std::to_string(x); });\n"
+		"}\n";
+
+	for (size_t c = 0; c < ARRAY_SIZE(compilers); c++) {
+		struct json_object *root, *objs, *findings;
+		int status;
+
+		build_pair(compilers[c], "-O0 -g", old, new);
+		root = diff_json(&status);
+		cr_expect_eq(status, 1, "%s", compilers[c]);
+		json_object_object_get_ex(root, "objects", &objs);
+		cr_expect(!json_object_object_get_ex(json_object_array_get_idx(objs, 0), "findings",
+						     &findings) ||
+				  json_object_array_length(findings) == 0,
+			  "%s: %s", compilers[c], json_object_to_json_string(findings));
+		json_object_put(root);
+	}
+}
