@@ -25,6 +25,8 @@ DEPS += $(UNIT_BIN:=.d)
 
 # tests/cli/realworld_objects.sh: the object pairs of tests/realworld are xz files.
 DEB_PACKAGES += xz-utils
+# tests/cli/lto.sh links clang LTO objects with lld.
+DEB_PACKAGES += lld
 
 test-unit: $(UNIT_BIN) tools samples
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs=2 --short-filename; done
