@@ -347,9 +347,7 @@ struct closure {
 	struct func **funcs;
 	size_t nfuncs;
 	uint64_t sig; /* its functions' keys and contents, in any order: equal if same_closure() */
-	bool has_data;
 	struct closure *twin;
-	bool done; /* paired or decided */
 };
 
 struct closure_set {
@@ -410,7 +408,6 @@ static int collect_closures(struct corr *c, int side, struct closure_set *cs)
 		for (size_t k = i; k < end; k++) {
 			if (m[k].f && (!cl->nfuncs || cl->funcs[cl->nfuncs - 1] != m[k].f))
 				cl->funcs[cl->nfuncs++] = m[k].f;
-			cl->has_data |= !m[k].f;
 		}
 		for (size_t k = 0; k < cl->nfuncs; k++)
 			cl->sig += content_hash(c, cl->funcs[k]);
