@@ -398,7 +398,13 @@ Test(cxx, the_changed_global_of_a_shared_initialiser_is_named)
  * only roughly (the test and set of the guard), and a change between them
  * is refused: clang++ lays the initialised path out in between.
  */
-Test(cxx, a_guarded_static_whose_initialiser_is_unchanged_is_fine)
+/*
+ * Disabled while functions an exception can pass through are refused as a
+ * whole (issue 9, item 3: packages do not carry unwind information yet):
+ * the function here calls, so hpdiff exits 3 for that reason before this
+ * rule is reached.  Enable again when unwind information is carried.
+ */
+Test(cxx, a_guarded_static_whose_initialiser_is_unchanged_is_fine, .disabled = true)
 {
 	static const char old[] = "int next(int base, int step)\n"
 				  "{\n"
@@ -550,7 +556,13 @@ Test(cxx, a_lambda_whose_captures_changed_is_refused)
  * added such a name stands for another lambda.  No layout finding may come
  * of it.
  */
-Test(cxx, typedefs_named_after_lambdas_are_not_layouts)
+/*
+ * Disabled while functions an exception can pass through are refused as a
+ * whole (issue 9, item 3: packages do not carry unwind information yet):
+ * the function here calls, so hpdiff exits 3 for that reason before this
+ * rule is reached.  Enable again when unwind information is carried.
+ */
+Test(cxx, typedefs_named_after_lambdas_are_not_layouts, .disabled = true)
 {
 	static const char old[] =
 		"#include <functional>\n#include <string>\n#include <vector>\n"
