@@ -20,51 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cli_begin refs
 
-# answers PROG INPUT: PROG's output for INPUT, in the environment of the
-# live runs (env -i, one variable).
-answers() {
-	printf '%s\n' "$2" | env -i HP_TEST=1 "$1"
-}
-
-# live NAME PROG FIXED PKG INPUT: run PROG (environment as answers()) and
-# feed it INPUT before, after applying PKG and after reverting it; its
-# answers must be PROG's, FIXED's and PROG's again.
-live() {
-	local name=$1 prog=$2 fixed=$3 pkg=$4 input=$5 n want got pid
-	n=$(printf '%s\n' "$input" | wc -l)
-	want=$(answers "$prog" "$input"; answers "$fixed" "$input"; answers "$prog" "$input")
-	mkfifo "$work/$name.in"
-	env -i HP_TEST=1 "$prog" <"$work/$name.in" >"$work/$name.out" &
-	pid=$!
-	pids+=("$pid")
-	exec 9>"$work/$name.in"
-	printf '%s\n' "$input" >&9
-	wait_lines "$work/$name.out" "$n"
-	"$bin/hpapply" "$pid" "$pkg" --ca "$pki/root.pem" >"$work/$name.log" 2>&1 ||
-		bad "$name: hpapply: $(cat "$work/$name.log")"
-	printf '%s\n' "$input" >&9
-	wait_lines "$work/$name.out" $((2 * n))
-	"$bin/hpapply" --revert "$pid" >>"$work/$name.log" 2>&1 ||
-		bad "$name: hpapply --revert: $(cat "$work/$name.log")"
-	printf '%s\n' "$input" >&9
-	exec 9>&-
-	wait "$pid"
-	got=$(cat "$work/$name.out")
-	if [ "$got" = "$want" ]; then
-		ok "$name: the patched process answers as the fixed build, reverted as the baseline"
-	else
-		bad "$name: answers $(echo $got), wanted $(echo $want)"
-	fi
-}
-
-# pack NAME BASELINE HPD...: a signed package $work/NAME.hpk; 0 or hppack's status,
-# its messages in $work/NAME.err.
-pack() {
-	local name=$1 base=$2
-	shift 2
-	"$bin/hppack" --baseline "$base" --seq 1 -o "$work/$name.hpk" --key "$pki/p256.key" \
-		--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$@" 2>"$work/$name.err"
-}
+# live() and pack() come from lib.sh; programs run in a bare environment.
+live_env=(env -i HP_TEST=1)
 
 # refused NAME PATTERN BASELINE HPD...: hppack exits 1, says PATTERN, writes nothing.
 refused() {

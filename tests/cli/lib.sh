@@ -71,3 +71,54 @@ fifo_ask() {
 is_stopped() { grep -qE '^State:\s+[tT]' "/proc/$1/status"; }
 # hp_maps PID: how many of hpapply's mappings PID has
 hp_maps() { grep -c '/memfd:hpapply' "/proc/$1/maps"; }
+
+# live_env: a command prefix the live runs start programs with (hppack_refs.sh
+# runs them with `env -i HP_TEST=1`); empty by default.
+live_env=()
+
+# live_answers PROG INPUT: PROG's output for INPUT, started as live() starts it.
+live_answers() {
+	printf '%s\n' "$2" | "${live_env[@]}" "$1"
+}
+
+# live NAME PROG FIXED PKG INPUT: run PROG and feed it INPUT before, after
+# applying PKG (hpapply --ca $pki/root.pem) and after reverting it; its
+# answers must be PROG's, FIXED's and PROG's again.  Uses $work, $bin,
+# $pki, pids, ok and bad of cli_begin.
+live() {
+	local name=$1 prog=$2 fixed=$3 pkg=$4 input=$5 n want got pid
+	n=$(printf '%s\n' "$input" | wc -l)
+	want=$(live_answers "$prog" "$input"; live_answers "$fixed" "$input"
+		live_answers "$prog" "$input")
+	mkfifo "$work/$name.in"
+	"${live_env[@]}" "$prog" <"$work/$name.in" >"$work/$name.out" &
+	pid=$!
+	pids+=("$pid")
+	exec 9>"$work/$name.in"
+	printf '%s\n' "$input" >&9
+	wait_lines "$work/$name.out" "$n"
+	"$bin/hpapply" "$pid" "$pkg" --ca "$pki/root.pem" >"$work/$name.log" 2>&1 ||
+		bad "$name: hpapply: $(cat "$work/$name.log")"
+	printf '%s\n' "$input" >&9
+	wait_lines "$work/$name.out" $((2 * n))
+	"$bin/hpapply" --revert "$pid" >>"$work/$name.log" 2>&1 ||
+		bad "$name: hpapply --revert: $(cat "$work/$name.log")"
+	printf '%s\n' "$input" >&9
+	exec 9>&-
+	wait "$pid"
+	got=$(cat "$work/$name.out")
+	if [ "$got" = "$want" ]; then
+		ok "$name: the patched process answers as the fixed build, reverted as the baseline"
+	else
+		bad "$name: answers $(echo $got), wanted $(echo $want)"
+	fi
+}
+
+# pack NAME BASELINE HPD...: a signed package $work/NAME.hpk (sequence 1);
+# 0 or hppack's status, its messages in $work/NAME.err.
+pack() {
+	local name=$1 base=$2
+	shift 2
+	"$bin/hppack" --baseline "$base" --seq 1 -o "$work/$name.hpk" --key "$pki/p256.key" \
+		--cert "$pki/p256.pem" --chain "$pki/p256.chain" "$@" 2>"$work/$name.err"
+}
