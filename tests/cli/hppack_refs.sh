@@ -175,6 +175,35 @@ if pack env "$d/prog" "$d/env.hpd"; then
 else
 	bad "environ: hppack: $(cat "$work/env.err")"
 fi
+# an element inside another module's variable the baseline never used: the
+# lea's addend carries the offset (tzname+8), which the slot's address must
+# keep; with TZ=EST5EDT tzname is {"EST", "EDT"}, so losing it shows
+tz_src() { # $1: what calc adds
+	cat <<C
+#include <string.h>
+#include <time.h>
+/* no reference to tzname here, so the baseline holds no copy of it */
+__attribute__((noinline)) int len(char **p) { tzset(); return p[0] ? (int)strlen(p[0]) * 100 + p[0][1] : -1; }
+int calc(int x) { $1 return x * 3 + 1; }
+C
+}
+mkdir -p "$d/tz-old" "$d/tz-new"
+tz_src '' >"$d/tz-old/a.c"
+tz_src 'x += len(&tzname[1]);' >"$d/tz-new/a.c"
+for v in tz-old tz-new; do
+	(cd "$d/$v" && gcc -O2 -fPIE -c a.c -o ../$v.o) || { bad "cannot build $v/a.c"; exit 1; }
+done
+gcc -O2 -pie "$work/main.c" "$d/tz-old.o" -o "$d/tz-prog" &&
+	gcc -O2 -pie "$work/main.c" "$d/tz-new.o" -o "$d/tz-fixed" || { bad "cannot link"; exit 1; }
+"$bin/hpdiff" "$d/tz-old.o" "$d/tz-new.o" -o "$d/tz.hpd" >/dev/null
+if ! nm -D "$d/tz-prog" | grep -q tzname &&
+	objdump -dr "$d/tz-new.o" | grep -q 'R_X86_64_PC32.*tzname+0x4' && pack tz "$d/tz-prog" "$d/tz.hpd"; then
+	live_env=(env -i HP_TEST=1 TZ=EST5EDT)
+	live tzname-element "$d/tz-prog" "$d/tz-fixed" "$work/tz.hpk" "$(printf '1\n2')"
+	live_env=(env -i HP_TEST=1)
+else
+	bad "tzname+8: $(cat "$work/tz.err" 2>/dev/null)"
+fi
 "$bin/hpdiff" "$d/old.o" "$d/load.o" -o "$d/load.hpd" >/dev/null
 refused stderr-read "calc reads or writes stderr in place at +0x[0-9a-f]*, PC-relatively" \
 	"$d/prog" "$d/load.hpd"
